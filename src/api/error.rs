@@ -1,0 +1,446 @@
+//! Errors at the HTTP boundary: the catalogue of error codes, the one error type handlers
+//! return, and the middleware that gives the framework's own errors the same JSON body.
+
+use std::marker::PhantomData;
+
+use poem::error::{MethodNotAllowedError, NotFoundError, ResponseError};
+use poem::http::{StatusCode, header};
+use poem::{Endpoint, IntoResponse, Request, Response};
+use poem_openapi::error::{ParseParamError, ParsePathError};
+use poem_openapi::registry::{MetaHeader, MetaMediaType, MetaResponse, MetaResponses, Registry};
+use poem_openapi::types::{ToJSON, Type};
+use poem_openapi::ApiResponse;
+
+use super::types::{ErrorBody, ErrorDetail, ErrorItem, FieldError};
+use crate::domain::Conflict;
+use crate::repo::RepoError;
+use crate::service::ServiceError;
+use crate::auth::TokenError;
+
+/// One entry of the error catalogue: what a client can switch on. The message is the usual
+/// one (and the documented example); some errors say more at run time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ErrorCode {
+    pub status: u16,
+    pub code: &'static str,
+    pub message: &'static str,
+    /// Set for field errors: the example names this field.
+    pub field: Option<&'static str>,
+}
+
+const fn general(status: u16, code: &'static str, message: &'static str) -> ErrorCode {
+    ErrorCode { status, code, message, field: None }
+}
+
+pub const INVALID_ID: ErrorCode = ErrorCode {
+    status: 400,
+    code: "invalid",
+    message: "A positive integer is required.",
+    field: Some("id"),
+};
+pub const SELF_CONNECTION: ErrorCode = general(400, "self_connection", "You cannot connect to yourself.");
+pub const BAD_REQUEST: ErrorCode = general(400, "bad_request", "The request could not be understood.");
+pub const NOT_AUTHENTICATED: ErrorCode =
+    general(401, "not_authenticated", "Authentication credentials were not provided.");
+pub const TOKEN_NOT_VALID: ErrorCode = general(401, "token_not_valid", "Token is expired.");
+pub const USER_NOT_FOUND: ErrorCode = general(401, "user_not_found", "The token's user does not exist.");
+pub const FRIENDSHIP_MODE_DISABLED: ErrorCode = general(
+    403,
+    "friendship_mode_disabled",
+    "This operation requires the community to be set to friendship mode.",
+);
+pub const NOT_FOUND: ErrorCode = general(404, "not_found", "User not found.");
+pub const ROUTE_NOT_FOUND: ErrorCode = general(404, "not_found", "No endpoint matches this path.");
+pub const METHOD_NOT_ALLOWED: ErrorCode = general(405, "method_not_allowed", "Method not allowed on this path.");
+pub const PAYLOAD_TOO_LARGE: ErrorCode = general(413, "payload_too_large", "The request body is too large.");
+pub const UNSUPPORTED_MEDIA_TYPE: ErrorCode =
+    general(415, "unsupported_media_type", "Unsupported media type in the request.");
+pub const INTERNAL: ErrorCode = general(500, "internal_error", "The server failed to answer this request.");
+pub const SERVICE_UNAVAILABLE: ErrorCode =
+    general(503, "service_unavailable", "The database is unavailable; retry later.");
+
+/// The error every handler, extractor and middleware of the API returns.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub field: Option<String>,
+    headers: Vec<(header::HeaderName, String)>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode) -> Self {
+        ApiError {
+            status: StatusCode::from_u16(code.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            code: code.code,
+            message: code.message.to_owned(),
+            field: code.field.map(str::to_owned),
+            headers: Vec::new(),
+        }
+    }
+
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.message = message.into();
+        self
+    }
+
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    pub fn with_header(mut self, name: header::HeaderName, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    /// `401` when no usable bearer credentials came with the request.
+    pub fn not_authenticated() -> Self {
+        ApiError::new(NOT_AUTHENTICATED).with_header(header::WWW_AUTHENTICATE, "Bearer")
+    }
+
+    /// `401` for a token that was sent but cannot be accepted.
+    pub fn invalid_token(code: ErrorCode, message: impl Into<String>) -> Self {
+        let message = message.into();
+        let challenge = format!("Bearer error=\"invalid_token\", error_description=\"{}\"", quote_safe(&message));
+        ApiError::new(code).with_message(message).with_header(header::WWW_AUTHENTICATE, challenge)
+    }
+
+    pub fn body(&self) -> ErrorBody {
+        let detail = ErrorDetail { code: self.code.to_owned(), message: self.message.clone() };
+        let item = match &self.field {
+            Some(field) => ErrorItem::Field(FieldError { field: field.clone(), messages: vec![detail] }),
+            None => ErrorItem::General(detail),
+        };
+        ErrorBody { errors: vec![item] }
+    }
+
+    /// The documented example body for a catalogue entry.
+    pub fn example(code: ErrorCode) -> serde_json::Value {
+        ApiError::new(code).body().to_json().unwrap_or_default()
+    }
+}
+
+/// Header values must be visible ASCII without quotes or backslashes.
+fn quote_safe(text: &str) -> String {
+    text.chars().filter(|c| c.is_ascii_graphic() || *c == ' ').filter(|c| *c != '"' && *c != '\\').collect()
+}
+
+impl ResponseError for ApiError {
+    fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    fn as_response(&self) -> Response {
+        let body = self.body().to_json().unwrap_or_default().to_string();
+        let mut response = Response::builder()
+            .status(self.status)
+            .content_type("application/json")
+            .body(body);
+        for (name, value) in &self.headers {
+            if let Ok(value) = value.parse() {
+                response.headers_mut().insert(name.clone(), value);
+            }
+        }
+        response
+    }
+}
+
+impl From<TokenError> for ApiError {
+    fn from(err: TokenError) -> Self {
+        ApiError::invalid_token(TOKEN_NOT_VALID, err.to_string())
+    }
+}
+
+impl From<Conflict> for ApiError {
+    fn from(conflict: Conflict) -> Self {
+        ApiError::new(general(409, conflict.code(), "")).with_message(conflict.to_string())
+    }
+}
+
+impl From<RepoError> for ApiError {
+    fn from(err: RepoError) -> Self {
+        match err {
+            RepoError::Unavailable(reason) => {
+                tracing::warn!(%reason, "database unavailable");
+                ApiError::new(SERVICE_UNAVAILABLE).with_header(header::RETRY_AFTER, "1")
+            }
+            other => {
+                tracing::error!(error = %other, "database error");
+                ApiError::new(INTERNAL)
+            }
+        }
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(err: ServiceError) -> Self {
+        match err {
+            ServiceError::SelfConnection => ApiError::new(SELF_CONNECTION),
+            ServiceError::FriendshipModeDisabled => ApiError::new(FRIENDSHIP_MODE_DISABLED),
+            ServiceError::UserNotFound => ApiError::new(NOT_FOUND),
+            ServiceError::Conflict(conflict) => conflict.into(),
+            ServiceError::Repo(err) => err.into(),
+        }
+    }
+}
+
+/// The error codes an operation can answer with. Its statuses become the operation's
+/// documented error responses, and its codes their examples (see `spec.rs`).
+pub trait ErrorSet: Send + Sync + 'static {
+    const CODES: &'static [ErrorCode];
+}
+
+/// A handler's error type: an [`ApiError`], documented as the responses of the set `S`.
+#[derive(Debug)]
+pub struct ErrorResponses<S: ErrorSet>(pub ApiError, PhantomData<S>);
+
+impl<S: ErrorSet, E: Into<ApiError>> From<E> for ErrorResponses<S> {
+    fn from(err: E) -> Self {
+        ErrorResponses(err.into(), PhantomData)
+    }
+}
+
+impl<S: ErrorSet> From<ErrorResponses<S>> for poem::Error {
+    fn from(err: ErrorResponses<S>) -> Self {
+        poem::Error::from(err.0)
+    }
+}
+
+impl<S: ErrorSet> IntoResponse for ErrorResponses<S> {
+    fn into_response(self) -> Response {
+        self.0.as_response()
+    }
+}
+
+/// What each error status means, as the response description says it.
+pub fn status_description(status: u16) -> &'static str {
+    match status {
+        400 => "Bad request: a parameter is invalid, or the action targets the caller.",
+        401 => "Not authenticated: the bearer token is missing, invalid, expired, or its user no longer exists.",
+        403 => "Forbidden: the community is not in friendship mode.",
+        404 => "Not found: the user does not exist or was deleted.",
+        409 => "Conflict: the relation is not in a state this action applies to.",
+        413 => "The request body is too large.",
+        415 => "The request body has an unsupported media type.",
+        503 => "The database is unavailable; retry after the number of seconds in `Retry-After`.",
+        _ => "Error.",
+    }
+}
+
+/// The distinct error statuses of a set, in ascending order.
+pub fn statuses(codes: &[ErrorCode]) -> Vec<u16> {
+    let mut statuses: Vec<u16> = codes.iter().map(|c| c.status).collect();
+    statuses.sort_unstable();
+    statuses.dedup();
+    statuses
+}
+
+impl<S: ErrorSet> ApiResponse for ErrorResponses<S> {
+    fn meta() -> MetaResponses {
+        let responses = statuses(S::CODES)
+            .into_iter()
+            .map(|status| {
+                let mut headers = Vec::new();
+                if status == 401 {
+                    headers.push(MetaHeader {
+                        name: "WWW-Authenticate".to_owned(),
+                        description: Some(
+                            "`Bearer`, with `error=\"invalid_token\"` when a token was sent.".to_owned(),
+                        ),
+                        required: true,
+                        deprecated: false,
+                        schema: String::schema_ref(),
+                    });
+                }
+                if status == 503 {
+                    headers.push(MetaHeader {
+                        name: "Retry-After".to_owned(),
+                        description: Some("Seconds to wait before retrying.".to_owned()),
+                        required: true,
+                        deprecated: false,
+                        schema: i64::schema_ref(),
+                    });
+                }
+                MetaResponse {
+                    description: status_description(status),
+                    status: Some(status),
+                    status_range: None,
+                    content: vec![MetaMediaType {
+                        content_type: "application/json",
+                        schema: ErrorBody::schema_ref(),
+                    }],
+                    headers,
+                }
+            })
+            .collect();
+        MetaResponses { responses }
+    }
+
+    fn register(registry: &mut Registry) {
+        ErrorBody::register(registry);
+    }
+}
+
+/// Whether a path template of the spec (`/api/v2/user/{id}/...`) matches a request path.
+fn template_matches(template: &str, path: &str) -> bool {
+    let template = template.trim_end_matches('/').split('/');
+    let path = path.trim_end_matches('/').split('/');
+    let (template, path): (Vec<_>, Vec<_>) = (template.collect(), path.collect());
+    template.len() == path.len()
+        && template
+            .iter()
+            .zip(&path)
+            // `str::is_empty` by name: poem-openapi's `Type::is_empty` (always false) is in scope.
+            .all(|(t, p)| (t.starts_with('{') && t.ends_with('}') && !str::is_empty(p)) || t == p)
+}
+
+/// The paths the server serves, with their methods (for the `Allow` header of a `405`) and the
+/// names of their path parameters (the router only knows them as `param0`, `param1`, ...).
+#[derive(Clone, Debug, Default)]
+pub struct RouteTable(Vec<(String, Vec<String>)>);
+
+impl RouteTable {
+    /// Reads the paths and methods from an OpenAPI document.
+    pub fn from_spec(spec: &serde_json::Value) -> Self {
+        let mut table = Vec::new();
+        if let Some(paths) = spec.get("paths").and_then(|p| p.as_object()) {
+            for (template, item) in paths {
+                let mut methods: Vec<String> = item
+                    .as_object()
+                    .map(|ops| {
+                        ops.keys()
+                            .filter(|m| matches!(m.as_str(), "get" | "put" | "post" | "delete" | "patch" | "head" | "options"))
+                            .map(|m| m.to_ascii_uppercase())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                methods.sort();
+                table.push((template.clone(), methods));
+            }
+        }
+        RouteTable(table)
+    }
+
+    pub fn add(&mut self, path: &str, methods: &[&str]) {
+        self.0.push((path.to_owned(), methods.iter().map(|m| (*m).to_owned()).collect()));
+    }
+
+    fn template(&self, path: &str) -> Option<&(String, Vec<String>)> {
+        self.0.iter().find(|(template, _)| template_matches(template, path))
+    }
+
+    pub fn allowed_methods(&self, path: &str) -> Option<String> {
+        self.template(path).map(|(_, methods)| methods.join(", "))
+    }
+
+    /// The spec's name for the router's `paramN` on this path.
+    pub fn param_name(&self, path: &str, router_name: &str) -> Option<String> {
+        let index: usize = router_name.strip_prefix("param")?.parse().ok()?;
+        let (template, _) = self.template(path)?;
+        template
+            .split('/')
+            .filter_map(|segment| segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .nth(index)
+            .map(str::to_owned)
+    }
+}
+
+/// Turns an error the framework raised by itself into the contract's error body.
+pub fn framework_error(err: poem::Error, method: &str, path: &str, routes: &RouteTable) -> ApiError {
+    if let Some(api) = err.downcast_ref::<ApiError>() {
+        return api.clone();
+    }
+    if err.is::<MethodNotAllowedError>() {
+        let error = ApiError::new(METHOD_NOT_ALLOWED).with_message(format!("Method \"{method}\" not allowed."));
+        return match routes.allowed_methods(path) {
+            Some(methods) => error.with_header(header::ALLOW, methods),
+            None => error,
+        };
+    }
+    if err.is::<NotFoundError>() {
+        return ApiError::new(ROUTE_NOT_FOUND);
+    }
+    if let Some(param) = err.downcast_ref::<ParseParamError>() {
+        return invalid_parameter(param.name, &param.reason);
+    }
+    if let Some(param) = err.downcast_ref::<ParsePathError>() {
+        let name = routes.param_name(path, param.name).unwrap_or_else(|| param.name.to_owned());
+        return invalid_parameter(&name, &param.reason);
+    }
+    let status = err.status();
+    match status.as_u16() {
+        401 => ApiError::not_authenticated(),
+        404 => ApiError::new(ROUTE_NOT_FOUND),
+        405 => ApiError::new(METHOD_NOT_ALLOWED),
+        413 => ApiError::new(PAYLOAD_TOO_LARGE),
+        415 => ApiError::new(UNSUPPORTED_MEDIA_TYPE).with_message(err.to_string()),
+        400 => ApiError::new(BAD_REQUEST).with_message(err.to_string()),
+        s if status.is_client_error() => ApiError::new(general(s, "client_error", "")).with_message(err.to_string()),
+        _ => {
+            tracing::error!(error = %err, %status, "unhandled server error");
+            ApiError::new(INTERNAL)
+        }
+    }
+}
+
+fn invalid_parameter(name: &str, reason: &str) -> ApiError {
+    // Every path parameter of this API is a positive id.
+    let message = if name == "id" || name.ends_with("_id") {
+        INVALID_ID.message.to_owned()
+    } else {
+        format!("Invalid value: {reason}")
+    };
+    ApiError::new(INVALID_ID).with_field(name).with_message(message)
+}
+
+/// Middleware: every error leaves the server as the contract's JSON error body.
+pub async fn json_errors<E: Endpoint>(next: E, req: Request, routes: &RouteTable) -> poem::Result<Response> {
+    let method = req.method().as_str().to_owned();
+    let path = req.uri().path().to_owned();
+    match next.call(req).await {
+        Ok(response) => Ok(response.into_response()),
+        Err(err) => Ok(framework_error(err, &method, &path, routes).as_response()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_match_paths_with_or_without_the_slash() {
+        let t = "/api/v2/user/{id}/connection/request/";
+        assert!(template_matches(t, "/api/v2/user/7/connection/request/"));
+        assert!(template_matches(t, "/api/v2/user/abc/connection/request"));
+        assert!(!template_matches(t, "/api/v2/user//connection/request/"));
+        assert!(!template_matches(t, "/api/v2/user/7/connection/accept/"));
+    }
+
+    #[test]
+    fn router_parameter_names_map_to_the_spec_names() {
+        let mut routes = RouteTable::default();
+        routes.add("/api/v2/user/{id}/connection/request/", &["POST"]);
+        assert_eq!(routes.param_name("/api/v2/user/x/connection/request", "param0").as_deref(), Some("id"));
+        assert_eq!(routes.param_name("/api/v2/user/x/connection/request", "param1"), None);
+        assert_eq!(routes.allowed_methods("/api/v2/user/x/connection/request/").as_deref(), Some("POST"));
+    }
+
+    #[test]
+    fn field_errors_render_in_the_field_form() {
+        let body = ApiError::example(INVALID_ID);
+        assert_eq!(body["errors"][0]["field"], "id");
+        assert_eq!(body["errors"][0]["messages"][0]["code"], "invalid");
+        let body = ApiError::example(SELF_CONNECTION);
+        assert_eq!(body["errors"][0]["code"], "self_connection");
+    }
+
+    #[test]
+    fn challenge_header_stays_a_valid_header_value() {
+        let err = ApiError::invalid_token(TOKEN_NOT_VALID, "bad \"quote\" \\ é\nline");
+        let challenge = &err.headers[0].1;
+        assert!(challenge.parse::<poem::http::HeaderValue>().is_ok(), "{challenge}");
+    }
+}

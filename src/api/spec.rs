@@ -1,0 +1,109 @@
+//! The OpenAPI document generated from the code, finished in one place: the trailing slashes
+//! SelfCommunity's paths have, and the examples poem-openapi has no attribute for.
+//! `openapi.yaml` must equal this (the drift test); `connections-api openapi` prints it.
+
+use poem_openapi::{LicenseObject, OpenApiService, ServerObject};
+use serde_json::{Map, Value, json};
+
+use super::connections::ConnectionsApi;
+use super::error::ApiError;
+use super::operation_errors;
+
+pub const TITLE: &str = "Connections API";
+pub const VERSION: &str = "1.0.0";
+const DESCRIPTION: &str = "A SelfCommunity-compatible connections (friendship) API.\n\n\
+Every error answer, whatever its status, has the body `{\"errors\": [...]}`: each error has a \
+stable snake_case `code` and a `message` for people, or is about one `field` with its own \
+`messages`. Paths end with a slash; the same path without it is served the same way.";
+
+pub fn openapi_service() -> OpenApiService<ConnectionsApi, ()> {
+    OpenApiService::new(ConnectionsApi, TITLE, VERSION)
+        .description(DESCRIPTION)
+        .license(LicenseObject::new("MIT").url("https://opensource.org/licenses/MIT"))
+        .server(ServerObject::new("/").description("The server that serves this document"))
+}
+
+/// The finished document, as JSON.
+pub fn generate() -> Result<Value, serde_json::Error> {
+    let mut spec: Value = serde_json::from_str(&openapi_service().spec())?;
+    add_trailing_slashes(&mut spec);
+    add_response_examples(&mut spec);
+    integral_bounds(&mut spec);
+    Ok(spec)
+}
+
+/// The finished document, as YAML (what `openapi.yaml` holds).
+pub fn generate_yaml() -> Result<String, String> {
+    let spec = generate().map_err(|e| e.to_string())?;
+    serde_yaml::to_string(&spec).map_err(|e| e.to_string())
+}
+
+/// poem-openapi drops the trailing slash of every path; SelfCommunity's paths all have one.
+/// (The router side of the same fix is `server::trim_trailing_slash`.)
+fn add_trailing_slashes(spec: &mut Value) {
+    if let Some(Value::Object(paths)) = spec.get_mut("paths") {
+        let fixed: Map<String, Value> = std::mem::take(paths)
+            .into_iter()
+            .map(|(path, item)| if path.ends_with('/') { (path, item) } else { (format!("{path}/"), item) })
+            .collect();
+        *paths = fixed;
+    }
+}
+
+/// Every response gets examples: an error response one per error code it can carry (from the
+/// operation's error set), a success response the example of its schema.
+fn add_response_examples(spec: &mut Value) {
+    let schemas = spec.pointer("/components/schemas").cloned().unwrap_or(Value::Null);
+    let Some(Value::Object(paths)) = spec.get_mut("paths") else { return };
+    for item in paths.values_mut() {
+        let Some(item) = item.as_object_mut() else { continue };
+        for operation in item.values_mut() {
+            let codes = operation
+                .get("operationId")
+                .and_then(Value::as_str)
+                .and_then(operation_errors)
+                .unwrap_or(&[]);
+            let Some(Value::Object(responses)) = operation.get_mut("responses") else { continue };
+            for (status, response) in responses.iter_mut() {
+                let Some(Value::Object(content)) = response.get_mut("content") else { continue };
+                let Some(media) = content.get_mut("application/json") else { continue };
+                let status: u16 = status.parse().unwrap_or(0);
+                if status >= 400 {
+                    let examples: Map<String, Value> = codes
+                        .iter()
+                        .filter(|c| c.status == status)
+                        .map(|c| (c.code.to_owned(), json!({"summary": c.message, "value": ApiError::example(*c)})))
+                        .collect();
+                    media["examples"] = Value::Object(examples);
+                } else if let Some(example) = media
+                    .pointer("/schema/$ref")
+                    .and_then(Value::as_str)
+                    .and_then(|r| r.strip_prefix("#/components/schemas/"))
+                    .and_then(|name| schemas.get(name))
+                    .and_then(|schema| schema.get("example"))
+                {
+                    media["example"] = example.clone();
+                }
+            }
+        }
+    }
+}
+
+/// poem-openapi writes `minimum: 1.0`; an integer parameter's bounds read better as integers.
+fn integral_bounds(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                if matches!(key.as_str(), "minimum" | "maximum") {
+                    if let Some(f) = v.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15) {
+                        *v = Value::from(f as i64);
+                        continue;
+                    }
+                }
+                integral_bounds(v);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_bounds),
+        _ => {}
+    }
+}

@@ -1,0 +1,12 @@
+//! A SelfCommunity-compatible connections (friendship) API server.
+//!
+//! Layers, outside in: [`server`] (HTTP plumbing) → [`api`] (operations, errors, spec) →
+//! [`service`] (rules) → [`domain`] (the state machine) and [`repo`] (sea-orm, the schema).
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod domain;
+pub mod repo;
+pub mod server;
+pub mod service;

@@ -1,0 +1,273 @@
+//! `connections-api`: the server and the operator's command line.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+use connections_api::api::{AppState, spec};
+use connections_api::auth::{Authenticator, random_hex};
+use connections_api::config::{self, ConfigError, Settings};
+use connections_api::repo::Repo;
+use connections_api::server;
+use connections_api::service::{CONNECTION_ENABLED, Connections, FOLLOW_ENABLED};
+
+#[derive(Parser)]
+#[command(name = "connections-api", version, about = "SelfCommunity-compatible connections API server")]
+struct Cli {
+    /// Database: sqlite://FILE (created if missing) or postgres://USER:PASSWORD@HOST/DB.
+    #[arg(long, env = "DATABASE_URL", default_value = config::DEFAULT_DATABASE_URL, global = true, hide_env_values = true)]
+    database_url: String,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Migrate the database, then serve the API, /openapi.yaml, /openapi.json and /docs/.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "BIND", default_value = config::DEFAULT_BIND)]
+        bind: String,
+        /// Seed demo users on an empty database, turn friendship mode on, print a token per
+        /// demo user. Without JWT_SECRET, a random secret is made for this process.
+        #[arg(long)]
+        demo: bool,
+        /// Seconds of clock skew allowed on a token's `exp` and `nbf`.
+        #[arg(long, env = "JWT_LEEWAY", default_value_t = config::DEFAULT_JWT_LEEWAY_SECONDS)]
+        jwt_leeway: u64,
+    },
+    /// Create or upgrade the schema, then exit.
+    Migrate,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Print an access token for a user, signed with JWT_SECRET.
+    Token {
+        user_id: i64,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 3600)]
+        ttl: u64,
+    },
+    /// Show or change community preferences.
+    #[command(subcommand)]
+    Preference(PreferenceCommand),
+    /// Print the spec generated from the code (what the drift test compares with openapi.yaml).
+    Openapi {
+        /// Print JSON instead of YAML.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user and print their id, alone, on stdout.
+    Create {
+        username: String,
+        #[arg(long, default_value = "")]
+        real_name: String,
+    },
+    /// Mark a user deleted: their relations stop counting.
+    Delete { id: i64 },
+}
+
+#[derive(Subcommand)]
+enum PreferenceCommand {
+    /// Set SECTION.NAME to VALUE (JSON: true, false, a number; anything else is a string).
+    Set { key: String, value: String },
+    /// List every preference.
+    List,
+}
+
+/// A failure to report in one line.
+struct Failure(String);
+
+impl From<ConfigError> for Failure {
+    fn from(err: ConfigError) -> Self {
+        Failure(err.to_string())
+    }
+}
+
+impl From<connections_api::repo::RepoError> for Failure {
+    fn from(err: connections_api::repo::RepoError) -> Self {
+        Failure(err.to_string())
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn jwt_secret_from_env() -> Option<String> {
+    std::env::var("JWT_SECRET").ok()
+}
+
+async fn open_database(url: &str) -> Result<Repo, Failure> {
+    config::check_database_url(url)?;
+    let repo = Repo::connect(url).await.map_err(|e| {
+        ConfigError::new("DATABASE_URL", format!("cannot open {}: {e}", config::redact_url(url)))
+    })?;
+    repo.migrate().await.map_err(|e| {
+        ConfigError::new("DATABASE_URL", format!("cannot migrate {}: {e}", config::redact_url(url)))
+    })?;
+    Ok(repo)
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    match cli.command {
+        Command::Openapi { json } => {
+            let text = if json {
+                spec::generate().and_then(|s| serde_json::to_string_pretty(&s)).map_err(|e| Failure(e.to_string()))?
+            } else {
+                spec::generate_yaml().map_err(Failure)?
+            };
+            print!("{text}");
+            Ok(())
+        }
+        Command::Migrate => {
+            open_database(&cli.database_url).await?;
+            eprintln!("migrated {}", config::redact_url(&cli.database_url));
+            Ok(())
+        }
+        Command::User(UserCommand::Create { username, real_name }) => {
+            let repo = open_database(&cli.database_url).await?;
+            let user = repo.create_user(&username, &real_name).await?;
+            println!("{}", user.id);
+            Ok(())
+        }
+        Command::User(UserCommand::Delete { id }) => {
+            let repo = open_database(&cli.database_url).await?;
+            if repo.delete_user(id).await? {
+                Ok(())
+            } else {
+                Err(Failure(format!("no user {id} (or already deleted)")))
+            }
+        }
+        Command::Token { user_id, ttl } => {
+            let secret = config::check_jwt_secret(jwt_secret_from_env(), false)?.unwrap_or_default();
+            let auth = Authenticator::new(secret.as_bytes(), config::DEFAULT_JWT_LEEWAY_SECONDS);
+            println!("{}", auth.issue(user_id, ttl));
+            Ok(())
+        }
+        Command::Preference(PreferenceCommand::Set { key, value }) => {
+            let repo = open_database(&cli.database_url).await?;
+            let (section, name) = key
+                .split_once('.')
+                .filter(|(s, n)| !s.is_empty() && !n.is_empty())
+                .ok_or_else(|| Failure(format!("{key:?}: expected SECTION.NAME, e.g. configurations.follow_enabled")))?;
+            let json = preference_value(section, name, &value)?;
+            repo.set_preference(section, name, &json).await?;
+            Ok(())
+        }
+        Command::Preference(PreferenceCommand::List) => {
+            let repo = open_database(&cli.database_url).await?;
+            for p in repo.preferences().await? {
+                println!("{}.{} = {}", p.section, p.name, p.value);
+            }
+            Ok(())
+        }
+        Command::Serve { bind, demo, jwt_leeway } => serve(&cli.database_url, &bind, demo, jwt_leeway).await,
+    }
+}
+
+/// The JSON text stored for a preference. The mode switches take booleans only.
+fn preference_value(section: &str, name: &str, value: &str) -> Result<String, Failure> {
+    let is_switch = [FOLLOW_ENABLED, CONNECTION_ENABLED].contains(&(section, name));
+    match serde_json::from_str::<serde_json::Value>(value) {
+        Ok(serde_json::Value::Bool(b)) => Ok(b.to_string()),
+        _ if is_switch => Err(Failure(format!("{section}.{name} takes true or false, not {value:?}"))),
+        Ok(v @ serde_json::Value::Number(_)) => Ok(v.to_string()),
+        _ => Ok(serde_json::Value::from(value).to_string()),
+    }
+}
+
+async fn serve(database_url: &str, bind: &str, demo: bool, jwt_leeway: u64) -> Result<(), Failure> {
+    let bind = config::parse_bind(bind)?;
+    let secret = config::check_jwt_secret(jwt_secret_from_env(), demo)?;
+    let settings = Settings { database_url: database_url.to_owned(), bind, jwt_secret: secret, jwt_leeway_seconds: jwt_leeway };
+    // Listen first: a taken port is reported before the database is touched.
+    let bound = server::bind(settings.bind)
+        .await
+        .map_err(|e| ConfigError::new("BIND", format!("cannot listen on {}: {e}", settings.bind)))?;
+    let repo = open_database(&settings.database_url).await?;
+    let (secret, ephemeral) = match &settings.jwt_secret {
+        Some(secret) => (secret.clone(), false),
+        None => (random_hex(32), true),
+    };
+    let auth = Authenticator::new(secret.as_bytes(), settings.jwt_leeway_seconds);
+
+    if demo {
+        seed_demo(&repo, &auth, bound.addr, ephemeral).await?;
+    }
+    tracing::info!(addr = %bound.addr, database = %config::redact_url(database_url), "serving");
+    let state = Arc::new(AppState { connections: Connections::new(repo), auth });
+    bound.serve(state, shutdown_signal()).await.map_err(Failure)
+}
+
+async fn seed_demo(repo: &Repo, auth: &Authenticator, addr: std::net::SocketAddr, ephemeral: bool) -> Result<(), Failure> {
+    const DEMO_USERS: [(&str, &str); 4] =
+        [("alice", "Alice Liddell"), ("bob", "Bob Marley"), ("carol", "Carol King"), ("dave", "Dave Brubeck")];
+    if repo.count_users().await? == 0 {
+        for (username, real_name) in DEMO_USERS {
+            repo.create_user(username, real_name).await?;
+        }
+    }
+    repo.set_preference(FOLLOW_ENABLED.0, FOLLOW_ENABLED.1, "false").await?;
+    repo.set_preference(CONNECTION_ENABLED.0, CONNECTION_ENABLED.1, "true").await?;
+
+    println!("Demo mode: friendship mode is on.");
+    println!("Docs (Swagger UI): http://{addr}/docs/");
+    if ephemeral {
+        println!("JWT_SECRET is not set: these tokens are signed with a random secret and last as long as this process.");
+    }
+    println!("Paste one of these tokens into Authorize (valid 24 hours):");
+    for (username, _) in DEMO_USERS {
+        if let Some(user) = repo.find_user_by_username(username).await? {
+            println!("  {:<6} (id {}): {}", user.username, user.id, auth.issue(user.id, 24 * 3600));
+        }
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,112 @@
+//! sea-orm entities, one module per table. The invariants are in the migration, not here.
+
+pub mod users {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "users")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub username: String,
+        pub real_name: String,
+        pub avatar: Option<String>,
+        pub ext_id: Option<i64>,
+        pub date_joined: DateTimeUtc,
+        pub deleted: bool,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// One row per unordered pair that was ever acted on: the pair's lock, and the kind of relation
+/// it holds, which the request and connection rows must agree with (composite foreign keys).
+pub mod relations {
+    use sea_orm::entity::prelude::*;
+
+    pub const NONE: &str = "none";
+    pub const REQUEST: &str = "request";
+    pub const CONNECTION: &str = "connection";
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "relations")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_low: i64,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_high: i64,
+        pub kind: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod connection_requests {
+    use sea_orm::entity::prelude::*;
+
+    /// `kind` is left to its database default ('request'): it only exists for the foreign key.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "connection_requests")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub from_user_id: i64,
+        pub to_user_id: i64,
+        pub user_low: i64,
+        pub user_high: i64,
+        pub created: DateTimeUtc,
+        pub rejected: Option<DateTimeUtc>,
+        pub viewed: Option<DateTimeUtc>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod connections {
+    use sea_orm::entity::prelude::*;
+
+    /// `kind` is left to its database default ('connection'): it only exists for the foreign key.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "connections")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub user_low: i64,
+        pub user_high: i64,
+        pub created: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod preferences {
+    use sea_orm::entity::prelude::*;
+
+    /// `value` holds JSON text (`true`, `false`, a number or a string).
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "preferences")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub section: String,
+        pub name: String,
+        pub value: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

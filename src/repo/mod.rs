@@ -1,0 +1,389 @@
+//! The repository layer: sea-orm entities, the schema, and every query the service needs.
+//! Each state change is one transaction that locks the pair it touches.
+
+pub mod entities;
+pub mod migration;
+
+use std::time::Duration;
+
+use chrono::Utc;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectOptions, ConnectionTrait, Database,
+    DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+use sea_orm_migration::MigratorTrait;
+
+use crate::domain::{self, Action, Conflict, Relation, Transition};
+use entities::{connection_requests, connections, preferences, relations, users};
+
+pub use entities::users::Model as User;
+
+/// Everything the repository can fail with. `Unavailable` is the database being out of reach
+/// or too busy, which a client may retry; anything else is a bug or a broken database.
+#[derive(Debug, thiserror::Error)]
+pub enum RepoError {
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
+    #[error("database error: {0}")]
+    Database(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl From<DbErr> for RepoError {
+    fn from(err: DbErr) -> Self {
+        let text = err.to_string();
+        match err {
+            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => RepoError::Unavailable(text),
+            // SQLite answers "database is locked" when the busy timeout runs out.
+            _ if text.contains("database is locked") || text.contains("database is busy") => {
+                RepoError::Unavailable(text)
+            }
+            _ => RepoError::Database(text),
+        }
+    }
+}
+
+/// How long an SQLite writer waits for another one before giving up with "busy".
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Clone, Debug)]
+pub struct Repo {
+    db: DatabaseConnection,
+}
+
+impl Repo {
+    /// Connects (creating an SQLite file if missing) without touching the schema.
+    pub async fn connect(url: &str) -> Result<Self, RepoError> {
+        let mut options = ConnectOptions::new(url.to_owned());
+        options
+            .max_connections(16)
+            .min_connections(1)
+            .connect_timeout(Duration::from_secs(5))
+            .acquire_timeout(Duration::from_secs(5))
+            .sqlx_logging(false)
+            .map_sqlx_sqlite_opts(|opts| {
+                opts.create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    // In WAL mode NORMAL survives a killed process; a power loss may lose the
+                    // last commits (FULL would not, at the cost of an fsync per commit).
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                    .foreign_keys(true)
+            });
+        let db = Database::connect(options).await?;
+        Ok(Repo { db })
+    }
+
+    /// Creates or upgrades the schema.
+    pub async fn migrate(&self) -> Result<(), RepoError> {
+        migration::Migrator::up(&self.db, None).await?;
+        Ok(())
+    }
+
+    /// The underlying connection, for operators' tools and tests that probe the schema.
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.db.get_database_backend()
+    }
+
+    /// A write transaction. SQLite takes its write lock at BEGIN (IMMEDIATE), so two writers
+    /// queue on the busy timeout instead of failing when one upgrades a read lock.
+    async fn begin_write(&self) -> Result<DatabaseTransaction, DbErr> {
+        self.db
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await
+    }
+
+    // ----- users -----
+
+    /// A user who exists and is not deleted.
+    pub async fn find_active_user(&self, id: i64) -> Result<Option<User>, RepoError> {
+        Ok(users::Entity::find_by_id(id)
+            .filter(users::Column::Deleted.eq(false))
+            .one(&self.db)
+            .await?)
+    }
+
+    pub async fn create_user(&self, username: &str, real_name: &str) -> Result<User, RepoError> {
+        let taken = users::Entity::find()
+            .filter(users::Column::Username.eq(username))
+            .count(&self.db)
+            .await?;
+        if taken > 0 {
+            return Err(RepoError::Invalid(format!("the username {username:?} is taken")));
+        }
+        let user = users::ActiveModel {
+            username: Set(username.to_owned()),
+            real_name: Set(real_name.to_owned()),
+            avatar: Set(None),
+            ext_id: Set(None),
+            date_joined: Set(Utc::now()),
+            deleted: Set(false),
+            ..Default::default()
+        };
+        Ok(user.insert(&self.db).await?)
+    }
+
+    /// Marks a user deleted. Returns false when there is no such (undeleted) user.
+    pub async fn delete_user(&self, id: i64) -> Result<bool, RepoError> {
+        let result = users::Entity::update_many()
+            .col_expr(users::Column::Deleted, true.into())
+            .filter(users::Column::Id.eq(id))
+            .filter(users::Column::Deleted.eq(false))
+            .exec(&self.db)
+            .await?;
+        Ok(result.rows_affected == 1)
+    }
+
+    pub async fn find_user_by_username(&self, username: &str) -> Result<Option<User>, RepoError> {
+        Ok(users::Entity::find()
+            .filter(users::Column::Username.eq(username))
+            .one(&self.db)
+            .await?)
+    }
+
+    pub async fn count_users(&self) -> Result<u64, RepoError> {
+        Ok(users::Entity::find().count(&self.db).await?)
+    }
+
+    // ----- preferences -----
+
+    pub async fn preferences(&self) -> Result<Vec<preferences::Model>, RepoError> {
+        Ok(preferences::Entity::find()
+            .order_by_asc(preferences::Column::Id)
+            .all(&self.db)
+            .await?)
+    }
+
+    pub async fn preference(&self, section: &str, name: &str) -> Result<Option<String>, RepoError> {
+        Ok(preferences::Entity::find()
+            .filter(preferences::Column::Section.eq(section))
+            .filter(preferences::Column::Name.eq(name))
+            .one(&self.db)
+            .await?
+            .map(|p| p.value))
+    }
+
+    /// Creates or replaces a preference; `value` is JSON text.
+    pub async fn set_preference(&self, section: &str, name: &str, value: &str) -> Result<(), RepoError> {
+        let row = preferences::ActiveModel {
+            section: Set(section.to_owned()),
+            name: Set(name.to_owned()),
+            value: Set(value.to_owned()),
+            ..Default::default()
+        };
+        preferences::Entity::insert(row)
+            .on_conflict(
+                OnConflict::columns([preferences::Column::Section, preferences::Column::Name])
+                    .update_column(preferences::Column::Value)
+                    .to_owned(),
+            )
+            .exec_without_returning(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    // ----- relations -----
+
+    /// The relation between `caller` and `other`, seen from `caller`'s side.
+    pub async fn relation(&self, caller: i64, other: i64) -> Result<Relation, RepoError> {
+        Ok(read_relation(&self.db, caller, other).await?)
+    }
+
+    /// Runs `action` of `caller` on the relation with `other` in one transaction: locks the
+    /// pair, reads its state, asks the state machine, writes the new state, commits.
+    pub async fn apply(
+        &self,
+        caller: i64,
+        other: i64,
+        action: Action,
+    ) -> Result<Result<Transition, Conflict>, RepoError> {
+        let (low, high) = ordered(caller, other);
+        let txn = self.begin_write().await?;
+
+        // The pair's row is the lock: on PostgreSQL every action on this pair, from any
+        // instance, queues on it; on SQLite the IMMEDIATE transaction already holds the lock.
+        relations::Entity::insert(relations::ActiveModel {
+            user_low: Set(low),
+            user_high: Set(high),
+            kind: Set(relations::NONE.to_owned()),
+        })
+        .on_conflict_do_nothing_on([relations::Column::UserLow, relations::Column::UserHigh])
+        .exec_without_returning(&txn)
+        .await?;
+        relations::Entity::find_by_id((low, high))
+            .lock_exclusive()
+            .one(&txn)
+            .await?;
+
+        let current = read_relation(&txn, caller, other).await?;
+        let transition = match domain::apply(current, action) {
+            Ok(transition) => transition,
+            Err(conflict) => {
+                txn.rollback().await?;
+                return Ok(Err(conflict));
+            }
+        };
+        if transition.changed() {
+            write_relation(&txn, caller, other, transition.from, transition.to).await?;
+        }
+        if transition.mark_viewed {
+            connection_requests::Entity::update_many()
+                .col_expr(connection_requests::Column::Viewed, Some(Utc::now()).into())
+                .filter(connection_requests::Column::FromUserId.eq(other))
+                .filter(connection_requests::Column::ToUserId.eq(caller))
+                .filter(connection_requests::Column::Viewed.is_null())
+                .exec(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+        Ok(Ok(transition))
+    }
+
+    /// Counts of the rows that make up relations, for tests and operators.
+    pub async fn relation_counts(&self) -> Result<RelationCounts, RepoError> {
+        Ok(RelationCounts {
+            requests: connection_requests::Entity::find().count(&self.db).await?,
+            connections: connections::Entity::find().count(&self.db).await?,
+        })
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RelationCounts {
+    pub requests: u64,
+    pub connections: u64,
+}
+
+fn ordered(a: i64, b: i64) -> (i64, i64) {
+    if a < b { (a, b) } else { (b, a) }
+}
+
+async fn read_relation<C: ConnectionTrait>(db: &C, caller: i64, other: i64) -> Result<Relation, DbErr> {
+    let (low, high) = ordered(caller, other);
+    if let Some(request) = connection_requests::Entity::find()
+        .filter(connection_requests::Column::UserLow.eq(low))
+        .filter(connection_requests::Column::UserHigh.eq(high))
+        .one(db)
+        .await?
+    {
+        let sent = request.from_user_id == caller;
+        return Ok(match (sent, request.rejected.is_some()) {
+            (true, false) => Relation::SentPending,
+            (true, true) => Relation::SentRejected,
+            (false, false) => Relation::ReceivedPending,
+            (false, true) => Relation::ReceivedRejected,
+        });
+    }
+    let connected = connections::Entity::find()
+        .filter(connections::Column::UserLow.eq(low))
+        .filter(connections::Column::UserHigh.eq(high))
+        .count(db)
+        .await?;
+    Ok(if connected > 0 { Relation::Connected } else { Relation::None })
+}
+
+/// Turns the rows of the pair from `from` into `to` (both seen from `caller`'s side).
+async fn write_relation<C: ConnectionTrait>(
+    db: &C,
+    caller: i64,
+    other: i64,
+    from: Relation,
+    to: Relation,
+) -> Result<(), DbErr> {
+    let (low, high) = ordered(caller, other);
+    let now = Utc::now();
+    let delete_request = || {
+        connection_requests::Entity::delete_many()
+            .filter(connection_requests::Column::UserLow.eq(low))
+            .filter(connection_requests::Column::UserHigh.eq(high))
+    };
+    let set_kind = |kind: &'static str| {
+        relations::Entity::update_many()
+            .col_expr(relations::Column::Kind, kind.into())
+            .filter(relations::Column::UserLow.eq(low))
+            .filter(relations::Column::UserHigh.eq(high))
+    };
+    let has_request = |r: Relation| {
+        matches!(
+            r,
+            Relation::SentPending | Relation::SentRejected | Relation::ReceivedPending | Relation::ReceivedRejected
+        )
+    };
+    let sender = |r: Relation| match r {
+        Relation::SentPending | Relation::SentRejected => Some(caller),
+        Relation::ReceivedPending | Relation::ReceivedRejected => Some(other),
+        _ => None,
+    };
+    let rejected = |r: Relation| matches!(r, Relation::SentRejected | Relation::ReceivedRejected);
+
+    // Same request, only its rejection changes (reject / cancel_reject): keep its id and date.
+    if has_request(from) && has_request(to) && sender(from) == sender(to) {
+        connection_requests::Entity::update_many()
+            .col_expr(connection_requests::Column::Rejected, rejected(to).then_some(now).into())
+            .filter(connection_requests::Column::UserLow.eq(low))
+            .filter(connection_requests::Column::UserHigh.eq(high))
+            .exec(db)
+            .await?;
+        return Ok(());
+    }
+
+    // Otherwise clear what was there, then create what must be. The order matters: the
+    // composite foreign keys only allow rows whose kind matches the pair's kind.
+    if has_request(from) {
+        delete_request().exec(db).await?;
+    }
+    if from == Relation::Connected {
+        connections::Entity::delete_many()
+            .filter(connections::Column::UserLow.eq(low))
+            .filter(connections::Column::UserHigh.eq(high))
+            .exec(db)
+            .await?;
+    }
+    match to {
+        Relation::None => {
+            set_kind(relations::NONE).exec(db).await?;
+        }
+        Relation::Connected => {
+            set_kind(relations::CONNECTION).exec(db).await?;
+            connections::ActiveModel {
+                user_low: Set(low),
+                user_high: Set(high),
+                created: Set(now),
+                ..Default::default()
+            }
+            .insert(db)
+            .await?;
+        }
+        _ => {
+            let Some(from_user) = sender(to) else {
+                return Err(DbErr::Custom(format!("{to:?} is not a request state")));
+            };
+            let to_user = if from_user == caller { other } else { caller };
+            set_kind(relations::REQUEST).exec(db).await?;
+            connection_requests::ActiveModel {
+                from_user_id: Set(from_user),
+                to_user_id: Set(to_user),
+                user_low: Set(low),
+                user_high: Set(high),
+                created: Set(now),
+                rejected: Set(rejected(to).then_some(now)),
+                viewed: Set(None),
+                ..Default::default()
+            }
+            .insert(db)
+            .await?;
+        }
+    }
+    Ok(())
+}

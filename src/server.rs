@@ -1,0 +1,138 @@
+//! The HTTP server: the API, the committed contract, Swagger UI, and the middleware that
+//! makes every path and every error look the way the contract says.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use poem::http::{StatusCode, Uri};
+use poem::listener::{Acceptor, Listener, TcpListener};
+use poem::web::Redirect;
+use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, Server, get, handler};
+
+use crate::api::error::{RouteTable, json_errors};
+use crate::api::{AppState, spec};
+
+/// The contract as committed: served as it is, and checked against the code by the drift test.
+pub const OPENAPI_YAML: &str = include_str!("../openapi.yaml");
+
+/// Serves SelfCommunity's paths with and without their trailing slash: poem-openapi routes
+/// them without it, so the slash is trimmed here, once, for every API path.
+/// (The spec side of the same fix is `spec::add_trailing_slashes`.)
+fn trim_trailing_slash(mut req: Request) -> Request {
+    let path = req.uri().path();
+    if path.starts_with("/api/") && path.len() > 1 && path.ends_with('/') {
+        let trimmed = &path[..path.len() - 1];
+        let rebuilt = match req.uri().query() {
+            Some(query) => format!("{trimmed}?{query}"),
+            None => trimmed.to_owned(),
+        };
+        if let Ok(uri) = rebuilt.parse::<Uri>() {
+            *req.uri_mut() = uri;
+        }
+    }
+    req
+}
+
+#[handler]
+fn openapi_yaml() -> Response {
+    Response::builder().content_type("application/yaml").body(OPENAPI_YAML)
+}
+
+fn swagger_config() -> Arc<utoipa_swagger_ui::Config<'static>> {
+    Arc::new(
+        utoipa_swagger_ui::Config::new(["/openapi.json"])
+            .persist_authorization(true)
+            .display_operation_id(true)
+            .try_it_out_enabled(true),
+    )
+}
+
+fn swagger_file(tail: &str, config: &Arc<utoipa_swagger_ui::Config<'static>>) -> poem::Result<Response> {
+    match utoipa_swagger_ui::serve(tail, config.clone()) {
+        Ok(Some(file)) => Ok(Response::builder()
+            .content_type(file.content_type)
+            .body(file.bytes.to_vec())),
+        Ok(None) => Err(poem::error::NotFoundError.into()),
+        Err(err) => {
+            tracing::error!(error = %err, "swagger ui asset");
+            Err(StatusCode::INTERNAL_SERVER_ERROR.into())
+        }
+    }
+}
+
+/// The whole application, ready to serve.
+pub fn app(state: Arc<AppState>) -> Result<impl Endpoint, String> {
+    let generated = spec::generate().map_err(|e| format!("generating the spec: {e}"))?;
+    let mut routes_table = RouteTable::from_spec(&generated);
+    for path in ["/openapi.yaml", "/openapi.json", "/docs", "/docs/{file}"] {
+        routes_table.add(path, &["GET"]);
+    }
+    let routes_table = Arc::new(routes_table);
+
+    let committed: serde_json::Value =
+        serde_yaml::from_str(OPENAPI_YAML).map_err(|e| format!("openapi.yaml does not parse: {e}"))?;
+    let committed_json = serde_json::to_string_pretty(&committed).map_err(|e| e.to_string())?;
+
+    let config = swagger_config();
+    let index_config = config.clone();
+    let routes = Route::new()
+        .at("/openapi.yaml", get(openapi_yaml))
+        .at(
+            "/openapi.json",
+            get(poem::endpoint::make_sync(move |_| {
+                Response::builder().content_type("application/json").body(committed_json.clone())
+            })),
+        )
+        .at("/docs", get(poem::endpoint::make_sync(|_| Redirect::permanent("/docs/").into_response())))
+        .at("/docs/", get(poem::endpoint::make(move |_| {
+            let config = index_config.clone();
+            async move { swagger_file("", &config) }
+        })))
+        .at("/docs/*file", get(poem::endpoint::make(move |req: Request| {
+            let config = config.clone();
+            async move {
+                let tail = req.uri().path().trim_start_matches("/docs/").to_owned();
+                swagger_file(&tail, &config)
+            }
+        })))
+        .nest("/", spec::openapi_service());
+
+    Ok(routes
+        .data(state)
+        .before(|req| async move { Ok(trim_trailing_slash(req)) })
+        .around(move |next, req| {
+            let routes_table = routes_table.clone();
+            async move { json_errors(next, req, &routes_table).await }
+        }))
+}
+
+/// A server bound to its address, not yet serving: the address is known (port 0 works).
+pub struct BoundServer<A> {
+    acceptor: A,
+    pub addr: SocketAddr,
+}
+
+pub async fn bind(addr: SocketAddr) -> std::io::Result<BoundServer<impl Acceptor>> {
+    let acceptor = TcpListener::bind(addr.to_string()).into_acceptor().await?;
+    let addr = acceptor
+        .local_addr()
+        .first()
+        .and_then(|a| a.as_socket_addr().copied())
+        .unwrap_or(addr);
+    Ok(BoundServer { acceptor, addr })
+}
+
+impl<A: Acceptor + 'static> BoundServer<A> {
+    /// Serves until `shutdown` completes, then lets requests in flight finish.
+    pub async fn serve(
+        self,
+        state: Arc<AppState>,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Result<(), String> {
+        let app = app(state)?;
+        Server::new_with_acceptor(self.acceptor)
+            .run_with_graceful_shutdown(app, shutdown, Some(std::time::Duration::from_secs(10)))
+            .await
+            .map_err(|e| e.to_string())
+    }
+}

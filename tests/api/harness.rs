@@ -1,0 +1,148 @@
+//! The test harness: the real application on port 0, on a fresh database per test.
+//!
+//! SQLite (a temporary file) by default. With `TEST_POSTGRES_URL` set to a PostgreSQL server's
+//! admin URL (`postgres://USER@HOST:PORT/postgres`), every test gets a fresh database there.
+
+use std::sync::Arc;
+
+use connections_api::api::AppState;
+use connections_api::auth::Authenticator;
+use connections_api::domain::{Action, Relation};
+use connections_api::repo::{Repo, User};
+use connections_api::server;
+use connections_api::service::Connections;
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::Value;
+
+pub const SECRET: &[u8] = b"test-secret-that-is-long-enough-for-hs256";
+
+pub struct TestApp {
+    pub base: String,
+    pub database_url: String,
+    pub client: reqwest::Client,
+    pub repo: Repo,
+    pub auth: Authenticator,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// A database URL for one test, and what keeps it alive.
+async fn fresh_database() -> (String, Option<tempfile::TempDir>) {
+    match std::env::var("TEST_POSTGRES_URL") {
+        Ok(admin) if !admin.is_empty() => {
+            let name = format!("t_{}", connections_api::auth::random_hex(8));
+            let db = Database::connect(&admin).await.expect("connect to TEST_POSTGRES_URL");
+            db.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create test database");
+            db.close().await.ok();
+            let (server, _) = admin.rsplit_once('/').expect("admin URL ends with /DATABASE");
+            (format!("{server}/{name}"), None)
+        }
+        _ => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = format!("sqlite://{}", dir.path().join("test.sqlite3").display());
+            (url, Some(dir))
+        }
+    }
+}
+
+impl TestApp {
+    /// The server, migrated, in friendship mode.
+    pub async fn spawn() -> TestApp {
+        let (url, dir) = fresh_database().await;
+        let repo = Repo::connect(&url).await.expect("connect");
+        repo.migrate().await.expect("migrate");
+        repo.set_preference("configurations", "follow_enabled", "false").await.unwrap();
+        Self::start(url, repo, dir).await
+    }
+
+    /// A second server process-alike on the same database, as several instances would run.
+    pub async fn another_instance(&self) -> TestApp {
+        let repo = Repo::connect(&self.database_url).await.expect("connect");
+        Self::start(self.database_url.clone(), repo, None).await
+    }
+
+    async fn start(url: String, repo: Repo, dir: Option<tempfile::TempDir>) -> TestApp {
+        let auth = Authenticator::new(SECRET, 30);
+        let state = Arc::new(AppState { connections: Connections::new(repo.clone()), auth: auth.clone() });
+        let bound = server::bind("127.0.0.1:0".parse().unwrap()).await.expect("bind port 0");
+        let base = format!("http://{}", bound.addr);
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(bound.serve(state, async move {
+            rx.await.ok();
+        }));
+        TestApp { base, database_url: url, client: reqwest::Client::new(), repo, auth, _shutdown: tx, _dir: dir }
+    }
+
+    pub async fn user(&self, username: &str) -> User {
+        self.repo.create_user(username, &format!("{username} Real")).await.expect("create user")
+    }
+
+    pub fn token(&self, user: &User) -> String {
+        self.auth.issue(user.id, 600)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// `POST /api/v2/user/{id}/connection/request/` as `caller`, as the SDK sends it.
+    pub async fn request(&self, caller: &User, target: i64) -> reqwest::Response {
+        self.client
+            .post(self.url(&format!("/api/v2/user/{target}/connection/request/")))
+            .bearer_auth(self.token(caller))
+            .header("Content-Type", "application/json")
+            .send()
+            .await
+            .expect("send")
+    }
+
+    /// Sets up a relation through the repository (the other actions have no endpoint yet).
+    pub async fn act(&self, caller: &User, other: &User, action: Action) {
+        self.repo
+            .apply(caller.id, other.id, action)
+            .await
+            .expect("database")
+            .expect("action allowed in this state");
+    }
+
+    pub async fn relation(&self, caller: &User, other: &User) -> Relation {
+        self.repo.relation(caller.id, other.id).await.expect("read relation")
+    }
+
+    pub async fn set_preference(&self, name: &str, value: bool) {
+        self.repo.set_preference("configurations", name, &value.to_string()).await.unwrap();
+    }
+}
+
+/// Status and JSON body of an answer; fails when it is not JSON.
+pub async fn json(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let text = response.text().await.expect("body");
+    assert!(content_type.starts_with("application/json"), "{status}: content-type {content_type:?}, body {text:?}");
+    let body = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{status}: body is not JSON ({e}): {text:?}"));
+    (status, body)
+}
+
+/// Asserts the contract's error body with this status and code (general or field error).
+pub async fn assert_error(response: reqwest::Response, status: u16, code: &str) -> Value {
+    let (got, body) = json(response).await;
+    assert_eq!(got, status, "status, body {body}");
+    let errors = body["errors"].as_array().unwrap_or_else(|| panic!("no errors list: {body}"));
+    assert_eq!(errors.len(), 1, "{body}");
+    let error = &errors[0];
+    let found = error["code"].as_str().or_else(|| error["messages"][0]["code"].as_str());
+    assert_eq!(found, Some(code), "{body}");
+    let message = error["message"].as_str().or_else(|| error["messages"][0]["message"].as_str());
+    assert!(message.is_some_and(|m| !m.is_empty()), "a message for people: {body}");
+    body
+}
+
+pub fn status_of(body: &Value) -> Option<&str> {
+    body.get("connection_status").expect("connection_status is present, even when null").as_str()
+}

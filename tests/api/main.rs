@@ -1,0 +1,10 @@
+//! HTTP tests of the real server. One binary (zero2prod's layout): one link, many tests.
+
+mod auth;
+mod concurrency;
+mod framework_errors;
+mod harness;
+mod request_connection;
+mod schema_invariants;
+mod served_contract;
+mod spec_drift;

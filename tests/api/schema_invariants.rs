@@ -1,0 +1,61 @@
+//! The invariants live in the schema: writes that break them fail in the database itself,
+//! whatever code sends them.
+
+use sea_orm::{ConnectionTrait, DbErr};
+
+use crate::harness::TestApp;
+
+async fn exec(app: &TestApp, sql: &str) -> Result<(), DbErr> {
+    app.repo.connection().execute_unprepared(sql).await.map(|_| ())
+}
+
+#[tokio::test]
+async fn the_schema_refuses_what_the_contract_forbids() {
+    let app = TestApp::spawn().await;
+    let (a, b) = (app.user("alice").await.id, app.user("bob").await.id);
+    let (low, high) = (a.min(b), a.max(b));
+    let now = "CURRENT_TIMESTAMP";
+
+    // No self relation, and pairs are stored ordered.
+    assert!(exec(&app, &format!("INSERT INTO relations (user_low, user_high, kind) VALUES ({a}, {a}, 'none')")).await.is_err());
+    assert!(exec(&app, &format!("INSERT INTO relations (user_low, user_high, kind) VALUES ({high}, {low}, 'none')")).await.is_err());
+    // A request needs its pair row, of kind 'request'.
+    let request = |from: i64, to: i64| {
+        format!(
+            "INSERT INTO connection_requests (from_user_id, to_user_id, user_low, user_high, created) \
+             VALUES ({from}, {to}, {low}, {high}, {now})"
+        )
+    };
+    assert!(exec(&app, &request(a, b)).await.is_err(), "no pair row yet");
+    exec(&app, &format!("INSERT INTO relations (user_low, user_high, kind) VALUES ({low}, {high}, 'request')")).await.unwrap();
+    exec(&app, &request(a, b)).await.expect("a request for a pair of kind 'request'");
+
+    // At most one request per pair, in either direction.
+    assert!(exec(&app, &request(a, b)).await.is_err(), "a second request from A");
+    assert!(exec(&app, &request(b, a)).await.is_err(), "a crossing request from B");
+    // A request's users must be its pair.
+    assert!(
+        exec(&app, &format!(
+            "INSERT INTO connection_requests (from_user_id, to_user_id, user_low, user_high, created) VALUES ({a}, {a}, {low}, {high}, {now})"
+        ))
+        .await
+        .is_err(),
+        "a self request"
+    );
+
+    // Never a request and a connection for the same pair at once.
+    let connection = format!("INSERT INTO connections (user_low, user_high, created) VALUES ({low}, {high}, {now})");
+    assert!(exec(&app, &connection).await.is_err(), "a connection beside the request");
+    assert!(
+        exec(&app, &format!("UPDATE relations SET kind = 'connection' WHERE user_low = {low} AND user_high = {high}")).await.is_err(),
+        "the pair cannot change kind while the request exists"
+    );
+
+    // After the request goes, the pair may hold one connection, and only one.
+    exec(&app, &format!("DELETE FROM connection_requests WHERE user_low = {low} AND user_high = {high}")).await.unwrap();
+    exec(&app, &format!("UPDATE relations SET kind = 'connection' WHERE user_low = {low} AND user_high = {high}")).await.unwrap();
+    exec(&app, &connection).await.expect("one connection");
+    assert!(exec(&app, &connection).await.is_err(), "a second connection");
+    assert!(exec(&app, &request(a, b)).await.is_err(), "a request beside the connection");
+    assert!(exec(&app, "UPDATE relations SET kind = 'friends'").await.is_err(), "unknown kinds");
+}

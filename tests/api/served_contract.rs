@@ -1,0 +1,64 @@
+//! The server serves the committed contract and Swagger UI from its own binary.
+
+use crate::harness::TestApp;
+
+const COMMITTED: &str = include_str!("../../openapi.yaml");
+
+#[tokio::test]
+async fn openapi_yaml_and_json_are_the_committed_contract() {
+    let app = TestApp::spawn().await;
+    let yaml = app.client.get(app.url("/openapi.yaml")).send().await.unwrap();
+    assert_eq!(yaml.status(), 200);
+    assert_eq!(yaml.text().await.unwrap(), COMMITTED);
+
+    let json = app.client.get(app.url("/openapi.json")).send().await.unwrap();
+    assert_eq!(json.status(), 200);
+    assert!(json.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+    let served: serde_json::Value = json.json().await.unwrap();
+    let committed: serde_json::Value = serde_yaml::from_str(COMMITTED).unwrap();
+    assert_eq!(served, committed);
+}
+
+#[tokio::test]
+async fn swagger_ui_is_served_offline_and_reads_our_spec() {
+    let app = TestApp::spawn().await;
+    let redirect = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(app.url("/docs"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(redirect.status(), 308);
+    assert_eq!(redirect.headers()["location"], "/docs/");
+
+    let index = app.client.get(app.url("/docs/")).send().await.unwrap();
+    assert_eq!(index.status(), 200);
+    let html = index.text().await.unwrap();
+    assert!(html.contains("swagger-ui"), "{html}");
+    // Every script and stylesheet comes from this server: no CDN.
+    assert!(!html.contains("http://") && !html.contains("https://"), "{html}");
+
+    let initializer = app.client.get(app.url("/docs/swagger-initializer.js")).send().await.unwrap();
+    let script = initializer.text().await.unwrap();
+    assert!(script.contains("\"/openapi.json\""), "{script}");
+    assert!(script.contains("\"persistAuthorization\": true"), "{script}");
+
+    for asset in ["swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js"] {
+        let response = app.client.get(app.url(&format!("/docs/{asset}"))).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{asset}");
+        assert!(response.bytes().await.unwrap().len() > 1000, "{asset}");
+    }
+}
+
+/// The PostgreSQL leg really runs on PostgreSQL (and the default one on SQLite).
+#[tokio::test]
+async fn the_suite_runs_on_the_database_it_was_asked_for() {
+    let app = TestApp::spawn().await;
+    let expected = match std::env::var("TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => sea_orm::DbBackend::Postgres,
+        _ => sea_orm::DbBackend::Sqlite,
+    };
+    assert_eq!(app.repo.backend(), expected);
+}

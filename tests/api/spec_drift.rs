@@ -1,0 +1,160 @@
+//! The drift check: `openapi.yaml` (the contract, by hand) must say what the code serves.
+//!
+//! Both are parsed and compared as data (key order and YAML style ignored). A difference fails
+//! with a unified diff of the two canonical forms. To see the generated spec:
+//!
+//!     cargo run -- openapi
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+const COMMITTED: &str = include_str!("../../openapi.yaml");
+const SHOW_GENERATED: &str = "cargo run -- openapi";
+
+/// Keys `openapi.yaml` may hold that poem-openapi cannot emit, removed from the contract before
+/// comparing: (key, why). Anything else in the contract must come from the code.
+const CONTRACT_ONLY_KEYS: &[(&str, &str)] = &[(
+    "links",
+    "OpenAPI response links (for stateful contract tests) have no poem-openapi attribute",
+)];
+
+fn strip_contract_only(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for (key, _) in CONTRACT_ONLY_KEYS {
+                map.remove(*key);
+            }
+            map.values_mut().for_each(strip_contract_only);
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_contract_only),
+        _ => {}
+    }
+}
+
+/// Sorted keys, pretty-printed: the form both sides are diffed in.
+fn canonical(value: &Value) -> String {
+    fn sorted(value: &Value) -> Value {
+        match value {
+            Value::Object(map) => {
+                let map: BTreeMap<&String, Value> = map.iter().map(|(k, v)| (k, sorted(v))).collect();
+                serde_json::to_value(map).unwrap()
+            }
+            Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+            other => other.clone(),
+        }
+    }
+    serde_json::to_string_pretty(&sorted(value)).unwrap() + "\n"
+}
+
+/// `None` when the contract and the code agree; otherwise the diff to print.
+fn drift(committed_yaml: &str, generated: &Value) -> Option<String> {
+    let mut committed: Value = serde_yaml::from_str(committed_yaml).expect("openapi.yaml parses as YAML");
+    strip_contract_only(&mut committed);
+    let (left, right) = (canonical(&committed), canonical(generated));
+    (left != right).then(|| {
+        similar::TextDiff::from_lines(&left, &right)
+            .unified_diff()
+            .context_radius(4)
+            .header("openapi.yaml (committed)", "generated from the code")
+            .to_string()
+    })
+}
+
+#[test]
+fn openapi_yaml_matches_the_code() {
+    let generated = connections_api::api::spec::generate().expect("spec generates");
+    if let Some(diff) = drift(COMMITTED, &generated) {
+        panic!(
+            "openapi.yaml and the code disagree. Change both together. \
+             See the generated spec with `{SHOW_GENERATED}`.\n\n{diff}"
+        );
+    }
+}
+
+#[test]
+fn the_check_fails_when_one_side_changes() {
+    let generated = connections_api::api::spec::generate().unwrap();
+    let edited = COMMITTED.replacen("summary: Request Connection", "summary: Request a Connection", 1);
+    assert_ne!(edited, COMMITTED, "the edit applies");
+    let diff = drift(&edited, &generated).expect("a changed summary is drift");
+    assert!(diff.contains("-        \"summary\": \"Request a Connection\","), "{diff}");
+    assert!(diff.contains("+        \"summary\": \"Request Connection\","), "{diff}");
+
+    let mut code_side = generated.clone();
+    code_side["info"]["version"] = Value::from("9.9.9");
+    assert!(drift(COMMITTED, &code_side).is_some(), "a change on the code side is drift too");
+}
+
+#[test]
+fn only_the_listed_keys_are_stripped() {
+    let with_links = COMMITTED.replacen(
+        "      responses:\n        '200':\n",
+        "      responses:\n        '200':\n          links:\n            again:\n              operationId: userRequestConnection\n",
+        1,
+    );
+    assert_ne!(with_links, COMMITTED);
+    let generated = connections_api::api::spec::generate().unwrap();
+    assert_eq!(drift(&with_links, &generated), None, "links are contract-only");
+    let with_other = with_links.replacen("          links:", "          x-other:", 1);
+    assert!(drift(&with_other, &generated).is_some(), "any other extra key is drift");
+}
+
+/// Every operation documents every error it can answer, each with examples that validate.
+#[test]
+fn every_error_response_has_examples_of_its_codes() {
+    let spec = connections_api::api::spec::generate().unwrap();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let id = op["operationId"].as_str().unwrap_or_else(|| panic!("{method} {path}: operationId"));
+            assert!(op["summary"].as_str().is_some_and(|s| !s.is_empty()), "{id}: summary");
+            assert!(op["description"].as_str().is_some_and(|s| !s.is_empty()), "{id}: description");
+            assert!(op["security"].is_array(), "{id}: security");
+            let codes = connections_api::api::operation_errors(id).unwrap_or_else(|| panic!("{id}: no error set"));
+            let documented: Vec<u16> = op["responses"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .map(|s| s.parse().unwrap())
+                .filter(|s| *s >= 400)
+                .collect();
+            assert_eq!(documented, connections_api::api::error::statuses(codes), "{id}: statuses");
+            for (status, response) in op["responses"].as_object().unwrap() {
+                let media = &response["content"]["application/json"];
+                assert!(media.is_object(), "{id} {status}: application/json");
+                if status.starts_with('2') {
+                    assert!(media["example"].is_object(), "{id} {status}: example");
+                } else {
+                    let examples = media["examples"].as_object().unwrap();
+                    assert!(!examples.is_empty(), "{id} {status}: examples");
+                    for (code, example) in examples {
+                        let errors = example["value"]["errors"].as_array().unwrap();
+                        let first = &errors[0];
+                        let shown = first["code"].as_str().or(first["messages"][0]["code"].as_str());
+                        assert_eq!(shown, Some(code.as_str()), "{id} {status}: example {code}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn connection_status_is_a_nullable_enum_that_lists_null() {
+    let spec = connections_api::api::spec::generate().unwrap();
+    let schema = &spec["components"]["schemas"]["ConnectionStatus"];
+    assert_eq!(schema["nullable"], true);
+    let values = schema["enum"].as_array().unwrap();
+    assert!(values.contains(&Value::Null), "{schema}");
+    for value in ["connected", "sent_connection_request", "received_connection_request"] {
+        assert!(values.contains(&Value::from(value)), "{value}");
+    }
+}
+
+#[test]
+fn every_path_keeps_its_trailing_slash() {
+    let spec = connections_api::api::spec::generate().unwrap();
+    for path in spec["paths"].as_object().unwrap().keys() {
+        assert!(path.starts_with("/api/v2/") && path.ends_with('/'), "{path}");
+    }
+}

@@ -1,0 +1,179 @@
+//! The operator command line, run as the real binary.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_connections-api");
+const SECRET: &str = "cli-test-secret-cli-test-secret-00";
+
+struct Cli {
+    dir: tempfile::TempDir,
+}
+
+impl Cli {
+    fn new() -> Cli {
+        Cli { dir: tempfile::tempdir().unwrap() }
+    }
+
+    fn command(&self) -> Command {
+        let mut command = Command::new(BIN);
+        command
+            .current_dir(self.dir.path())
+            .env_remove("DATABASE_URL")
+            .env_remove("BIND")
+            .env("JWT_SECRET", SECRET)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null());
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command().args(args).output().unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+}
+
+/// A failure is one line on stderr, `error: SETTING: ...`, and no backtrace.
+fn assert_one_line_error(out: &Output, starts_with: &str) -> String {
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "one line: {stderr:?}");
+    assert!(lines[0].starts_with(starts_with), "{stderr:?}");
+    assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"), "{stderr:?}");
+    stderr
+}
+
+#[test]
+fn users_are_created_in_the_default_database_file_and_deleted() {
+    let cli = Cli::new();
+    assert_eq!(cli.ok(&["user", "create", "alice", "--real-name", "Alice L"]), "1\n");
+    assert_eq!(cli.ok(&["user", "create", "bob"]), "2\n");
+    assert!(cli.dir.path().join("connections.sqlite3").exists(), "the default SQLite file, created");
+    cli.ok(&["user", "delete", "2"]);
+    let out = cli.run(&["user", "delete", "2"]);
+    assert_one_line_error(&out, "error: no user 2");
+    let out = cli.run(&["user", "create", "alice"]);
+    assert_one_line_error(&out, "error: ");
+}
+
+#[test]
+fn tokens_are_signed_with_jwt_secret() {
+    let cli = Cli::new();
+    let token = cli.ok(&["token", "7", "--ttl", "120"]);
+    let auth = connections_api::auth::Authenticator::new(SECRET.as_bytes(), 0);
+    let claims = auth.verify(token.trim()).expect("the printed token verifies");
+    assert_eq!(claims.user_id, 7);
+    assert!(claims.exp - connections_api::auth::unix_now() <= 120);
+
+    let out = cli.command().env_remove("JWT_SECRET").args(["token", "7"]).output().unwrap();
+    assert_one_line_error(&out, "error: JWT_SECRET: ");
+}
+
+#[test]
+fn preferences_are_set_and_listed() {
+    let cli = Cli::new();
+    let listed = cli.ok(&["preference", "list"]);
+    assert!(listed.contains("configurations.follow_enabled = true"), "{listed}");
+    cli.ok(&["preference", "set", "configurations.follow_enabled", "false"]);
+    cli.ok(&["preference", "set", "appearance.color", "blue"]);
+    let listed = cli.ok(&["preference", "list"]);
+    assert!(listed.contains("configurations.follow_enabled = false"), "{listed}");
+    assert!(listed.contains("appearance.color = \"blue\""), "{listed}");
+
+    let out = cli.run(&["preference", "set", "configurations.follow_enabled", "maybe"]);
+    assert_one_line_error(&out, "error: configurations.follow_enabled takes true or false");
+    let out = cli.run(&["preference", "set", "nodot", "1"]);
+    assert_one_line_error(&out, "error: ");
+}
+
+#[test]
+fn bad_settings_stop_the_program_with_one_line_naming_them() {
+    let cli = Cli::new();
+    let out = cli.command().args(["serve", "--bind", "not-an-address"]).output().unwrap();
+    assert_one_line_error(&out, "error: BIND: ");
+
+    let out = cli.command().env("BIND", "999.1.1.1:80").args(["serve"]).output().unwrap();
+    assert_one_line_error(&out, "error: BIND: ");
+
+    let out = cli.command().env("DATABASE_URL", "mysql://root:pw@localhost/x").args(["migrate"]).output().unwrap();
+    let stderr = assert_one_line_error(&out, "error: DATABASE_URL: ");
+    assert!(!stderr.contains(":pw@"), "no password in errors: {stderr}");
+
+    // Port 9 on loopback: nothing listens there.
+    let out = cli
+        .command()
+        .env("DATABASE_URL", "postgres://app:hunter2@127.0.0.1:9/db")
+        .args(["migrate"])
+        .output()
+        .unwrap();
+    let stderr = assert_one_line_error(&out, "error: DATABASE_URL: ");
+    assert!(!stderr.contains("hunter2"), "no password in errors: {stderr}");
+
+    let out = cli.command().env_remove("JWT_SECRET").args(["serve", "--bind", "127.0.0.1:0"]).output().unwrap();
+    assert_one_line_error(&out, "error: JWT_SECRET: ");
+}
+
+#[test]
+fn openapi_prints_the_generated_spec() {
+    let cli = Cli::new();
+    let printed = cli.ok(&["openapi"]);
+    assert_eq!(printed, connections_api::api::spec::generate_yaml().unwrap());
+    let json: serde_json::Value = serde_json::from_str(&cli.ok(&["openapi", "--json"])).unwrap();
+    assert_eq!(json, connections_api::api::spec::generate().unwrap());
+}
+
+/// `serve --demo` (what `make run` starts): seeds users, prints the docs URL and working tokens.
+#[test]
+fn demo_mode_prints_tokens_that_work() {
+    let cli = Cli::new();
+    let mut child = cli
+        .command()
+        .env_remove("JWT_SECRET")
+        .args(["serve", "--demo", "--bind", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (mut docs, mut tokens) = (None, Vec::new());
+    while tokens.len() < 4 && Instant::now() < deadline {
+        let Some(Ok(line)) = lines.next() else { break };
+        if let Some(url) = line.strip_prefix("Docs (Swagger UI): ") {
+            docs = Some(url.to_owned());
+        }
+        if line.trim_start().starts_with(|c: char| c.is_ascii_lowercase()) && line.contains("(id ") {
+            tokens.push(line.rsplit(' ').next().unwrap().to_owned());
+        }
+    }
+    let docs = docs.expect("the docs URL is printed");
+    assert_eq!(tokens.len(), 4, "a token per demo user");
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (docs_status, answer) = runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let docs_status = client.get(&docs).send().await.unwrap().status().as_u16();
+        let base = docs.trim_end_matches("/docs/");
+        let answer: serde_json::Value = client
+            .post(format!("{base}/api/v2/user/2/connection/request/"))
+            .bearer_auth(&tokens[0])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        (docs_status, answer)
+    });
+    child.kill().ok();
+    child.wait().ok();
+    assert_eq!(docs_status, 200);
+    assert_eq!(answer["connection_status"], "sent_connection_request", "demo mode is friendship mode");
+}
