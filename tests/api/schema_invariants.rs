@@ -59,3 +59,25 @@ async fn the_schema_refuses_what_the_contract_forbids() {
     assert!(exec(&app, &request(a, b)).await.is_err(), "a request beside the connection");
     assert!(exec(&app, "UPDATE relations SET kind = 'friends'").await.is_err(), "unknown kinds");
 }
+
+/// SQLite runs in WAL mode with a busy timeout, so readers never block the writer and writers
+/// queue instead of failing at once.
+#[tokio::test]
+async fn sqlite_runs_in_wal_mode_with_a_busy_timeout() {
+    let app = TestApp::spawn().await;
+    if app.repo.backend() != sea_orm::DbBackend::Sqlite {
+        return; // The PostgreSQL leg: nothing of this applies.
+    }
+    let db = app.repo.connection();
+    let pragma = |name: &'static str| async move {
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_string(sea_orm::DbBackend::Sqlite, format!("PRAGMA {name}")))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get_by_index::<String>(0).or_else(|_| row.try_get_by_index::<i64>(0).map(|n| n.to_string())).unwrap()
+    };
+    assert_eq!(pragma("journal_mode").await, "wal");
+    assert_eq!(pragma("busy_timeout").await, "5000");
+    assert_eq!(pragma("foreign_keys").await, "1");
+}
