@@ -1,23 +1,48 @@
 # The two commands of the README: `make run` and `make test`.
 CARGO ?= cargo
 NEXTEST_PROFILE ?= default
+PYTHON ?= python3
+CONTRACT := tests/contract
+VENV := target/contract-venv
 
-.PHONY: run test test-sqlite test-postgres build openapi clean
+.PHONY: run test test-sqlite test-postgres postgres-leg contract-tools build openapi clean
 
 ## run: build and start the server on the embedded SQLite default, in demo mode
 ##      (prints the Swagger UI URL and a token per demo user).
 run:
 	$(CARGO) run --locked -- serve --demo
 
-## test: the whole suite, on SQLite and on a throwaway PostgreSQL cluster.
+## test: the whole suite. On SQLite: the Rust tests, then the contract harness (lint,
+## schemathesis, generated SDKs, SelfCommunity's client). Then the same HTTP suite and harness
+## on a throwaway PostgreSQL cluster (skipped, and said so, without PostgreSQL's binaries).
 test: test-sqlite test-postgres
 
-test-sqlite:
+test-sqlite: contract-tools
 	$(CARGO) nextest run --locked --profile $(NEXTEST_PROFILE)
+	$(CARGO) build --locked --quiet
+	$(CONTRACT)/run.sh sqlite
 
-## The HTTP suite again on PostgreSQL (skipped, and said so, without PostgreSQL's binaries).
-test-postgres:
-	tests/with-postgres.sh $(CARGO) nextest run --locked --profile $(NEXTEST_PROFILE) --test api
+test-postgres: contract-tools
+	tests/with-postgres.sh $(MAKE) --no-print-directory postgres-leg
+
+# Run by tests/with-postgres.sh, with TEST_POSTGRES_URL set.
+postgres-leg:
+	$(CARGO) nextest run --locked --profile $(NEXTEST_PROFILE) --test api
+	$(CARGO) build --locked --quiet
+	$(CONTRACT)/run.sh postgres
+
+## contract-tools: the harness's pinned tools, from the registries, into the work tree.
+contract-tools: $(VENV)/.installed $(CONTRACT)/node_modules/.installed
+
+$(VENV)/.installed: $(CONTRACT)/requirements.txt
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r $(CONTRACT)/requirements.txt
+	touch $@
+
+$(CONTRACT)/node_modules/.installed: $(CONTRACT)/package.json $(CONTRACT)/package-lock.json
+	cd $(CONTRACT) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 build:
 	$(CARGO) build --locked --release
@@ -28,3 +53,4 @@ openapi:
 
 clean:
 	$(CARGO) clean
+	rm -rf $(CONTRACT)/node_modules $(CONTRACT)/generated

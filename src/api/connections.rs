@@ -13,6 +13,11 @@ use crate::domain::Action;
 
 pub struct ConnectionsApi;
 
+/// The documented example of a user id: bob, the second demo user.
+fn example_user_id() -> i64 {
+    2
+}
+
 #[OpenApi(tag = "ApiTags::Connections")]
 impl ConnectionsApi {
     /// Request Connection
@@ -40,7 +45,7 @@ impl ConnectionsApi {
         state: Data<&Arc<AppState>>,
         auth: BearerAuth,
         /// A unique integer value identifying this user.
-        #[oai(validator(minimum(value = "1")))]
+        #[oai(validator(minimum(value = "1")), example = "example_user_id")]
         id: Path<i64>,
     ) -> Result<StatusResponse, ErrorResponses<RequestErrors>> {
         let status = state.connections.act(&auth.0, id.0, Action::Request).await?;

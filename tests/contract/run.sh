@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# The contract harness: starts the server once on one database, then runs against it the tools
+# the API's users run. `tests/contract/run.sh sqlite|postgres` (postgres: TEST_POSTGRES_URL).
+#   - spec lint: Redocly recommended-strict, and openapi-spec-validator (sqlite pass only)
+#   - schemathesis: every check, every phase
+#   - generated SDKs: TypeScript (openapi-typescript + openapi-fetch, tsc), Python
+#     (openapi-python-client), Rust (progenitor), each through a short scenario
+#   - SelfCommunity's own client, @selfcommunity/api-services
+# One summary line per tool; a failing tool's log is printed. Exit status: failures or 0.
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+backend=${1:-sqlite}
+bin="$root/target/debug/connections-api"
+venv="$root/target/contract-venv"
+spec="$root/openapi.yaml"
+work=$(mktemp -d /tmp/connections-contract.XXXXXX)
+# Every tool's full output stays here after the run.
+logs="$root/target/contract-logs/$backend"
+rm -rf "$logs" && mkdir -p "$logs"
+generated="$here/generated"
+passed=0
+failed=0
+
+case "$backend" in
+  sqlite) export DATABASE_URL="sqlite://$work/contract.sqlite3" ;;
+  postgres)
+    : "${TEST_POSTGRES_URL:?the postgres pass needs TEST_POSTGRES_URL (tests/with-postgres.sh sets it)}"
+    export DATABASE_URL="$TEST_POSTGRES_URL" ;;
+  *) echo "usage: $0 sqlite|postgres" >&2; exit 2 ;;
+esac
+export JWT_SECRET="contract-$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
+export RUST_LOG=warn
+
+server_pid=
+cleanup() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Runs one tool, logs it, prints one line: "contract[backend] NAME: ok" or the failure and log.
+step() {
+  local name=$1; shift
+  local log="$logs/$(echo "$name" | cut -d' ' -f1-2 | tr ' /()+' '_____').log"
+  if "$@" >"$log" 2>&1; then
+    passed=$((passed + 1))
+    echo "contract[$backend] $name: ok${SUMMARY:+ ($(SUMMARY_OF "$log"))}"
+  else
+    failed=$((failed + 1))
+    echo "contract[$backend] $name: FAILED"
+    sed 's/^/    | /' "$log" | tail -n 200
+    echo "    (whole log: $log)"
+  fi
+  SUMMARY=
+}
+SUMMARY=
+
+# --- seed: users and friendship mode, through the operator CLI --------------------------------
+"$bin" migrate 2>"$work/migrate.log" || { cat "$work/migrate.log"; exit 1; }
+"$bin" preference set configurations.follow_enabled false
+declare -A id token
+for who in st_caller st_target ts_a ts_b py_a py_b rs_a rs_b sc_a sc_b; do
+  id[$who]=$("$bin" user create "$who") || exit 1
+  token[$who]=$("$bin" token "${id[$who]}" --ttl 3600) || exit 1
+done
+
+# --- the server, once for every tool ------------------------------------------------------------
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+base="http://127.0.0.1:$port"
+"$bin" serve --bind "127.0.0.1:$port" >"$work/server.log" 2>&1 &
+server_pid=$!
+python3 - "$base" <<'PY' || { echo "contract[$backend]: the server did not start"; cat "$work/server.log"; exit 1; }
+import sys, time, urllib.request
+for _ in range(600):
+    try:
+        urllib.request.urlopen(sys.argv[1] + "/openapi.json", timeout=1)
+        sys.exit(0)
+    except Exception:
+        time.sleep(0.1)
+sys.exit(1)
+PY
+
+pair_env() { # USER_A/B and TOKEN_A/B for a pair of seeded users
+  env BASE_URL="$base" USER_A="${id[$1]}" USER_B="${id[$2]}" TOKEN_A="${token[$1]}" TOKEN_B="${token[$2]}" "${@:3}"
+}
+
+# --- the spec itself (the same on every database: once) -----------------------------------------
+if [ "$backend" = sqlite ]; then
+  step "redocly lint (recommended-strict)" \
+    npx --prefix "$here" redocly lint "$spec" --config "$here/redocly.yaml" --format stylish
+  step "openapi-spec-validator" "$venv/bin/openapi-spec-validator" "$spec"
+fi
+
+# --- schemathesis -------------------------------------------------------------------------------
+SUMMARY_OF() { grep -E "^Test cases:|[0-9]+ generated" "$1" | tail -n 1 | tr -s ' '; }
+SUMMARY=1
+step "schemathesis" env SCHEMATHESIS_BASE_URL="$base" SCHEMATHESIS_TOKEN="${token[st_caller]}" \
+  "$venv/bin/schemathesis" --config-file "$here/schemathesis.toml" run "$spec" --no-color
+
+# --- generated SDKs -----------------------------------------------------------------------------
+rm -rf "$generated" && mkdir -p "$generated"
+ts_sdk() {
+  npx --prefix "$here" openapi-typescript "$spec" -o "$generated/ts/schema.d.ts" &&
+    npx --prefix "$here" tsc -p "$here/sdk/ts/tsconfig.json" &&
+    pair_env ts_a ts_b node "$generated/ts-out/sdk/ts/scenario.js"
+}
+step "typescript sdk (openapi-typescript + openapi-fetch)" ts_sdk
+
+py_sdk() {
+  "$venv/bin/openapi-python-client" generate --path "$spec" --config "$here/pyclient.yaml" \
+    --output-path "$generated/python/connections_client" --meta none --overwrite &&
+    pair_env py_a py_b GENERATED="$generated/python" "$venv/bin/python" "$here/sdk/python/scenario.py"
+}
+step "python sdk (openapi-python-client)" py_sdk
+
+rust_sdk() {
+  cargo build --locked --quiet --manifest-path "$here/sdk/rust/Cargo.toml" --target-dir "$root/target" || return 1
+  pair_env rs_a rs_b cargo run --locked --quiet --manifest-path "$here/sdk/rust/Cargo.toml" --target-dir "$root/target"
+}
+step "rust sdk (progenitor)" rust_sdk
+
+# --- SelfCommunity's own client -----------------------------------------------------------------
+SUMMARY_OF() { grep -E "^# (pass|fail)" "$1" | tr '\n' ' ' | sed 's/# //g; s/ $//'; }
+SUMMARY=1
+step "official client (@selfcommunity/api-services)" \
+  pair_env sc_a sc_b node --test --test-reporter=tap "$here/sdk/official/official.test.mjs"
+
+echo "contract[$backend]: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
