@@ -38,6 +38,10 @@ enum Command {
         /// Seconds of clock skew allowed on a token's `exp` and `nbf`.
         #[arg(long, env = "JWT_LEEWAY", default_value_t = config::DEFAULT_JWT_LEEWAY_SECONDS)]
         jwt_leeway: u64,
+        /// Build page URLs from X-Forwarded-Proto and X-Forwarded-Host: only behind a reverse
+        /// proxy that sets them.
+        #[arg(long, env = "TRUST_FORWARDED_HEADERS")]
+        trust_forwarded_headers: bool,
     },
     /// Create or upgrade the schema, then exit.
     Migrate,
@@ -187,7 +191,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
-        Command::Serve { bind, demo, jwt_leeway } => serve(&cli.database_url, &bind, demo, jwt_leeway).await,
+        Command::Serve { bind, demo, jwt_leeway, trust_forwarded_headers } => {
+            serve(&cli.database_url, &bind, demo, jwt_leeway, trust_forwarded_headers).await
+        }
     }
 }
 
@@ -202,7 +208,13 @@ fn preference_value(section: &str, name: &str, value: &str) -> Result<String, Fa
     }
 }
 
-async fn serve(database_url: &str, bind: &str, demo: bool, jwt_leeway: u64) -> Result<(), Failure> {
+async fn serve(
+    database_url: &str,
+    bind: &str,
+    demo: bool,
+    jwt_leeway: u64,
+    trust_forwarded_headers: bool,
+) -> Result<(), Failure> {
     let bind = config::parse_bind(bind)?;
     let secret = config::check_jwt_secret(jwt_secret_from_env(), demo)?;
     let settings = Settings { database_url: database_url.to_owned(), bind, jwt_secret: secret, jwt_leeway_seconds: jwt_leeway };
@@ -221,7 +233,7 @@ async fn serve(database_url: &str, bind: &str, demo: bool, jwt_leeway: u64) -> R
         seed_demo(&repo, &auth, bound.addr, ephemeral).await?;
     }
     tracing::info!(addr = %bound.addr, database = %config::redact_url(database_url), "serving");
-    let state = Arc::new(AppState { connections: Connections::new(repo), auth });
+    let state = Arc::new(AppState { connections: Connections::new(repo), auth, trust_forwarded_headers });
     bound.serve(state, shutdown_signal()).await.map_err(Failure)
 }
 

@@ -6,12 +6,12 @@ use std::marker::PhantomData;
 use poem::error::{MethodNotAllowedError, NotFoundError, ResponseError};
 use poem::http::{StatusCode, header};
 use poem::{Endpoint, IntoResponse, Request, Response};
-use poem_openapi::error::{ParseParamError, ParsePathError};
+use poem_openapi::error::{ContentTypeError, ParseParamError, ParsePathError, ParseRequestPayloadError};
 use poem_openapi::registry::{MetaHeader, MetaMediaType, MetaResponse, MetaResponses, Registry};
 use poem_openapi::types::{ToJSON, Type};
 use poem_openapi::ApiResponse;
 
-use super::types::{ErrorBody, ErrorDetail, ErrorItem, FieldError};
+use super::types::{ErrorBody, ErrorDetail, ErrorItem, FieldError, FieldProblem};
 use crate::domain::Conflict;
 use crate::repo::RepoError;
 use crate::service::ServiceError;
@@ -55,6 +55,33 @@ pub const METHOD_NOT_ALLOWED: ErrorCode = general(405, "method_not_allowed", "Me
 pub const PAYLOAD_TOO_LARGE: ErrorCode = general(413, "payload_too_large", "The request body is too large.");
 pub const UNSUPPORTED_MEDIA_TYPE: ErrorCode =
     general(415, "unsupported_media_type", "Unsupported media type in the request.");
+pub const INVALID_USERS: ErrorCode = ErrorCode {
+    status: 400,
+    code: "invalid",
+    message: "Expected a list of user ids.",
+    field: Some("users"),
+};
+pub const INVALID_TOKEN_FIELD: ErrorCode = ErrorCode {
+    status: 400,
+    code: "invalid",
+    message: "This field is required: the token to verify, as a string.",
+    field: Some("token"),
+};
+pub const INVALID_LIMIT: ErrorCode = ErrorCode {
+    status: 400,
+    code: "invalid",
+    message: "A positive integer is required.",
+    field: Some("limit"),
+};
+pub const PARSE_ERROR: ErrorCode = general(400, "parse_error", "JSON parse error: expected value at line 1 column 1");
+pub const NO_CONNECTION_REQUEST: ErrorCode =
+    general(409, "no_connection_request", "There is no pending connection request from this user.");
+pub const ALREADY_CONNECTED: ErrorCode = general(409, "already_connected", "You are already connected to this user.");
+pub const NO_REJECTED_REQUEST: ErrorCode =
+    general(409, "no_rejected_request", "There is no rejected connection request from this user.");
+pub const NO_SENT_REQUEST: ErrorCode =
+    general(409, "no_sent_request", "You have not sent a connection request to this user.");
+pub const NOT_CONNECTED: ErrorCode = general(409, "not_connected", "You are not connected to this user.");
 pub const INTERNAL: ErrorCode = general(500, "internal_error", "The server failed to answer this request.");
 pub const SERVICE_UNAVAILABLE: ErrorCode =
     general(503, "service_unavailable", "The database is unavailable; retry later.");
@@ -154,9 +181,20 @@ impl From<TokenError> for ApiError {
     }
 }
 
+/// The catalogue entry of each conflict of the state machine.
+pub fn conflict_code(conflict: Conflict) -> ErrorCode {
+    match conflict {
+        Conflict::NoConnectionRequest => NO_CONNECTION_REQUEST,
+        Conflict::AlreadyConnected => ALREADY_CONNECTED,
+        Conflict::NoRejectedRequest => NO_REJECTED_REQUEST,
+        Conflict::NoSentRequest => NO_SENT_REQUEST,
+        Conflict::NotConnected => NOT_CONNECTED,
+    }
+}
+
 impl From<Conflict> for ApiError {
     fn from(conflict: Conflict) -> Self {
-        ApiError::new(general(409, conflict.code(), "")).with_message(conflict.to_string())
+        ApiError::new(conflict_code(conflict))
     }
 }
 
@@ -218,7 +256,7 @@ impl<S: ErrorSet> IntoResponse for ErrorResponses<S> {
 /// What each error status means, as the response description says it.
 pub fn status_description(status: u16) -> &'static str {
     match status {
-        400 => "Bad request: a parameter is invalid, or the action targets the caller.",
+        400 => "Bad request: a parameter or the body is invalid, or the action targets the caller.",
         401 => "Not authenticated: the bearer token is missing, invalid, expired, or its user no longer exists.",
         403 => "Forbidden: the community is not in friendship mode.",
         404 => "Not found: the user does not exist or was deleted.",
@@ -370,6 +408,20 @@ pub fn framework_error(err: poem::Error, method: &str, path: &str, routes: &Rout
         let name = routes.param_name(path, param.name).unwrap_or_else(|| param.name.to_owned());
         return invalid_parameter(&name, &param.reason);
     }
+    if let Some(payload) = err.downcast_ref::<ParseRequestPayloadError>() {
+        return match FieldProblem::recognize(&payload.reason) {
+            Some((field, message)) => ApiError::new(INVALID_USERS).with_field(field).with_message(message),
+            None => ApiError::new(PARSE_ERROR).with_message(format!("JSON parse error: {}", payload.reason)),
+        };
+    }
+    if let Some(content_type) = err.downcast_ref::<ContentTypeError>() {
+        return ApiError::new(UNSUPPORTED_MEDIA_TYPE).with_message(match content_type {
+            ContentTypeError::NotSupported { content_type } => {
+                format!("Unsupported media type \"{}\": send application/json.", quote_safe(content_type))
+            }
+            _ => "The request has no Content-Type: send application/json.".to_owned(),
+        });
+    }
     let status = err.status();
     match status.as_u16() {
         401 => ApiError::not_authenticated(),
@@ -387,11 +439,11 @@ pub fn framework_error(err: poem::Error, method: &str, path: &str, routes: &Rout
 }
 
 fn invalid_parameter(name: &str, reason: &str) -> ApiError {
-    // Every path parameter of this API is a positive id.
-    let message = if name == "id" || name.ends_with("_id") {
-        INVALID_ID.message.to_owned()
-    } else {
-        format!("Invalid value: {reason}")
+    let message = match name {
+        "id" | "limit" => INVALID_ID.message.to_owned(),
+        "offset" => "A non-negative integer is required.".to_owned(),
+        "mutual" => "Expected 0 or 1.".to_owned(),
+        _ => format!("Invalid value: {reason}"),
     };
     ApiError::new(INVALID_ID).with_field(name).with_message(message)
 }
@@ -426,6 +478,18 @@ mod tests {
         assert_eq!(routes.param_name("/api/v2/user/x/connection/request", "param0").as_deref(), Some("id"));
         assert_eq!(routes.param_name("/api/v2/user/x/connection/request", "param1"), None);
         assert_eq!(routes.allowed_methods("/api/v2/user/x/connection/request/").as_deref(), Some("POST"));
+    }
+
+    #[test]
+    fn every_conflict_has_its_catalogue_entry() {
+        for action in crate::domain::Action::ALL {
+            for relation in crate::domain::Relation::ALL {
+                if let Err(conflict) = crate::domain::apply(relation, action) {
+                    let entry = conflict_code(conflict);
+                    assert_eq!((entry.status, entry.code), (409, conflict.code()));
+                }
+            }
+        }
     }
 
     #[test]

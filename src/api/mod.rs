@@ -3,8 +3,11 @@
 
 pub mod connections;
 pub mod error;
+pub mod lists;
+pub mod pagination;
 pub mod spec;
 pub mod types;
+pub mod users;
 
 use std::sync::Arc;
 
@@ -22,6 +25,9 @@ use error::{ApiError, ErrorCode, ErrorSet, USER_NOT_FOUND};
 pub struct AppState {
     pub connections: Connections,
     pub auth: Authenticator,
+    /// Build page URLs from `X-Forwarded-Proto`/`X-Forwarded-Host` (only behind a proxy that
+    /// sets them: otherwise a client could make the server print any host).
+    pub trust_forwarded_headers: bool,
 }
 
 #[derive(Tags)]
@@ -41,36 +47,102 @@ async fn authenticate(req: &Request, bearer: Bearer) -> poem::Result<User> {
     let state = req
         .data::<Arc<AppState>>()
         .ok_or_else(|| ApiError::new(error::INTERNAL))?;
-    let claims = state.auth.verify(&bearer.token).map_err(ApiError::from)?;
-    match state.connections.active_user(claims.user_id).await {
-        Ok(Some(user)) => Ok(user),
-        Ok(None) => Err(ApiError::invalid_token(USER_NOT_FOUND, USER_NOT_FOUND.message).into()),
-        Err(err) => Err(ApiError::from(err).into()),
+    Ok(state.user_of_token(&bearer.token).await?)
+}
+
+impl AppState {
+    /// The user an access token names: valid token, user exists and is not deleted.
+    pub async fn user_of_token(&self, token: &str) -> Result<User, ApiError> {
+        let claims = self.auth.verify(token)?;
+        match self.connections.active_user(claims.user_id).await? {
+            Some(user) => Ok(user),
+            None => Err(ApiError::invalid_token(USER_NOT_FOUND, USER_NOT_FOUND.message)),
+        }
     }
 }
 
-/// Errors of an action on another user (`POST /api/v2/user/{id}/connection/...`) that has no
-/// conflicting state: `request`.
-pub struct RequestErrors;
+/// Declares an operation's error set: its codes become its documented error responses.
+macro_rules! error_set {
+    ($(#[$doc:meta])* $name:ident = [$($code:ident),* $(,)?]) => {
+        $(#[$doc])*
+        pub struct $name;
 
-impl ErrorSet for RequestErrors {
-    const CODES: &'static [ErrorCode] = &[
-        error::INVALID_ID,
-        error::SELF_CONNECTION,
-        error::NOT_AUTHENTICATED,
-        error::TOKEN_NOT_VALID,
-        error::USER_NOT_FOUND,
-        error::FRIENDSHIP_MODE_DISABLED,
-        error::NOT_FOUND,
-        error::SERVICE_UNAVAILABLE,
-    ];
+        impl ErrorSet for $name {
+            const CODES: &'static [ErrorCode] = &[$(error::$code),*];
+        }
+    };
 }
+
+error_set!(
+    /// `request`: every state allows it.
+    RequestErrors = [INVALID_ID, SELF_CONNECTION, NOT_AUTHENTICATED, TOKEN_NOT_VALID, USER_NOT_FOUND,
+        FRIENDSHIP_MODE_DISABLED, NOT_FOUND, SERVICE_UNAVAILABLE]
+);
+error_set!(
+    AcceptErrors = [INVALID_ID, SELF_CONNECTION, NOT_AUTHENTICATED, TOKEN_NOT_VALID, USER_NOT_FOUND,
+        FRIENDSHIP_MODE_DISABLED, NOT_FOUND, NO_CONNECTION_REQUEST, SERVICE_UNAVAILABLE]
+);
+error_set!(
+    RejectErrors = [INVALID_ID, SELF_CONNECTION, NOT_AUTHENTICATED, TOKEN_NOT_VALID, USER_NOT_FOUND,
+        FRIENDSHIP_MODE_DISABLED, NOT_FOUND, NO_CONNECTION_REQUEST, ALREADY_CONNECTED, SERVICE_UNAVAILABLE]
+);
+error_set!(
+    CancelRejectErrors = [INVALID_ID, SELF_CONNECTION, NOT_AUTHENTICATED, TOKEN_NOT_VALID, USER_NOT_FOUND,
+        FRIENDSHIP_MODE_DISABLED, NOT_FOUND, NO_REJECTED_REQUEST, SERVICE_UNAVAILABLE]
+);
+error_set!(
+    CancelRequestErrors = [INVALID_ID, SELF_CONNECTION, NOT_AUTHENTICATED, TOKEN_NOT_VALID, USER_NOT_FOUND,
+        FRIENDSHIP_MODE_DISABLED, NOT_FOUND, NO_SENT_REQUEST, ALREADY_CONNECTED, SERVICE_UNAVAILABLE]
+);
+error_set!(
+    RemoveErrors = [INVALID_ID, SELF_CONNECTION, NOT_AUTHENTICATED, TOKEN_NOT_VALID, USER_NOT_FOUND,
+        FRIENDSHIP_MODE_DISABLED, NOT_FOUND, NOT_CONNECTED, SERVICE_UNAVAILABLE]
+);
+error_set!(
+    MarkSeenErrors = [INVALID_ID, SELF_CONNECTION, NOT_AUTHENTICATED, TOKEN_NOT_VALID, USER_NOT_FOUND,
+        FRIENDSHIP_MODE_DISABLED, NOT_FOUND, NO_CONNECTION_REQUEST, SERVICE_UNAVAILABLE]
+);
+error_set!(
+    /// Reads about one other user: no friendship mode needed.
+    UserReadErrors = [INVALID_ID, NOT_AUTHENTICATED, TOKEN_NOT_VALID, USER_NOT_FOUND, NOT_FOUND, SERVICE_UNAVAILABLE]
+);
+error_set!(
+    StatusesErrors = [INVALID_USERS, PARSE_ERROR, NOT_AUTHENTICATED, TOKEN_NOT_VALID, USER_NOT_FOUND,
+        UNSUPPORTED_MEDIA_TYPE, SERVICE_UNAVAILABLE]
+);
+error_set!(
+    UserConnectionsErrors = [INVALID_ID, INVALID_LIMIT, NOT_AUTHENTICATED, TOKEN_NOT_VALID, USER_NOT_FOUND,
+        FRIENDSHIP_MODE_DISABLED, NOT_FOUND, SERVICE_UNAVAILABLE]
+);
+error_set!(
+    RequestListErrors = [INVALID_LIMIT, NOT_AUTHENTICATED, TOKEN_NOT_VALID, USER_NOT_FOUND,
+        FRIENDSHIP_MODE_DISABLED, SERVICE_UNAVAILABLE]
+);
+error_set!(MeErrors = [NOT_AUTHENTICATED, TOKEN_NOT_VALID, USER_NOT_FOUND, SERVICE_UNAVAILABLE]);
+error_set!(PreferenceErrors = [INVALID_LIMIT, SERVICE_UNAVAILABLE]);
+error_set!(
+    VerifyTokenErrors = [INVALID_TOKEN_FIELD, PARSE_ERROR, TOKEN_NOT_VALID, USER_NOT_FOUND,
+        UNSUPPORTED_MEDIA_TYPE, SERVICE_UNAVAILABLE]
+);
 
 /// The error codes of each operation, by operationId: the examples of its error responses.
 /// A test checks that this table and the handlers' error types document the same statuses.
 pub fn operation_errors(operation_id: &str) -> Option<&'static [ErrorCode]> {
-    match operation_id {
-        "userRequestConnection" => Some(RequestErrors::CODES),
-        _ => None,
-    }
+    Some(match operation_id {
+        "userRequestConnection" => RequestErrors::CODES,
+        "userAcceptRequestConnection" => AcceptErrors::CODES,
+        "userRejectConnectionRequest" => RejectErrors::CODES,
+        "userCancelRejectConnectionRequest" => CancelRejectErrors::CODES,
+        "userCancelRequestConnection" => CancelRequestErrors::CODES,
+        "userRemoveConnection" => RemoveErrors::CODES,
+        "userMarkSeenConnectionRequest" => MarkSeenErrors::CODES,
+        "getUserConnectionStatus" | "checkUserConnections" | "getSpecificUser" => UserReadErrors::CODES,
+        "getUserConnectionStatuses" => StatusesErrors::CODES,
+        "getUserConnections" => UserConnectionsErrors::CODES,
+        "getUserConnectionRequests" | "getUserRequestConnectionsSent" => RequestListErrors::CODES,
+        "getMe" => MeErrors::CODES,
+        "getAllDynamicPreferences" => PreferenceErrors::CODES,
+        "verifyToken" => VerifyTokenErrors::CODES,
+        _ => return None,
+    })
 }

@@ -6,6 +6,8 @@ use poem_openapi::{LicenseObject, OpenApiService, ServerObject};
 use serde_json::{Map, Value, json};
 
 use super::connections::ConnectionsApi;
+use super::lists::ListsApi;
+use super::users::UsersApi;
 use super::error::ApiError;
 use super::operation_errors;
 
@@ -16,8 +18,11 @@ Every error answer, whatever its status, has the body `{\"errors\": [...]}`: eac
 stable snake_case `code` and a `message` for people, or is about one `field` with its own \
 `messages`. Paths end with a slash; the same path without it is served the same way.";
 
-pub fn openapi_service() -> OpenApiService<ConnectionsApi, ()> {
-    OpenApiService::new(ConnectionsApi, TITLE, VERSION)
+/// Every operation of the API, in one place.
+pub type Api = (ConnectionsApi, ListsApi, UsersApi);
+
+pub fn openapi_service() -> OpenApiService<Api, ()> {
+    OpenApiService::new((ConnectionsApi, ListsApi, UsersApi), TITLE, VERSION)
         .description(DESCRIPTION)
         .license(LicenseObject::new("MIT").url("https://opensource.org/licenses/MIT"))
         .server(ServerObject::new("/").description("The server that serves this document"))
@@ -28,6 +33,8 @@ pub fn generate() -> Result<Value, serde_json::Error> {
     let mut spec: Value = serde_json::from_str(&openapi_service().spec())?;
     add_trailing_slashes(&mut spec);
     add_response_examples(&mut spec);
+    declare_open_operations(&mut spec);
+    plain_json_request_bodies(&mut spec);
     integral_bounds(&mut spec);
     Ok(spec)
 }
@@ -72,7 +79,7 @@ fn add_response_examples(spec: &mut Value) {
                     let examples: Map<String, Value> = codes
                         .iter()
                         .filter(|c| c.status == status)
-                        .map(|c| (c.code.to_owned(), json!({"summary": c.message, "value": ApiError::example(*c)})))
+                        .map(|c| (example_name(c), json!({"summary": c.message, "value": ApiError::example(*c)})))
                         .collect();
                     media["examples"] = Value::Object(examples);
                 } else if let Some(example) = media
@@ -84,6 +91,43 @@ fn add_response_examples(spec: &mut Value) {
                 {
                     media["example"] = example.clone();
                 }
+            }
+        }
+    }
+}
+
+/// An error example's name: its code, after its field for a field error (`id_invalid`).
+pub fn example_name(code: &super::error::ErrorCode) -> String {
+    match code.field {
+        Some(field) => format!("{field}_{}", code.code),
+        None => code.code.to_owned(),
+    }
+}
+
+/// An operation without `security` would inherit a global requirement if one were added:
+/// the ones open to anyone say so (`security: []`).
+fn declare_open_operations(spec: &mut Value) {
+    let Some(Value::Object(paths)) = spec.get_mut("paths") else { return };
+    for item in paths.values_mut() {
+        let Some(item) = item.as_object_mut() else { continue };
+        for operation in item.values_mut() {
+            if let Some(operation) = operation.as_object_mut() {
+                operation.entry("security").or_insert_with(|| json!([]));
+            }
+        }
+    }
+}
+
+/// poem-openapi names request bodies `application/json; charset=utf-8`; the server takes any
+/// `application/json` (and `+json`), and clients send the plain type.
+fn plain_json_request_bodies(spec: &mut Value) {
+    let Some(Value::Object(paths)) = spec.get_mut("paths") else { return };
+    for item in paths.values_mut() {
+        let Some(item) = item.as_object_mut() else { continue };
+        for operation in item.values_mut() {
+            let Some(Value::Object(content)) = operation.pointer_mut("/requestBody/content") else { continue };
+            if let Some(media) = content.remove("application/json; charset=utf-8") {
+                content.insert("application/json".to_owned(), media);
             }
         }
     }

@@ -2,7 +2,10 @@
 //! Each state change is one transaction that locks the pair it touches.
 
 pub mod entities;
+mod lists;
 pub mod migration;
+
+pub use lists::{Page, RequestWithUsers};
 
 use std::time::Duration;
 
@@ -12,7 +15,7 @@ use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectOptions, ConnectionTrait, Database,
     DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    QueryFilter, QueryOrder, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 
@@ -211,8 +214,19 @@ impl Repo {
         let (low, high) = ordered(caller, other);
         let txn = self.begin_write().await?;
 
-        // The pair's row is the lock: on PostgreSQL every action on this pair, from any
-        // instance, queues on it; on SQLite the IMMEDIATE transaction already holds the lock.
+        // Every action on this pair, from any instance, queues here. On SQLite the IMMEDIATE
+        // transaction already holds the database's write lock. On PostgreSQL a transaction-scoped
+        // advisory lock on the pair comes before any row is touched: row locks alone let two
+        // first actions on a new pair deadlock in the unique indexes.
+        if self.backend() == DbBackend::Postgres {
+            txn.execute_raw(sea_orm::Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT pg_advisory_xact_lock($1)",
+                [pair_lock_key(low, high).into()],
+            ))
+            .await?;
+        }
+        // The pair's row, which the request and connection rows must agree with.
         relations::Entity::insert(relations::ActiveModel {
             user_low: Set(low),
             user_high: Set(high),
@@ -221,10 +235,6 @@ impl Repo {
         .on_conflict_do_nothing_on([relations::Column::UserLow, relations::Column::UserHigh])
         .exec_without_returning(&txn)
         .await?;
-        relations::Entity::find_by_id((low, high))
-            .lock_exclusive()
-            .one(&txn)
-            .await?;
 
         let current = read_relation(&txn, caller, other).await?;
         let transition = match domain::apply(current, action) {
@@ -265,6 +275,12 @@ pub struct RelationCounts {
     pub connections: u64,
 }
 
+/// The advisory lock key of a pair. Two pairs may share a key: they then wait for each other,
+/// which costs time, never correctness.
+fn pair_lock_key(low: i64, high: i64) -> i64 {
+    low.wrapping_mul(0x9E37_79B9_7F4A_7C15_u64 as i64) ^ high
+}
+
 fn ordered(a: i64, b: i64) -> (i64, i64) {
     if a < b { (a, b) } else { (b, a) }
 }
@@ -277,13 +293,7 @@ async fn read_relation<C: ConnectionTrait>(db: &C, caller: i64, other: i64) -> R
         .one(db)
         .await?
     {
-        let sent = request.from_user_id == caller;
-        return Ok(match (sent, request.rejected.is_some()) {
-            (true, false) => Relation::SentPending,
-            (true, true) => Relation::SentRejected,
-            (false, false) => Relation::ReceivedPending,
-            (false, true) => Relation::ReceivedRejected,
-        });
+        return Ok(request_relation(request.from_user_id == caller, request.rejected.is_some()));
     }
     let connected = connections::Entity::find()
         .filter(connections::Column::UserLow.eq(low))
@@ -291,6 +301,16 @@ async fn read_relation<C: ConnectionTrait>(db: &C, caller: i64, other: i64) -> R
         .count(db)
         .await?;
     Ok(if connected > 0 { Relation::Connected } else { Relation::None })
+}
+
+/// The relation a request makes, from the side of the one who `sent` it or not.
+fn request_relation(sent: bool, rejected: bool) -> Relation {
+    match (sent, rejected) {
+        (true, false) => Relation::SentPending,
+        (true, true) => Relation::SentRejected,
+        (false, false) => Relation::ReceivedPending,
+        (false, true) => Relation::ReceivedRejected,
+    }
 }
 
 /// Turns the rows of the pair from `from` into `to` (both seen from `caller`'s side).

@@ -55,3 +55,82 @@ async fn the_same_request_many_times_at_once_is_one_request() {
     let counts = app.repo.relation_counts().await.unwrap();
     assert_eq!(counts, RelationCounts { requests: ROUNDS as u64, connections: 0 });
 }
+
+/// A small deterministic generator: the rounds are reproducible from their seed.
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+fn action_path(action: connections_api::domain::Action, id: i64) -> String {
+    use connections_api::domain::Action::*;
+    let tail = match action {
+        Request => "connection/request",
+        Accept => "connection/accept",
+        Reject => "connection/reject",
+        CancelReject => "connection/cancel_reject",
+        CancelRequest => "connection/cancel_request",
+        Remove => "connection/remove",
+        MarkSeen => "connection_requests/mark_seen",
+    };
+    format!("/api/v2/user/{id}/{tail}/")
+}
+
+/// Both users of a pair fire random actions at each other at once, through two instances:
+/// every answer is one the contract allows, every round ends in a state of its table with the
+/// rows to match, and the lists agree with the relations.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn random_actions_from_both_sides_keep_the_invariants() {
+    use connections_api::domain::Action;
+
+    let app = TestApp::spawn().await;
+    let other = app.another_instance().await;
+    let mut rng = XorShift(0x5eed_cafe_f00d_1234);
+    let mut pairs = Vec::new();
+    for round in 0..ROUNDS {
+        let a = app.user(&format!("ra{round}")).await;
+        let b = app.user(&format!("rb{round}")).await;
+        let mut calls = Vec::new();
+        for i in 0..2 * PER_SIDE {
+            let action = Action::ALL[(rng.next() % Action::ALL.len() as u64) as usize];
+            let (me, them) = if rng.next() % 2 == 0 { (&a, &b) } else { (&b, &a) };
+            let server = if i % 2 == 0 { &app } else { &other };
+            calls.push(async move { (action, server.post(me, &action_path(action, them.id)).await) });
+        }
+        for (action, response) in join_all(calls).await {
+            let status = response.status().as_u16();
+            assert!(matches!(status, 200 | 204 | 409), "round {round}: {action:?} answered {status}");
+            if status == 204 {
+                assert_eq!(action, Action::MarkSeen);
+            }
+        }
+        let relation = app.relation(&a, &b).await;
+        assert_eq!(app.relation(&b, &a).await, relation.reversed(), "round {round}: both sides agree");
+        pairs.push((a, b, relation));
+    }
+
+    // The lists and their counts agree with the relations, from both sides of every pair.
+    for (a, b, relation) in &pairs {
+        for (me, them, seen) in [(a, b, *relation), (b, a, relation.reversed())] {
+            let (_, connections) = json(app.get(me, &format!("/api/v2/user/{}/connections/", me.id)).await).await;
+            let (_, received) = json(app.get(me, "/api/v2/user/connection/requests/").await).await;
+            let (_, sent) = json(app.get(me, "/api/v2/user/connection/requests_sent/").await).await;
+            let expect = |listed: bool| u64::from(listed);
+            assert_eq!(connections["count"], expect(seen == Relation::Connected), "{seen:?}");
+            assert_eq!(received["count"], expect(seen == Relation::ReceivedPending), "{seen:?}");
+            assert_eq!(sent["count"], expect(matches!(seen, Relation::SentPending | Relation::SentRejected)), "{seen:?}");
+            let (_, status) = json(app.get(me, &format!("/api/v2/user/{}/connection_status/", them.id)).await).await;
+            assert_eq!(status_of(&status), seen.status().map(|s| s.as_str()));
+        }
+    }
+    let counts = app.repo.relation_counts().await.unwrap();
+    let connected = pairs.iter().filter(|(_, _, r)| *r == Relation::Connected).count() as u64;
+    let requested = pairs.iter().filter(|(_, _, r)| !matches!(r, Relation::Connected | Relation::None)).count() as u64;
+    assert_eq!(counts, RelationCounts { requests: requested, connections: connected });
+}

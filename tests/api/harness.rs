@@ -48,6 +48,8 @@ async fn fresh_database() -> (String, Option<tempfile::TempDir>) {
 impl TestApp {
     /// The server, migrated, in friendship mode.
     pub async fn spawn() -> TestApp {
+        // The server's warnings and errors show in a failing test's output.
+        let _ = tracing_subscriber::fmt().with_env_filter("warn").with_test_writer().try_init();
         let (url, dir) = fresh_database().await;
         let repo = Repo::connect(&url).await.expect("connect");
         repo.migrate().await.expect("migrate");
@@ -63,7 +65,11 @@ impl TestApp {
 
     async fn start(url: String, repo: Repo, dir: Option<tempfile::TempDir>) -> TestApp {
         let auth = Authenticator::new(SECRET, 30);
-        let state = Arc::new(AppState { connections: Connections::new(repo.clone()), auth: auth.clone() });
+        let state = Arc::new(AppState {
+            connections: Connections::new(repo.clone()),
+            auth: auth.clone(),
+            trust_forwarded_headers: false,
+        });
         let bound = server::bind("127.0.0.1:0".parse().unwrap()).await.expect("bind port 0");
         let base = format!("http://{}", bound.addr);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -96,6 +102,21 @@ impl TestApp {
             .expect("send")
     }
 
+    /// `POST path` as `caller`, with no body.
+    pub async fn post(&self, caller: &User, path: &str) -> reqwest::Response {
+        self.client.post(self.url(path)).bearer_auth(self.token(caller)).send().await.expect("send")
+    }
+
+    /// `GET path` as `caller`.
+    pub async fn get(&self, caller: &User, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).bearer_auth(self.token(caller)).send().await.expect("send")
+    }
+
+    /// `POST path` as `caller` with a JSON body.
+    pub async fn post_json(&self, caller: &User, path: &str, body: &Value) -> reqwest::Response {
+        self.client.post(self.url(path)).bearer_auth(self.token(caller)).json(body).send().await.expect("send")
+    }
+
     /// Sets up a relation through the repository (the other actions have no endpoint yet).
     pub async fn act(&self, caller: &User, other: &User, action: Action) {
         self.repo
@@ -103,6 +124,28 @@ impl TestApp {
             .await
             .expect("database")
             .expect("action allowed in this state");
+    }
+
+    /// Brings the pair into `relation` (seen from `a`), from nothing, through the repository.
+    pub async fn set_up(&self, a: &User, b: &User, relation: Relation) {
+        match relation {
+            Relation::None => {}
+            Relation::SentPending => self.act(a, b, Action::Request).await,
+            Relation::SentRejected => {
+                self.act(a, b, Action::Request).await;
+                self.act(b, a, Action::Reject).await;
+            }
+            Relation::ReceivedPending => self.act(b, a, Action::Request).await,
+            Relation::ReceivedRejected => {
+                self.act(b, a, Action::Request).await;
+                self.act(a, b, Action::Reject).await;
+            }
+            Relation::Connected => {
+                self.act(a, b, Action::Request).await;
+                self.act(b, a, Action::Accept).await;
+            }
+        }
+        assert_eq!(self.relation(a, b).await, relation, "set-up");
     }
 
     pub async fn relation(&self, caller: &User, other: &User) -> Relation {

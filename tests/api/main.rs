@@ -1,10 +1,14 @@
 //! HTTP tests of the real server. One binary (zero2prod's layout): one link, many tests.
 
+mod actions;
 mod auth;
 mod concurrency;
 mod framework_errors;
 mod harness;
+mod lists;
 mod request_connection;
 mod schema_invariants;
 mod served_contract;
 mod spec_drift;
+mod status_reads;
+mod users;

@@ -22,24 +22,7 @@ async fn request_in_every_state() {
     for (i, (before, answer, after)) in cells.into_iter().enumerate() {
         let a = app.user(&format!("a{i}")).await;
         let b = app.user(&format!("b{i}")).await;
-        match before {
-            Relation::None => {}
-            Relation::SentPending => app.act(&a, &b, Action::Request).await,
-            Relation::SentRejected => {
-                app.act(&a, &b, Action::Request).await;
-                app.act(&b, &a, Action::Reject).await;
-            }
-            Relation::ReceivedPending => app.act(&b, &a, Action::Request).await,
-            Relation::ReceivedRejected => {
-                app.act(&b, &a, Action::Request).await;
-                app.act(&a, &b, Action::Reject).await;
-            }
-            Relation::Connected => {
-                app.act(&a, &b, Action::Request).await;
-                app.act(&b, &a, Action::Accept).await;
-            }
-        }
-        assert_eq!(app.relation(&a, &b).await, before, "set-up of {before:?}");
+        app.set_up(&a, &b, before).await;
 
         let (status, body) = json(app.request(&a, b.id).await).await;
         assert_eq!(status, 200, "{before:?}: {body}");

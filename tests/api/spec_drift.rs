@@ -120,6 +120,10 @@ fn every_error_response_has_examples_of_its_codes() {
                 .collect();
             assert_eq!(documented, connections_api::api::error::statuses(codes), "{id}: statuses");
             for (status, response) in op["responses"].as_object().unwrap() {
+                if status == "204" {
+                    assert!(response.get("content").is_none(), "{id} {status}: no body");
+                    continue;
+                }
                 let media = &response["content"]["application/json"];
                 assert!(media.is_object(), "{id} {status}: application/json");
                 if status.starts_with('2') {
@@ -127,11 +131,11 @@ fn every_error_response_has_examples_of_its_codes() {
                 } else {
                     let examples = media["examples"].as_object().unwrap();
                     assert!(!examples.is_empty(), "{id} {status}: examples");
-                    for (code, example) in examples {
+                    for (name, example) in examples {
                         let errors = example["value"]["errors"].as_array().unwrap();
                         let first = &errors[0];
-                        let shown = first["code"].as_str().or(first["messages"][0]["code"].as_str());
-                        assert_eq!(shown, Some(code.as_str()), "{id} {status}: example {code}");
+                        let shown = first["code"].as_str().or(first["messages"][0]["code"].as_str()).unwrap();
+                        assert!(name.ends_with(shown), "{id} {status}: example {name} shows {shown}");
                     }
                 }
             }

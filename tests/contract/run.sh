@@ -61,7 +61,7 @@ SUMMARY=
 "$bin" migrate 2>"$work/migrate.log" || { cat "$work/migrate.log"; exit 1; }
 "$bin" preference set configurations.follow_enabled false
 declare -A id token
-for who in st_caller st_target ts_a ts_b py_a py_b rs_a rs_b sc_a sc_b; do
+for who in st_caller st_target st_1 st_2 st_3 st_4 st_5 ts_a ts_b py_a py_b rs_a rs_b sc_a sc_b sc_c; do
   id[$who]=$("$bin" user create "$who") || exit 1
   token[$who]=$("$bin" token "${id[$who]}" --ttl 3600) || exit 1
 done
@@ -82,9 +82,27 @@ for _ in range(600):
 sys.exit(1)
 PY
 
-pair_env() { # USER_A/B and TOKEN_A/B for a pair of seeded users
-  env BASE_URL="$base" USER_A="${id[$1]}" USER_B="${id[$2]}" TOKEN_A="${token[$1]}" TOKEN_B="${token[$2]}" "${@:3}"
+# users_env U1 U2 [U3] -- CMD: USER_A/TOKEN_A, USER_B/TOKEN_B (, USER_C/TOKEN_C) for seeded users.
+users_env() {
+  local vars=(BASE_URL="$base") letter
+  for letter in A B C; do
+    [ "$1" = -- ] && break
+    vars+=(USER_$letter="${id[$1]}" TOKEN_$letter="${token[$1]}")
+    shift
+  done
+  shift
+  env "${vars[@]}" "$@"
 }
+
+# Data for schemathesis to find: users who asked its caller for a connection, so that accept,
+# reject, mark_seen and the request lists have something to act on.
+for who in st_target st_1 st_2 st_3 st_4 st_5; do
+  python3 - "$base/api/v2/user/${id[st_caller]}/connection/request/" "${token[$who]}" <<'PY' || exit 1
+import sys, urllib.request
+request = urllib.request.Request(sys.argv[1], method="POST", headers={"Authorization": "Bearer " + sys.argv[2]})
+assert urllib.request.urlopen(request).status == 200
+PY
+done
 
 # --- the spec itself (the same on every database: once) -----------------------------------------
 if [ "$backend" = sqlite ]; then
@@ -93,31 +111,25 @@ if [ "$backend" = sqlite ]; then
   step "openapi-spec-validator" "$venv/bin/openapi-spec-validator" "$spec"
 fi
 
-# --- schemathesis -------------------------------------------------------------------------------
-SUMMARY_OF() { grep -E "^Test cases:|[0-9]+ generated" "$1" | tail -n 1 | tr -s ' '; }
-SUMMARY=1
-step "schemathesis" env SCHEMATHESIS_BASE_URL="$base" SCHEMATHESIS_TOKEN="${token[st_caller]}" \
-  "$venv/bin/schemathesis" --config-file "$here/schemathesis.toml" run "$spec" --no-color
-
 # --- generated SDKs -----------------------------------------------------------------------------
 rm -rf "$generated" && mkdir -p "$generated"
 ts_sdk() {
   npx --prefix "$here" openapi-typescript "$spec" -o "$generated/ts/schema.d.ts" &&
     npx --prefix "$here" tsc -p "$here/sdk/ts/tsconfig.json" &&
-    pair_env ts_a ts_b node "$generated/ts-out/sdk/ts/scenario.js"
+    users_env ts_a ts_b -- node "$generated/ts-out/sdk/ts/scenario.js"
 }
 step "typescript sdk (openapi-typescript + openapi-fetch)" ts_sdk
 
 py_sdk() {
   "$venv/bin/openapi-python-client" generate --path "$spec" --config "$here/pyclient.yaml" \
     --output-path "$generated/python/connections_client" --meta none --overwrite &&
-    pair_env py_a py_b GENERATED="$generated/python" "$venv/bin/python" "$here/sdk/python/scenario.py"
+    users_env py_a py_b -- env GENERATED="$generated/python" "$venv/bin/python" "$here/sdk/python/scenario.py"
 }
 step "python sdk (openapi-python-client)" py_sdk
 
 rust_sdk() {
   cargo build --locked --quiet --manifest-path "$here/sdk/rust/Cargo.toml" --target-dir "$root/target" || return 1
-  pair_env rs_a rs_b cargo run --locked --quiet --manifest-path "$here/sdk/rust/Cargo.toml" --target-dir "$root/target"
+  users_env rs_a rs_b -- cargo run --locked --quiet --manifest-path "$here/sdk/rust/Cargo.toml" --target-dir "$root/target"
 }
 step "rust sdk (progenitor)" rust_sdk
 
@@ -125,7 +137,13 @@ step "rust sdk (progenitor)" rust_sdk
 SUMMARY_OF() { grep -E "^# (pass|fail)" "$1" | tr '\n' ' ' | sed 's/# //g; s/ $//'; }
 SUMMARY=1
 step "official client (@selfcommunity/api-services)" \
-  pair_env sc_a sc_b node --test --test-reporter=tap "$here/sdk/official/official.test.mjs"
+  users_env sc_a sc_b sc_c -- node --test --test-reporter=tap --test-concurrency=1 "$here/sdk/official/official.test.mjs"
+
+# --- schemathesis: last, since it acts on any user it finds ----------------------------------
+SUMMARY_OF() { grep -E "^Test cases:|[0-9]+ generated" "$1" | tail -n 1 | tr -s ' '; }
+SUMMARY=1
+step "schemathesis" env SCHEMATHESIS_BASE_URL="$base" SCHEMATHESIS_TOKEN="${token[st_caller]}" \
+  "$venv/bin/schemathesis" --config-file "$here/schemathesis.toml" run "$spec" --no-color
 
 echo "contract[$backend]: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

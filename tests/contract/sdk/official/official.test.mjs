@@ -1,6 +1,7 @@
 // SelfCommunity's own published client (@selfcommunity/api-services, UserService) against this
-// server: the proof that existing SelfCommunity front ends work unchanged.
-// Environment: BASE_URL, and for two seeded users USER_A/TOKEN_A and USER_B/TOKEN_B.
+// server: every connection function it has, in the order a front end calls them. The proof that
+// existing SelfCommunity front ends work unchanged.
+// Environment: BASE_URL, and for three seeded users USER_A/TOKEN_A, USER_B/TOKEN_B, USER_C/TOKEN_C.
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
 import { test } from "node:test";
@@ -16,33 +17,97 @@ const env = (name) => {
 };
 const a = Number(env("USER_A"));
 const b = Number(env("USER_B"));
+const c = Number(env("USER_C"));
 
-function as(tokenName) {
+function as(letter) {
   http.setBasePortal(env("BASE_URL"));
-  http.setAuthorizeToken(env(tokenName));
+  http.setAuthorizeToken(env(`TOKEN_${letter}`));
 }
 
-test("userRequestConnection sends a request", async () => {
-  as("TOKEN_A");
-  assert.deepEqual(await UserService.userRequestConnection(b), { connection_status: "sent_connection_request" });
-});
+const status = (connection_status) => ({ connection_status });
 
-test("userRequestConnection again changes nothing", async () => {
-  as("TOKEN_A");
-  assert.deepEqual(await UserService.userRequestConnection(b), { connection_status: "sent_connection_request" });
-});
-
-test("userRequestConnection back connects", async () => {
-  as("TOKEN_B");
-  assert.deepEqual(await UserService.userRequestConnection(a), { connection_status: "connected" });
-});
-
-test("userRequestConnection on oneself is rejected with the error body", async () => {
-  as("TOKEN_A");
-  await assert.rejects(UserService.userRequestConnection(a), (error) => {
+async function rejectsWith(promise, httpStatus, code) {
+  await assert.rejects(promise, (error) => {
     const response = error.response ?? error;
-    assert.equal(response.status, 400);
-    assert.equal(response.data.errors[0].code, "self_connection");
+    assert.equal(response.status, httpStatus);
+    assert.equal(response.data.errors[0].code, code);
     return true;
   });
+}
+
+test("userRequestConnection: A asks B, twice", async () => {
+  as("A");
+  assert.deepEqual(await UserService.userRequestConnection(b), status("sent_connection_request"));
+  assert.deepEqual(await UserService.userRequestConnection(b), status("sent_connection_request"));
+});
+
+test("getUserConnectionRequests and userMarkSeenConnectionRequest: B sees it", async () => {
+  as("B");
+  const page = await UserService.getUserConnectionRequests();
+  assert.equal(page.count, 1);
+  assert.equal(page.results[0].from_user.id, a);
+  assert.equal(page.results[0].viewed, null);
+  await UserService.userMarkSeenConnectionRequest(a);
+  const seen = await UserService.getUserConnectionRequests();
+  assert.ok(seen.results[0].viewed, "viewed is set");
+});
+
+test("userRejectConnectionRequest: silent for A", async () => {
+  as("B");
+  assert.deepEqual(await UserService.userRejectConnectionRequest(a), status(null));
+  assert.equal((await UserService.getUserConnectionRequests()).count, 0);
+  as("A");
+  const sent = await UserService.getUserRequestConnectionsSent();
+  assert.equal(sent.count, 1);
+  assert.equal(sent.results[0].to_user.id, b);
+  assert.equal(sent.results[0].rejected, null, "rejection is silent");
+});
+
+test("userCancelRejectConnectionRequest then userAcceptRequestConnection", async () => {
+  as("B");
+  assert.deepEqual(await UserService.userCancelRejectConnectionRequest(a), status("received_connection_request"));
+  assert.deepEqual(await UserService.userAcceptRequestConnection(a), status("connected"));
+  assert.deepEqual(await UserService.checkUserConnections(a), { is_connection: true });
+});
+
+test("getUserConnectionStatuses: known users only", async () => {
+  as("B");
+  const answer = await UserService.getUserConnectionStatuses([a, c, a, 987654321]);
+  assert.deepEqual(answer, { connection_statuses: { [a]: "connected", [c]: null } });
+});
+
+test("getUserConnections: pages with next, and mutual", async () => {
+  as("A");
+  assert.deepEqual(await UserService.userRequestConnection(c), status("sent_connection_request"));
+  as("C");
+  assert.deepEqual(await UserService.userAcceptRequestConnection(a), status("connected"));
+  as("B");
+  const first = await UserService.getUserConnections(a, { limit: 1 });
+  assert.equal(first.count, 2);
+  assert.equal(first.results.length, 1);
+  assert.ok(first.next, "a next page");
+  const second = (await http.request({ url: first.next, method: "GET" })).data;
+  assert.equal(second.results.length, 1);
+  assert.equal(second.next, null);
+  assert.deepEqual(
+    [first.results[0].id, second.results[0].id].sort(),
+    [b, c].sort(),
+    "both connections, once each",
+  );
+  const mutual = await UserService.getUserConnections(a, { mutual: 1 });
+  assert.equal(mutual.count, 0, "B shares no connection with A");
+});
+
+test("userCancelRequestConnection", async () => {
+  as("B");
+  assert.deepEqual(await UserService.userRequestConnection(c), status("sent_connection_request"));
+  assert.deepEqual(await UserService.userCancelRequestConnection(c), status(null));
+});
+
+test("userRemoveConnection, and the errors a front end meets", async () => {
+  as("A");
+  assert.deepEqual(await UserService.userRemoveConnection(b), status(null));
+  assert.deepEqual(await UserService.checkUserConnections(b), { is_connection: false });
+  await rejectsWith(UserService.userAcceptRequestConnection(b), 409, "no_connection_request");
+  await rejectsWith(UserService.userRequestConnection(a), 400, "self_connection");
 });

@@ -1,5 +1,6 @@
 """The openapi-python-client client of openapi.yaml, against a live server.
 
+A full cycle: request, accept, status, remove, and errors parsed as error bodies.
 Environment: BASE_URL, GENERATED (the folder holding the generated package `connections_client`),
 and for two seeded users USER_A/TOKEN_A and USER_B/TOKEN_B, in friendship mode.
 """
@@ -10,8 +11,14 @@ import sys
 sys.path.insert(0, os.environ["GENERATED"])
 
 from connections_client import AuthenticatedClient  # noqa: E402
-from connections_client.api.connections import user_request_connection  # noqa: E402
-from connections_client.models import ConnectionStatusBody, ErrorBody  # noqa: E402
+from connections_client.api.connections import (  # noqa: E402
+    check_user_connections,
+    get_user_connection_requests,
+    user_accept_request_connection,
+    user_remove_connection,
+    user_request_connection,
+)
+from connections_client.models import ErrorBody  # noqa: E402
 
 base = os.environ["BASE_URL"]
 a, b = int(os.environ["USER_A"]), int(os.environ["USER_B"])
@@ -19,27 +26,31 @@ alice = AuthenticatedClient(base_url=base, token=os.environ["TOKEN_A"], raise_on
 bob = AuthenticatedClient(base_url=base, token=os.environ["TOKEN_B"], raise_on_unexpected_status=True)
 
 
-def status(client, target):
-    response = user_request_connection.sync_detailed(id=target, client=client)
+def call(endpoint, client, **kwargs):
+    response = endpoint.sync_detailed(client=client, **kwargs)
     return response.status_code, response.parsed
 
 
-code, body = status(alice, b)
-assert code == 200 and isinstance(body, ConnectionStatusBody), (code, body)
-assert body.connection_status == "sent_connection_request", body
+code, body = call(user_request_connection, alice, id=b)
+assert (code, body.connection_status) == (200, "sent_connection_request"), (code, body)
 
-code, body = status(alice, b)
-assert (code, body.connection_status) == (200, "sent_connection_request"), ("idempotent", code, body)
+code, page = call(get_user_connection_requests, bob)
+assert code == 200 and a in [r.from_user.id for r in page.results], (code, page)
 
-code, body = status(bob, a)
-assert (code, body.connection_status) == (200, "connected"), ("a mutual request connects", code, body)
+code, body = call(user_accept_request_connection, bob, id=a)
+assert (code, body.connection_status) == (200, "connected"), ("accept", code, body)
 
-code, body = status(alice, a)
-assert code == 400 and isinstance(body, ErrorBody), (code, body)
-assert body.errors[0].code == "self_connection", body
+code, body = call(check_user_connections, alice, id=b)
+assert (code, body.is_connection) == (200, True), (code, body)
 
-code, body = status(alice, 2**63 - 1)
-assert code == 404 and isinstance(body, ErrorBody), (code, body)
-assert body.errors[0].code == "not_found", body
+code, body = call(user_remove_connection, alice, id=b)
+assert (code, body.connection_status) == (200, None), ("remove", code, body)
 
-print("python sdk (openapi-python-client): request, repeat, mutual connect, 400 and 404 parsed: ok")
+code, body = call(user_accept_request_connection, alice, id=b)
+assert code == 409 and isinstance(body, ErrorBody), (code, body)
+assert body.errors[0].code == "no_connection_request", body
+
+code, body = call(user_request_connection, alice, id=a)
+assert code == 400 and body.errors[0].code == "self_connection", (code, body)
+
+print("python sdk (openapi-python-client): request, accept, is_connection, remove, 400 and 409 parsed: ok")

@@ -1,6 +1,7 @@
 // The openapi-typescript types of openapi.yaml with openapi-fetch, against a live server.
 // Type-checked by tsc (strict) before it runs: a contract change that breaks a client breaks this.
-// Environment: BASE_URL, and for two seeded users USER_A/TOKEN_A and USER_B/TOKEN_B.
+// A full cycle: request, accept, status, remove. Environment: BASE_URL, and for two seeded users
+// USER_A/TOKEN_A and USER_B/TOKEN_B.
 import assert from "node:assert/strict";
 import createClient from "openapi-fetch";
 import type { paths, components } from "../../generated/ts/schema.js";
@@ -20,29 +21,32 @@ const client = (token: string) =>
   createClient<paths>({ baseUrl, headers: { Authorization: `Bearer ${token}` } });
 const alice = client(env("TOKEN_A"));
 const bob = client(env("TOKEN_B"));
+const onUser = (id: number) => ({ params: { path: { id } } });
 
-async function request(from: typeof alice, id: number) {
-  return from.POST("/api/v2/user/{id}/connection/request/", { params: { path: { id } } });
-}
-
-const sent = await request(alice, b);
+const sent = await alice.POST("/api/v2/user/{id}/connection/request/", onUser(b));
 assert.equal(sent.response.status, 200);
 const status: Status | undefined = sent.data?.connection_status;
 assert.equal(status, "sent_connection_request");
 
-const again = await request(alice, b);
-assert.equal(again.data?.connection_status, "sent_connection_request", "idempotent");
+const received = await bob.GET("/api/v2/user/connection/requests/", { params: { query: { limit: 10 } } });
+assert.ok(received.data?.results.some((r) => r.from_user.id === a), "B sees A's request");
 
-const connected = await request(bob, a);
-assert.equal(connected.data?.connection_status, "connected", "a mutual request connects");
+const accepted = await bob.POST("/api/v2/user/{id}/connection/accept/", onUser(a));
+assert.equal(accepted.data?.connection_status, "connected");
 
-const self = await request(alice, a);
+const check = await alice.GET("/api/v2/user/{id}/is_connection/", onUser(b));
+assert.equal(check.data?.is_connection, true);
+
+const removed = await alice.POST("/api/v2/user/{id}/connection/remove/", onUser(b));
+assert.equal(removed.data?.connection_status, null);
+
+const nothing = await alice.POST("/api/v2/user/{id}/connection/accept/", onUser(b));
+assert.equal(nothing.response.status, 409);
+const first = nothing.error?.errors[0];
+assert.ok(first && "code" in first, JSON.stringify(nothing.error));
+assert.equal(first.code, "no_connection_request");
+
+const self = await alice.POST("/api/v2/user/{id}/connection/request/", onUser(a));
 assert.equal(self.response.status, 400);
-const first = self.error?.errors[0];
-assert.ok(first && "code" in first, JSON.stringify(self.error));
-assert.equal(first.code, "self_connection");
 
-const missing = await request(alice, 2 ** 53 - 1);
-assert.equal(missing.response.status, 404);
-
-console.log("typescript sdk (openapi-typescript + openapi-fetch): request, repeat, mutual connect, typed 400 and 404: ok");
+console.log("typescript sdk (openapi-typescript + openapi-fetch): request, accept, is_connection, remove, typed 409 and 400: ok");

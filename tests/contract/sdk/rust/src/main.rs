@@ -1,5 +1,6 @@
 //! The progenitor client of openapi.yaml, against a live server: BASE_URL, and for two seeded
-//! users USER_A/TOKEN_A and USER_B/TOKEN_B, in friendship mode.
+//! users USER_A/TOKEN_A and USER_B/TOKEN_B, in friendship mode. A full cycle: request, accept,
+//! status, remove, and errors as typed error bodies.
 
 progenitor::generate_api!(spec = "../../../../openapi.yaml", interface = Builder);
 
@@ -30,23 +31,31 @@ async fn main() {
     let sent = alice.user_request_connection().id(b).send().await.expect("A requests B").into_inner();
     assert_eq!(sent.connection_status.0, Some(Status::SentConnectionRequest), "A asked B");
 
-    let again = alice.user_request_connection().id(b).send().await.expect("again").into_inner();
-    assert_eq!(again.connection_status.0, Some(Status::SentConnectionRequest), "idempotent");
+    let received = bob.get_user_connection_requests().send().await.expect("B's requests").into_inner();
+    assert!(received.results.iter().any(|r| r.from_user.id == a.get() as i64), "B sees A's request");
 
-    let connected = bob.user_request_connection().id(a).send().await.expect("B asks back").into_inner();
-    assert_eq!(connected.connection_status.0, Some(Status::Connected), "a mutual request connects");
+    let connected = bob.user_accept_request_connection().id(a).send().await.expect("B accepts").into_inner();
+    assert_eq!(connected.connection_status.0, Some(Status::Connected));
 
-    match alice.user_request_connection().id(a).send().await {
+    let check = alice.check_user_connections().id(b).send().await.expect("is_connection").into_inner();
+    assert!(check.is_connection, "connected after accept");
+
+    let removed = alice.user_remove_connection().id(b).send().await.expect("A removes B").into_inner();
+    assert_eq!(removed.connection_status.0, None, "no relation after remove");
+    let status = bob.get_user_connection_status().id(a).send().await.expect("status").into_inner();
+    assert_eq!(status.connection_status.0, None);
+
+    match alice.user_accept_request_connection().id(b).send().await {
         Err(Error::ErrorResponse(response)) => {
-            assert_eq!(response.status().as_u16(), 400);
+            assert_eq!(response.status().as_u16(), 409);
             let body = serde_json::to_value(response.into_inner()).unwrap();
-            assert_eq!(body["errors"][0]["code"], "self_connection", "{body}");
+            assert_eq!(body["errors"][0]["code"], "no_connection_request", "{body}");
         }
+        other => panic!("accepting nothing: expected a 409 error body, got {other:?}"),
+    }
+    match alice.user_request_connection().id(a).send().await {
+        Err(Error::ErrorResponse(response)) => assert_eq!(response.status().as_u16(), 400),
         other => panic!("requesting oneself: expected a 400 error body, got {other:?}"),
     }
-    match alice.user_request_connection().id(NonZeroU64::new(i64::MAX as u64).unwrap()).send().await {
-        Err(Error::ErrorResponse(response)) => assert_eq!(response.status().as_u16(), 404),
-        other => panic!("unknown user: expected a 404 error body, got {other:?}"),
-    }
-    println!("rust sdk (progenitor): request, repeat, mutual connect, 400 and 404 as typed errors: ok");
+    println!("rust sdk (progenitor): request, accept, is_connection, remove, typed 400 and 409: ok");
 }

@@ -1,0 +1,121 @@
+//! Users, community preferences and token verification.
+
+use std::sync::Arc;
+
+use poem::Request;
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{OpenApi, Tags};
+
+use super::error::ErrorResponses;
+use super::pagination::links;
+use super::types::{
+    Body, EmptyBody, EmptyResponse, PreferenceBody, PreferencePage, PreferencePageResponse, TokenInput, UserBody,
+    UserResponse,
+};
+use super::{AppState, BearerAuth, MeErrors, PreferenceErrors, UserReadErrors, VerifyTokenErrors};
+use crate::service::PageRequest;
+
+#[derive(Tags)]
+pub enum OtherTags {
+    /// Users, as the connection endpoints show them.
+    Users,
+    /// Community preferences (read-only here; the operator sets them from the command line).
+    Preferences,
+    /// Token verification.
+    Authentication,
+}
+
+pub struct UsersApi;
+
+fn example_user_id() -> i64 {
+    2
+}
+
+#[OpenApi]
+impl UsersApi {
+    /// Get Me
+    ///
+    /// This endpoint returns the user the token belongs to (`connection_status` `null`).
+    /// Requires authentication.
+    #[oai(path = "/api/v2/user/me", method = "get", operation_id = "getMe", tag = "OtherTags::Users")]
+    async fn me(&self, auth: BearerAuth) -> Result<UserResponse, ErrorResponses<MeErrors>> {
+        Ok(UserBody::new(auth.0, None).into())
+    }
+
+    /// Get Specific User
+    ///
+    /// This endpoint returns the user identified by {id}, with the caller's
+    /// `connection_status` with them. Deleted users are not found. Requires authentication.
+    #[oai(path = "/api/v2/user/:id", method = "get", operation_id = "getSpecificUser", tag = "OtherTags::Users")]
+    async fn user(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: BearerAuth,
+        /// A unique integer value identifying this user.
+        #[oai(validator(minimum(value = "1")), example = "example_user_id")]
+        id: Path<i64>,
+    ) -> Result<UserResponse, ErrorResponses<UserReadErrors>> {
+        let (user, status) = state.connections.user(&auth.0, id.0).await?;
+        Ok(UserBody::new(user, status).into())
+    }
+
+    /// Get All Dynamic Preferences
+    ///
+    /// This endpoint lists the community's preferences, as SelfCommunity's clients read them:
+    /// `configurations.follow_enabled` and `configurations.connection_enabled` decide the
+    /// community mode (friendship mode: follows disabled, connections enabled). No
+    /// authentication.
+    #[oai(
+        path = "/api/v2/dynamic_preference",
+        method = "get",
+        operation_id = "getAllDynamicPreferences",
+        tag = "OtherTags::Preferences"
+    )]
+    async fn preferences(
+        &self,
+        req: &Request,
+        state: Data<&Arc<AppState>>,
+        /// Number of results to return per page (default 20; more than 100 counts as 100).
+        #[oai(validator(minimum(value = "1")))]
+        limit: Query<Option<i64>>,
+        /// The initial index from which to return the results.
+        #[oai(validator(minimum(value = "0")))]
+        offset: Query<Option<i64>>,
+    ) -> Result<PreferencePageResponse, ErrorResponses<PreferenceErrors>> {
+        let page = PageRequest::new(limit.0.and_then(|l| u64::try_from(l).ok()), offset.0.and_then(|o| u64::try_from(o).ok()));
+        let found = state.connections.preferences(page).await?;
+        let bodies = found
+            .items
+            .into_iter()
+            .map(|p| PreferenceBody {
+                id: p.id,
+                section: p.section,
+                name: p.name,
+                // Stored as JSON text by the CLI; anything else reads as the string it is.
+                value: serde_json::from_str(&p.value).unwrap_or(serde_json::Value::String(p.value)),
+            })
+            .collect();
+        Ok(PreferencePage::new(found.count, links(req, state.trust_forwarded_headers, page, found.count), bodies).into())
+    }
+
+    /// Verify Token
+    ///
+    /// This endpoint checks an access token (`{"token": "..."}`): `200` with `{}` when this
+    /// server would accept it, `401` otherwise (with the reason). No authentication.
+    #[oai(
+        path = "/api/v2/jwt/verify_token",
+        method = "post",
+        operation_id = "verifyToken",
+        tag = "OtherTags::Authentication"
+    )]
+    async fn verify_token(
+        &self,
+        state: Data<&Arc<AppState>>,
+        body: Json<Body<TokenInput>>,
+    ) -> Result<EmptyResponse, ErrorResponses<VerifyTokenErrors>> {
+        state.user_of_token(&body.0.0.0).await?;
+        Ok(EmptyBody {}.into())
+    }
+}
