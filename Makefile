@@ -5,7 +5,7 @@ PYTHON ?= python3
 CONTRACT := tests/contract
 VENV := target/contract-venv
 
-.PHONY: run test test-sqlite test-postgres postgres-leg contract-tools build openapi clean
+.PHONY: run test test-sqlite test-postgres postgres-leg contract-tools build docs openapi clean
 
 ## run: build and start the server on the embedded SQLite default, in demo mode
 ##      (prints the Swagger UI URL and a token per demo user).
@@ -46,6 +46,10 @@ $(CONTRACT)/node_modules/.installed: $(CONTRACT)/package.json $(CONTRACT)/packag
 
 build:
 	$(CARGO) build --locked --release
+
+## docs: regenerate the docs pages (docs/api/*.md, docs/connections.md) from openapi.yaml.
+docs:
+	$(CARGO) run --quiet --locked -- docs
 
 ## openapi: print the spec generated from the code (what the drift test compares).
 openapi:

@@ -6,6 +6,7 @@
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod docs;
 pub mod domain;
 pub mod repo;
 pub mod server;

@@ -58,6 +58,12 @@ enum Command {
     /// Show or change community preferences.
     #[command(subcommand)]
     Preference(PreferenceCommand),
+    /// Write the docs site's pages (docs/api/*.md, docs/connections.md) from openapi.yaml.
+    Docs {
+        /// The docs folder to write into.
+        #[arg(long, default_value = "docs")]
+        out: std::path::PathBuf,
+    },
     /// Print the spec generated from the code (what the drift test compares with openapi.yaml).
     Openapi {
         /// Print JSON instead of YAML.
@@ -147,6 +153,19 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 spec::generate_yaml().map_err(Failure)?
             };
             print!("{text}");
+            Ok(())
+        }
+        Command::Docs { out } => {
+            let spec: serde_json::Value = serde_yaml::from_str(server::OPENAPI_YAML)
+                .map_err(|e| Failure(format!("openapi.yaml does not parse: {e}")))?;
+            for page in connections_api::docs::generate(&spec) {
+                let path = out.join(&page.path);
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir).map_err(|e| Failure(format!("{}: {e}", dir.display())))?;
+                }
+                std::fs::write(&path, page.text).map_err(|e| Failure(format!("{}: {e}", path.display())))?;
+                eprintln!("wrote {}", path.display());
+            }
             Ok(())
         }
         Command::Migrate => {

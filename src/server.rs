@@ -64,7 +64,7 @@ fn swagger_file(tail: &str, config: &Arc<utoipa_swagger_ui::Config<'static>>) ->
 pub fn app(state: Arc<AppState>) -> Result<impl Endpoint, String> {
     let generated = spec::generate().map_err(|e| format!("generating the spec: {e}"))?;
     let mut routes_table = RouteTable::from_spec(&generated);
-    for path in ["/openapi.yaml", "/openapi.json", "/docs", "/docs/{file}"] {
+    for path in ["/openapi.yaml", "/openapi.json", "/docs", "/docs/reference", "/docs/{file}"] {
         routes_table.add(path, &["GET"]);
     }
     let routes_table = Arc::new(routes_table);
@@ -72,6 +72,7 @@ pub fn app(state: Arc<AppState>) -> Result<impl Endpoint, String> {
     let committed: serde_json::Value =
         serde_yaml::from_str(OPENAPI_YAML).map_err(|e| format!("openapi.yaml does not parse: {e}"))?;
     let committed_json = serde_json::to_string_pretty(&committed).map_err(|e| e.to_string())?;
+    let reference = crate::docs::reference_html(&committed);
 
     let config = swagger_config();
     let index_config = config.clone();
@@ -84,6 +85,16 @@ pub fn app(state: Arc<AppState>) -> Result<impl Endpoint, String> {
             })),
         )
         .at("/docs", get(poem::endpoint::make_sync(|_| Redirect::permanent("/docs/").into_response())))
+        .at(
+            "/docs/reference",
+            get(poem::endpoint::make_sync(|_| Redirect::permanent("/docs/reference/").into_response())),
+        )
+        .at(
+            "/docs/reference/",
+            get(poem::endpoint::make_sync(move |_| {
+                Response::builder().content_type("text/html; charset=utf-8").body(reference.clone())
+            })),
+        )
         .at("/docs/", get(poem::endpoint::make(move |_| {
             let config = index_config.clone();
             async move { swagger_file("", &config) }

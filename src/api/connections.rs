@@ -53,8 +53,7 @@ impl ConnectionsApi {
     /// (or repeated) request; `connected` when that user had already asked the caller (a mutual
     /// request connects, even one the caller had rejected) or both are connected already. A
     /// request the other user rejected still reads `sent_connection_request`: rejection is
-    /// silent. Repeating the call changes nothing more. The path is also served without its
-    /// trailing slash.
+    /// silent. Repeating the call changes nothing more.
     #[oai(path = "/api/v2/user/:id/connection/request", method = "post", operation_id = "userRequestConnection")]
     async fn request_connection(
         &self,

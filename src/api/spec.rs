@@ -34,6 +34,7 @@ pub fn generate() -> Result<Value, serde_json::Error> {
     add_trailing_slashes(&mut spec);
     add_response_examples(&mut spec);
     declare_open_operations(&mut spec);
+    mark_friendship_mode(&mut spec);
     plain_json_request_bodies(&mut spec);
     integral_bounds(&mut spec);
     Ok(spec)
@@ -113,6 +114,26 @@ fn declare_open_operations(spec: &mut Value) {
         for operation in item.values_mut() {
             if let Some(operation) = operation.as_object_mut() {
                 operation.entry("security").or_insert_with(|| json!([]));
+            }
+        }
+    }
+}
+
+/// The vendor extension `x-friendship-mode` says which operations need friendship mode (the
+/// docs' info box comes from it). It is derived, in this one place, from the error sets: an
+/// operation needs friendship mode exactly when it can answer `friendship_mode_disabled`.
+fn mark_friendship_mode(spec: &mut Value) {
+    let Some(Value::Object(paths)) = spec.get_mut("paths") else { return };
+    for item in paths.values_mut() {
+        let Some(item) = item.as_object_mut() else { continue };
+        for operation in item.values_mut() {
+            let needs = operation
+                .get("operationId")
+                .and_then(Value::as_str)
+                .and_then(operation_errors)
+                .is_some_and(|codes| codes.contains(&super::error::FRIENDSHIP_MODE_DISABLED));
+            if let Some(operation) = operation.as_object_mut() {
+                operation.insert("x-friendship-mode".to_owned(), Value::Bool(needs));
             }
         }
     }

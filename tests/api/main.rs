@@ -3,6 +3,7 @@
 mod actions;
 mod auth;
 mod concurrency;
+mod docs_drift;
 mod framework_errors;
 mod harness;
 mod lists;

@@ -62,3 +62,23 @@ async fn the_suite_runs_on_the_database_it_was_asked_for() {
     };
     assert_eq!(app.repo.backend(), expected);
 }
+
+/// The reference page renders every operation from the same schema, with nothing from outside.
+#[tokio::test]
+async fn the_reference_page_lists_every_operation() {
+    let app = TestApp::spawn().await;
+    let response = app.client.get(app.url("/docs/reference/")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let html = response.text().await.unwrap();
+    let spec: serde_json::Value = serde_yaml::from_str(COMMITTED).unwrap();
+    for item in spec["paths"].as_object().unwrap().values() {
+        for op in item.as_object().unwrap().values() {
+            let id = op["operationId"].as_str().unwrap();
+            assert!(html.contains(&format!("id=\"api-{id}\"")), "{id} has a section");
+            assert!(html.contains(op["summary"].as_str().unwrap()), "{id} summary");
+        }
+    }
+    assert!(html.contains("id=\"connections\""), "the state machine page");
+    assert!(!html.contains("<script") && !html.contains("src=\"http"), "nothing loaded from outside");
+}
