@@ -600,7 +600,7 @@ pub fn reference_html(spec: &Value) -> String {
 const REFERENCE_CSS: &str = "body{margin:0;display:flex;font:15px/1.5 system-ui,sans-serif;color:#1c1e21}\
 nav{width:270px;height:100vh;overflow:auto;position:sticky;top:0;padding:1em;background:#f5f6f7;box-sizing:border-box}\
 nav ul{padding-left:1em}main{flex:1;padding:1em 2em;max-width:1000px}section.page{border-bottom:1px solid #ddd;padding-bottom:2em}\
-table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ddd;padding:.3em .6em;vertical-align:top}\
+table{border-collapse:collapse;margin:1em 0;display:block;overflow-x:auto}td,th{border:1px solid #ddd;padding:.3em .6em;vertical-align:top}\
 pre{background:#f5f6f7;padding:.8em;overflow:auto}code{font-family:ui-monospace,monospace;font-size:90%}\
 blockquote{border-left:4px solid #4cb3d4;margin:1em 0;padding:.2em 1em;background:#eef9fd}";
 

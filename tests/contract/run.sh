@@ -43,7 +43,7 @@ trap cleanup EXIT
 # Runs one tool, logs it, prints one line: "contract[backend] NAME: ok" or the failure and log.
 step() {
   local name=$1; shift
-  local log="$logs/$(echo "$name" | cut -d' ' -f1-2 | tr ' /()+' '_____').log"
+  local log="$logs/$(echo "$name" | cut -d' ' -f1-2 | tr -c 'a-zA-Z0-9\n' '_' | sed 's/_*$//').log"
   if "$@" >"$log" 2>&1; then
     passed=$((passed + 1))
     echo "contract[$backend] $name: ok${SUMMARY:+ ($(SUMMARY_OF "$log"))}"
@@ -61,7 +61,7 @@ SUMMARY=
 "$bin" migrate 2>"$work/migrate.log" || { cat "$work/migrate.log"; exit 1; }
 "$bin" preference set configurations.follow_enabled false
 declare -A id token
-for who in st_caller st_target st_1 st_2 st_3 st_4 st_5 ts_a ts_b py_a py_b rs_a rs_b sc_a sc_b sc_c; do
+for who in st_caller st_target st_1 st_2 st_3 st_4 st_5 ts_a ts_b py_a py_b rs_a rs_b sc_a sc_b sc_c br_a br_b; do
   id[$who]=$("$bin" user create "$who") || exit 1
   token[$who]=$("$bin" token "${id[$who]}" --ttl 3600) || exit 1
 done
@@ -138,6 +138,22 @@ SUMMARY_OF() { grep -E "^# (pass|fail)" "$1" | tr '\n' ' ' | sed 's/# //g; s/ $/
 SUMMARY=1
 step "official client (@selfcommunity/api-services)" \
   users_env sc_a sc_b sc_c -- node --test --test-reporter=tap --test-concurrency=1 "$here/sdk/official/official.test.mjs"
+
+# --- the docs site in a real browser (once; skipped, and said so, without Chromium) -------------
+if [ "$backend" = sqlite ]; then
+  chromium_bin=$(command -v chromium || command -v chromium-browser || true)
+  if [ -n "$chromium_bin" ]; then
+    SUMMARY=1
+    step "browser (Chromium): Swagger UI try-it-out, the reference page" \
+      users_env br_a br_b -- env CHROMIUM="$chromium_bin" SCREENSHOTS="$root/target/browser" \
+      node --test --test-reporter=tap --test-concurrency=1 "$here/browser/docs.test.mjs"
+  elif [ "${REQUIRE_CHROMIUM:-0}" = 1 ]; then
+    failed=$((failed + 1))
+    echo "contract[$backend] browser: FAILED: no chromium, and REQUIRE_CHROMIUM=1"
+  else
+    echo "contract[$backend] browser: SKIPPED: no chromium (apt-get install chromium to run it)"
+  fi
+fi
 
 # --- schemathesis: last, since it acts on any user it finds ----------------------------------
 SUMMARY_OF() { grep -E "^Test cases:|[0-9]+ generated" "$1" | tail -n 1 | tr -s ' '; }
