@@ -5,7 +5,7 @@ PYTHON ?= python3
 CONTRACT := tests/contract
 VENV := target/contract-venv
 
-.PHONY: run test test-sqlite test-postgres postgres-leg contract-tools build docs openapi clean
+.PHONY: run test test-sqlite test-postgres postgres-leg contract-tools build bench bench-postgres bench-tools docs openapi clean
 
 ## run: build and start the server on the embedded SQLite default, in demo mode
 ##      (prints the Swagger UI URL and a token per demo user).
@@ -46,6 +46,17 @@ $(CONTRACT)/node_modules/.installed: $(CONTRACT)/package.json $(CONTRACT)/packag
 
 build:
 	$(CARGO) build --locked --release
+
+## bench: the release server under wrk, on SQLite (BENCH_ARGS: --users, --preload, --duration).
+## bench-postgres: the same on a throwaway PostgreSQL cluster.
+bench: build bench-tools
+	$(PYTHON) tests/bench/bench.py $(BENCH_ARGS)
+
+bench-postgres: build bench-tools
+	PG_DURABLE=1 tests/with-postgres.sh $(PYTHON) tests/bench/bench.py --postgres $(BENCH_ARGS)
+
+bench-tools:
+	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 
 ## docs: regenerate the docs pages (docs/api/*.md, docs/connections.md) from openapi.yaml.
 docs:

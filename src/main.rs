@@ -42,6 +42,10 @@ enum Command {
         /// proxy that sets them.
         #[arg(long, env = "TRUST_FORWARDED_HEADERS")]
         trust_forwarded_headers: bool,
+        /// Also serve GET /bench/ceiling (token check, constant answer, no database): the
+        /// framework's own limit, for `make bench`. Not part of the API.
+        #[arg(long, hide = true)]
+        bench_ceiling: bool,
     },
     /// Create or upgrade the schema, then exit.
     Migrate,
@@ -58,6 +62,16 @@ enum Command {
     /// Show or change community preferences.
     #[command(subcommand)]
     Preference(PreferenceCommand),
+    /// Fill an empty database in bulk (benchmarks, demos): users `user1`..`userN`, then
+    /// connections and pending requests between them.
+    Seed {
+        #[arg(long, default_value_t = 10_000)]
+        users: u64,
+        #[arg(long, default_value_t = 0)]
+        connections: u64,
+        #[arg(long, default_value_t = 0)]
+        requests: u64,
+    },
     /// Write the docs site's pages (docs/api/*.md, docs/connections.md) from openapi.yaml.
     Docs {
         /// The docs folder to write into.
@@ -155,6 +169,19 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             print!("{text}");
             Ok(())
         }
+        Command::Seed { users, connections, requests } => {
+            let repo = open_database(&cli.database_url).await?;
+            let started = std::time::Instant::now();
+            let seeded = repo.seed(users, connections, requests).await?;
+            eprintln!(
+                "seeded {} users, {} connections, {} requests in {:.1} s",
+                seeded.users,
+                seeded.connections,
+                seeded.requests,
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
         Command::Docs { out } => {
             let spec: serde_json::Value = serde_yaml::from_str(server::OPENAPI_YAML)
                 .map_err(|e| Failure(format!("openapi.yaml does not parse: {e}")))?;
@@ -210,8 +237,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
-        Command::Serve { bind, demo, jwt_leeway, trust_forwarded_headers } => {
-            serve(&cli.database_url, &bind, demo, jwt_leeway, trust_forwarded_headers).await
+        Command::Serve { bind, demo, jwt_leeway, trust_forwarded_headers, bench_ceiling } => {
+            let options = ServeOptions { demo, jwt_leeway, trust_forwarded_headers, bench_ceiling };
+            serve(&cli.database_url, &bind, options).await
         }
     }
 }
@@ -227,13 +255,15 @@ fn preference_value(section: &str, name: &str, value: &str) -> Result<String, Fa
     }
 }
 
-async fn serve(
-    database_url: &str,
-    bind: &str,
+struct ServeOptions {
     demo: bool,
     jwt_leeway: u64,
     trust_forwarded_headers: bool,
-) -> Result<(), Failure> {
+    bench_ceiling: bool,
+}
+
+async fn serve(database_url: &str, bind: &str, options: ServeOptions) -> Result<(), Failure> {
+    let ServeOptions { demo, jwt_leeway, trust_forwarded_headers, bench_ceiling } = options;
     let bind = config::parse_bind(bind)?;
     let secret = config::check_jwt_secret(jwt_secret_from_env(), demo)?;
     let settings = Settings { database_url: database_url.to_owned(), bind, jwt_secret: secret, jwt_leeway_seconds: jwt_leeway };
@@ -252,7 +282,7 @@ async fn serve(
         seed_demo(&repo, &auth, bound.addr, ephemeral).await?;
     }
     tracing::info!(addr = %bound.addr, database = %config::redact_url(database_url), "serving");
-    let state = Arc::new(AppState { connections: Connections::new(repo), auth, trust_forwarded_headers });
+    let state = Arc::new(AppState { connections: Connections::new(repo), auth, trust_forwarded_headers, bench_ceiling });
     bound.serve(state, shutdown_signal()).await.map_err(Failure)
 }
 

@@ -33,6 +33,19 @@ fn trim_trailing_slash(mut req: Request) -> Request {
     req
 }
 
+/// The framework's own limit, measured by `make bench`: a token check and a constant answer,
+/// no database. Only served with `serve --bench-ceiling`.
+#[handler]
+fn ceiling(req: &Request) -> poem::Result<Response> {
+    let state = req.data::<Arc<AppState>>().ok_or(poem::error::NotFoundError)?;
+    let token = req
+        .header("authorization")
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .ok_or_else(crate::api::error::ApiError::not_authenticated)?;
+    state.auth.verify(token).map_err(crate::api::error::ApiError::from)?;
+    Ok(Response::builder().content_type("application/json").body("{\"ok\":true}"))
+}
+
 #[handler]
 fn openapi_yaml() -> Response {
     Response::builder().content_type("application/yaml").body(OPENAPI_YAML)
@@ -74,6 +87,7 @@ pub fn app(state: Arc<AppState>) -> Result<impl Endpoint, String> {
     let committed_json = serde_json::to_string_pretty(&committed).map_err(|e| e.to_string())?;
     let reference = crate::docs::reference_html(&committed);
 
+    let bench_ceiling = state.bench_ceiling;
     let config = swagger_config();
     let index_config = config.clone();
     let routes = Route::new()
@@ -107,6 +121,7 @@ pub fn app(state: Arc<AppState>) -> Result<impl Endpoint, String> {
             }
         })))
         .nest("/", spec::openapi_service());
+    let routes = if bench_ceiling { routes.at("/bench/ceiling", get(ceiling)) } else { routes };
 
     Ok(routes
         .data(state)

@@ -46,14 +46,20 @@ pub enum ServiceError {
     Repo(#[from] RepoError),
 }
 
+/// How long an instance trusts the community mode it read: the contract lets a preference
+/// change take up to a second to reach every instance sharing the database.
+pub const MODE_CACHE_TTL: std::time::Duration = std::time::Duration::from_millis(500);
+
 #[derive(Clone, Debug)]
 pub struct Connections {
     repo: Repo,
+    /// The last friendship-mode reading and when it was made.
+    mode: std::sync::Arc<std::sync::Mutex<Option<(std::time::Instant, bool)>>>,
 }
 
 impl Connections {
     pub fn new(repo: Repo) -> Self {
-        Connections { repo }
+        Connections { repo, mode: Default::default() }
     }
 
     pub fn repo(&self) -> &Repo {
@@ -65,11 +71,21 @@ impl Connections {
         Ok(self.repo.find_active_user(id).await?)
     }
 
-    /// Friendship mode: follows disabled and connections enabled (the default).
+    /// Friendship mode: follows disabled and connections enabled. Read at most every
+    /// `MODE_CACHE_TTL`, so that a change is seen within a second everywhere.
     pub async fn friendship_mode(&self) -> Result<bool, ServiceError> {
+        let cached = *self.mode.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((read_at, mode)) = cached {
+            if read_at.elapsed() < MODE_CACHE_TTL {
+                return Ok(mode);
+            }
+        }
+        let read_at = std::time::Instant::now();
         let follow = self.bool_preference(FOLLOW_ENABLED, false).await?;
         let connection = self.bool_preference(CONNECTION_ENABLED, true).await?;
-        Ok(!follow && connection)
+        let mode = !follow && connection;
+        *self.mode.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some((read_at, mode));
+        Ok(mode)
     }
 
     async fn bool_preference(&self, (section, name): (&str, &str), default: bool) -> Result<bool, ServiceError> {

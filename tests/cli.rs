@@ -177,3 +177,21 @@ fn demo_mode_prints_tokens_that_work() {
     assert_eq!(docs_status, 200);
     assert_eq!(answer["connection_status"], "sent_connection_request", "demo mode is friendship mode");
 }
+
+/// `seed` fills an empty database in bulk, and refuses a database that has users.
+#[test]
+fn seed_loads_users_and_relations_in_bulk() {
+    let cli = Cli::new();
+    cli.ok(&["seed", "--users", "40", "--connections", "150", "--requests", "150"]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let url = format!("sqlite://{}", cli.dir.path().join("connections.sqlite3").display());
+    let counts = runtime.block_on(async {
+        let repo = connections_api::repo::Repo::connect(&url).await.unwrap();
+        repo.relation_counts().await.unwrap()
+    });
+    assert_eq!(counts, connections_api::repo::RelationCounts { requests: 150, connections: 150 });
+    let out = cli.run(&["seed", "--users", "10"]);
+    assert_one_line_error(&out, "error: seed needs an empty database");
+    let out = Cli::new().run(&["seed", "--users", "10", "--connections", "100"]);
+    assert_one_line_error(&out, "error: 10 users make room for");
+}

@@ -37,10 +37,14 @@ trap stop EXIT
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 "${run_as[@]}" "$INITDB" -D "$dir/data" -U postgres --auth=trust --no-sync -E UTF8 >"$dir/initdb.log" 2>&1 \
   || { cat "$dir/initdb.log" >&2; exit 1; }
-# A throwaway cluster: durability off, connections enough for parallel tests.
-"${run_as[@]}" "$PG_CTL" -D "$dir/data" -l "$dir/server.log" -w -t 60 start -o \
-  "-h 127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400" \
+# A throwaway cluster with connections enough for parallel tests. Durability is off for tests
+# (PG_DURABLE=1, for benchmarks, keeps PostgreSQL's defaults: fsync, synchronous commit).
+options="-h 127.0.0.1 -p $port -k $dir -c max_connections=400"
+if [ "${PG_DURABLE:-0}" != 1 ]; then
+  options="$options -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+fi
+"${run_as[@]}" "$PG_CTL" -D "$dir/data" -l "$dir/server.log" -w -t 60 start -o "$options" \
   >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
 
-echo "PostgreSQL leg: throwaway cluster on 127.0.0.1:$port ($("$PG_CTL" --version))"
+echo "PostgreSQL leg: throwaway cluster on 127.0.0.1:$port ($("$PG_CTL" --version)$([ "${PG_DURABLE:-0}" = 1 ] && echo ', default durability'))"
 TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres" "$@"

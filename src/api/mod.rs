@@ -28,6 +28,8 @@ pub struct AppState {
     /// Build page URLs from `X-Forwarded-Proto`/`X-Forwarded-Host` (only behind a proxy that
     /// sets them: otherwise a client could make the server print any host).
     pub trust_forwarded_headers: bool,
+    /// Serve `GET /bench/ceiling` (see `server.rs`): only for benchmarks.
+    pub bench_ceiling: bool,
 }
 
 #[derive(Tags)]

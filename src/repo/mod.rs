@@ -4,6 +4,9 @@
 pub mod entities;
 mod lists;
 pub mod migration;
+mod seed;
+
+pub use seed::Seeded;
 
 pub use lists::{Page, RequestWithUsers};
 
@@ -56,14 +59,24 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Clone, Debug)]
 pub struct Repo {
     db: DatabaseConnection,
+    /// SQLite has one writer at a time. Writers of this process queue here, in order, instead
+    /// of in SQLite's busy handler, which sleeps in growing steps and ruins tail latency.
+    /// (Other processes on the same file still meet the busy timeout.)
+    sqlite_writer: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
+
+/// Pool sizes: SQLite runs each connection on a thread of its own, and more of them than a few
+/// per core only adds switching; PostgreSQL connections are processes on the server's side.
+const SQLITE_POOL: u32 = 6;
+const POSTGRES_POOL: u32 = 16;
 
 impl Repo {
     /// Connects (creating an SQLite file if missing) without touching the schema.
     pub async fn connect(url: &str) -> Result<Self, RepoError> {
         let mut options = ConnectOptions::new(url.to_owned());
+        let pool = if url.starts_with("sqlite:") { SQLITE_POOL } else { POSTGRES_POOL };
         options
-            .max_connections(16)
+            .max_connections(pool)
             .min_connections(1)
             .connect_timeout(Duration::from_secs(5))
             .acquire_timeout(Duration::from_secs(5))
@@ -78,7 +91,7 @@ impl Repo {
                     .foreign_keys(true)
             });
         let db = Database::connect(options).await?;
-        Ok(Repo { db })
+        Ok(Repo { db, sqlite_writer: Default::default() })
     }
 
     /// Creates or upgrades the schema.
@@ -212,6 +225,10 @@ impl Repo {
         action: Action,
     ) -> Result<Result<Transition, Conflict>, RepoError> {
         let (low, high) = ordered(caller, other);
+        let _writer = match self.backend() {
+            DbBackend::Sqlite => Some(self.sqlite_writer.lock().await),
+            _ => None,
+        };
         let txn = self.begin_write().await?;
 
         // Every action on this pair, from any instance, queues here. On SQLite the IMMEDIATE

@@ -69,6 +69,7 @@ impl TestApp {
             connections: Connections::new(repo.clone()),
             auth: auth.clone(),
             trust_forwarded_headers: false,
+            bench_ceiling: false,
         });
         let bound = server::bind("127.0.0.1:0".parse().unwrap()).await.expect("bind port 0");
         let base = format!("http://{}", bound.addr);
@@ -152,8 +153,11 @@ impl TestApp {
         self.repo.relation(caller.id, other.id).await.expect("read relation")
     }
 
+    /// Changes a preference the way the operator does (in the database), then waits until the
+    /// servers' cached community mode has expired: the contract allows up to a second.
     pub async fn set_preference(&self, name: &str, value: bool) {
         self.repo.set_preference("configurations", name, &value.to_string()).await.unwrap();
+        tokio::time::sleep(connections_api::service::MODE_CACHE_TTL + std::time::Duration::from_millis(50)).await;
     }
 }
 

@@ -94,7 +94,7 @@ async fn outside_friendship_mode_it_is_403() {
     assert_error(app.request(&a, b.id).await, 403, "friendship_mode_disabled").await;
     assert_eq!(app.repo.relation_counts().await.unwrap(), RelationCounts { requests: 0, connections: 0 });
 
-    // Back in friendship mode, seen at once: no restart, no stale cache.
+    // Back in friendship mode, seen within the contract's second: no restart.
     app.set_preference("connection_enabled", true).await;
     let (status, _) = json(app.request(&a, b.id).await).await;
     assert_eq!(status, 200);

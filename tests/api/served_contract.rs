@@ -82,3 +82,12 @@ async fn the_reference_page_lists_every_operation() {
     assert!(html.contains("id=\"connections\""), "the state machine page");
     assert!(!html.contains("<script") && !html.contains("src=\"http"), "nothing loaded from outside");
 }
+
+/// The benchmark's ceiling route is not part of the API: off unless `serve --bench-ceiling`.
+#[tokio::test]
+async fn the_bench_ceiling_is_off_by_default() {
+    let app = TestApp::spawn().await;
+    let a = app.user("alice").await;
+    let response = app.get(&a, "/bench/ceiling").await;
+    assert_eq!(response.status(), 404);
+}

@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+"""`make bench`: the server's speed on this machine, measured with wrk.
+
+Seeds a fresh database (10,000 users by default; `--preload N` adds N existing relations, half
+connections and half pending requests, in bulk), starts the release server, and drives it with
+wrk through each workload for a fixed time at 64 connections. Prints one table, with the
+conditions it ran under. SQLite by default; `--postgres` uses TEST_POSTGRES_URL (the Makefile's
+`bench-postgres` starts a throwaway cluster).
+"""
+
+import argparse
+import base64
+import hashlib
+import hmac
+import json
+import os
+import platform
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = ROOT / "target" / "release" / "connections-api"
+SCRIPT = Path(__file__).with_name("workload.lua")
+WORKLOADS = ["ceiling", "write", "repeat", "status", "list"]
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def token(secret: str, user_id: int) -> str:
+    """An HS256 access token, as `connections-api token` makes them."""
+    header = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    claims = {"token_type": "access", "user_id": user_id, "exp": int(time.time()) + 86400}
+    payload = b64(json.dumps(claims).encode())
+    signature = hmac.new(secret.encode(), f"{header}.{payload}".encode(), hashlib.sha256).digest()
+    return f"{header}.{payload}.{b64(signature)}"
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+
+
+def peak_rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run(cmd, env, **kwargs):
+    return subprocess.run(cmd, env=env, check=True, **kwargs)
+
+
+def database_size(url: str, sqlite_file: Path | None) -> str:
+    if sqlite_file is not None:
+        size = sum(p.stat().st_size for p in sqlite_file.parent.glob(sqlite_file.name + "*"))
+        return f"{size / 2**20:.1f} MiB"
+    try:
+        out = subprocess.run(["psql", url, "-tAc", "SELECT pg_database_size(current_database())"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+        return f"{int(out) / 2**20:.1f} MiB"
+    except (OSError, subprocess.CalledProcessError, ValueError):
+        return "n/a"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--users", type=int, default=10_000)
+    parser.add_argument("--preload", type=int, default=0, help="existing relations to bulk-load first")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per workload")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--postgres", action="store_true")
+    parser.add_argument("--workloads", default=",".join(WORKLOADS))
+    args = parser.parse_args()
+
+    if not BIN.exists():
+        sys.exit(f"{BIN} is missing: `cargo build --release` first (make bench does)")
+    work = Path(tempfile.mkdtemp(prefix="connections-bench."))
+    try:
+        return bench(args, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def bench(args, work: Path) -> int:
+    secret = secrets.token_hex(32)
+    env = dict(os.environ, JWT_SECRET=secret, RUST_LOG="warn")
+    sqlite_file = None
+    if args.postgres:
+        env["DATABASE_URL"] = os.environ["TEST_POSTGRES_URL"]
+    else:
+        sqlite_file = work / "bench.sqlite3"
+        env["DATABASE_URL"] = f"sqlite://{sqlite_file}"
+
+    started = time.monotonic()
+    half = args.preload // 2
+    run([BIN, "seed", "--users", str(args.users), "--connections", str(half), "--requests", str(args.preload - half)], env)
+    seeded_in = time.monotonic() - started
+    run([BIN, "preference", "set", "configurations.follow_enabled", "false"], env)
+    users_file = work / "users.txt"
+    users_file.write_text("".join(f"{i} {token(secret, i)}\n" for i in range(1, args.users + 1)))
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen([BIN, "serve", "--bind", f"127.0.0.1:{port}", "--bench-ceiling"], env=env)
+    try:
+        for _ in range(600):
+            try:
+                urllib.request.urlopen(base + "/openapi.json", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        results = []
+        for workload in args.workloads.split(","):
+            before = cpu_seconds(server.pid)
+            out = subprocess.run(
+                ["wrk", "-t", str(args.threads), "-c", str(args.connections), "-d", f"{args.duration}s",
+                 "--latency", "-s", str(SCRIPT), base],
+                env=dict(env, BENCH_WORKLOAD=workload, BENCH_USERS=str(users_file)),
+                capture_output=True, text=True, check=True,
+            ).stdout
+            cpu = cpu_seconds(server.pid) - before
+            line = next(l for l in out.splitlines() if l.startswith("BENCH_RESULT "))
+            r = json.loads(line.split(" ", 1)[1])
+            r["workload"] = workload
+            r["rps"] = r["requests"] / (r["duration_us"] / 1e6)
+            r["cpu_us"] = cpu * 1e6 / max(r["requests"], 1)
+            results.append(r)
+        rss = peak_rss_mib(server.pid)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    ceiling = next((r["rps"] for r in results if r["workload"] == "ceiling"), None)
+    cpu_model = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
+                      if l.startswith("model name")), platform.processor())
+    wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.splitlines()[0]
+    print()
+    print(f"database: {'PostgreSQL' if args.postgres else 'SQLite (WAL, synchronous=NORMAL)'}; "
+          f"{args.users} users; preload {args.preload} relations (seeded in {seeded_in:.1f} s)")
+    print(f"machine: {os.cpu_count()} cores, {cpu_model}; {platform.system()} {platform.release()}")
+    print(f"load: {wrk_version.strip()}, {args.threads} threads, {args.connections} connections, "
+          f"{args.duration} s per workload, on the same machine as the server")
+    print()
+    header = f"{'workload':<9} {'req/s':>9} {'p50 ms':>7} {'p90 ms':>7} {'p99 ms':>7} {'non-2xx':>8} {'CPU µs/req':>10} {'of ceiling':>10}"
+    print(header)
+    print("-" * len(header))
+    for r in results:
+        share = f"{100 * r['rps'] / ceiling:.0f}%" if ceiling else "n/a"
+        print(f"{r['workload']:<9} {r['rps']:>9.0f} {r['p50'] / 1000:>7.2f} {r['p90'] / 1000:>7.2f} {r['p99'] / 1000:>7.2f} "
+              f"{r['non2xx'] + r['socket_errors']:>8} {r['cpu_us']:>10.1f} {share:>10}")
+    print()
+    print(f"peak server RSS: {rss:.1f} MiB; database size after the run: {database_size(env['DATABASE_URL'], sqlite_file)}")
+    bad = [r["workload"] for r in results if r["non2xx"] or r["socket_errors"]]
+    if bad:
+        print(f"non-2xx answers or socket errors in: {', '.join(bad)}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
