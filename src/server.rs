@@ -33,6 +33,37 @@ fn trim_trailing_slash(mut req: Request) -> Request {
     req
 }
 
+/// Keeps a client's `X-Request-Id` (visible ASCII, at most 128 characters) or makes one, puts
+/// it on the response, and on every log line written while the request is served.
+async fn request_id<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
+    use tracing::Instrument;
+    let id = req
+        .header("x-request-id")
+        .filter(|id| !id.is_empty() && id.len() <= 128 && id.chars().all(|c| c.is_ascii_graphic()))
+        .map(str::to_owned)
+        .unwrap_or_else(|| crate::auth::random_hex(8));
+    let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path());
+    let mut response = next.call(req).instrument(span).await?.into_response();
+    if let Ok(value) = id.parse() {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    Ok(response)
+}
+
+/// `GET /healthz`: the process serves requests.
+#[handler]
+fn healthz() -> Response {
+    Response::builder().content_type("application/json").body("{\"status\":\"ok\"}")
+}
+
+/// `GET /readyz`: the database answers; `503` with the error body when it does not.
+#[handler]
+async fn readyz(req: &Request) -> poem::Result<Response> {
+    let state = req.data::<Arc<AppState>>().ok_or(poem::error::NotFoundError)?;
+    state.connections.repo().ping().await.map_err(crate::api::error::ApiError::from)?;
+    Ok(Response::builder().content_type("application/json").body("{\"status\":\"ready\"}"))
+}
+
 /// The framework's own limit, measured by `make bench`: a token check and a constant answer,
 /// no database. Only served with `serve --bench-ceiling`.
 #[handler]
@@ -77,7 +108,7 @@ fn swagger_file(tail: &str, config: &Arc<utoipa_swagger_ui::Config<'static>>) ->
 pub fn app(state: Arc<AppState>) -> Result<impl Endpoint, String> {
     let generated = spec::generate().map_err(|e| format!("generating the spec: {e}"))?;
     let mut routes_table = RouteTable::from_spec(&generated);
-    for path in ["/openapi.yaml", "/openapi.json", "/docs", "/docs/reference", "/docs/{file}"] {
+    for path in ["/openapi.yaml", "/openapi.json", "/docs", "/docs/reference", "/docs/{file}", "/healthz", "/readyz"] {
         routes_table.add(path, &["GET"]);
     }
     let routes_table = Arc::new(routes_table);
@@ -92,6 +123,8 @@ pub fn app(state: Arc<AppState>) -> Result<impl Endpoint, String> {
     let index_config = config.clone();
     let routes = Route::new()
         .at("/openapi.yaml", get(openapi_yaml))
+        .at("/healthz", get(healthz))
+        .at("/readyz", get(readyz))
         .at(
             "/openapi.json",
             get(poem::endpoint::make_sync(move |_| {
@@ -129,7 +162,8 @@ pub fn app(state: Arc<AppState>) -> Result<impl Endpoint, String> {
         .around(move |next, req| {
             let routes_table = routes_table.clone();
             async move { json_errors(next, req, &routes_table).await }
-        }))
+        })
+        .around(request_id))
 }
 
 /// A server bound to its address, not yet serving: the address is known (port 0 works).

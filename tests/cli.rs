@@ -195,3 +195,133 @@ fn seed_loads_users_and_relations_in_bulk() {
     let out = Cli::new().run(&["seed", "--users", "10", "--connections", "100"]);
     assert_one_line_error(&out, "error: 10 users make room for");
 }
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn wait_until_serving(base: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if std::net::TcpStream::connect(base.trim_start_matches("http://")).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("the server did not start");
+}
+
+/// `kill -9` in the middle of a write load: every request answered `200` is in the database
+/// afterwards, and the invariants hold.
+#[test]
+fn a_killed_server_loses_no_acknowledged_change() {
+    let cli = Cli::new();
+    cli.ok(&["seed", "--users", "200"]);
+    cli.ok(&["preference", "set", "configurations.follow_enabled", "false"]);
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut server = cli.command().args(["serve", "--bind", &format!("127.0.0.1:{port}")]).stderr(Stdio::null()).spawn().unwrap();
+    wait_until_serving(&base);
+
+    let auth = connections_api::auth::Authenticator::new(SECRET.as_bytes(), 0);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let acknowledged = runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut workers = Vec::new();
+        for worker in 0..16i64 {
+            let (client, base, stop) = (client.clone(), base.clone(), stop.clone());
+            let tokens: Vec<String> = (1..=200).map(|id| auth.issue(id, 600)).collect();
+            workers.push(tokio::spawn(async move {
+                let mut done = Vec::new();
+                let mut n = worker;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    n = (n * 7919 + 17) % 39_800;
+                    let (a, b) = (n % 200 + 1, (n / 200 + n % 200 + 1) % 200 + 1);
+                    if a == b {
+                        continue;
+                    }
+                    let url = format!("{base}/api/v2/user/{b}/connection/request/");
+                    match client.post(url).bearer_auth(&tokens[(a - 1) as usize]).send().await {
+                        Ok(response) if response.status() == 200 => done.push((a, b)),
+                        Ok(response) => panic!("{a} -> {b}: {}", response.status()),
+                        Err(_) => break, // the server is gone
+                    }
+                }
+                done
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        server.kill().unwrap(); // SIGKILL
+        server.wait().unwrap();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let mut all = Vec::new();
+        for worker in workers {
+            all.extend(worker.await.unwrap());
+        }
+        all
+    });
+    assert!(acknowledged.len() > 20, "the load ran: {} acknowledged", acknowledged.len());
+
+    let url = format!("sqlite://{}", cli.dir.path().join("connections.sqlite3").display());
+    runtime.block_on(async {
+        let repo = connections_api::repo::Repo::connect(&url).await.unwrap();
+        for (a, b) in &acknowledged {
+            let relation = repo.relation(*a, *b).await.unwrap();
+            use connections_api::domain::Relation::*;
+            assert!(matches!(relation, SentPending | Connected), "{a} -> {b} was acknowledged, now {relation:?}");
+        }
+        let counts = repo.relation_counts().await.unwrap();
+        assert!(counts.requests + counts.connections > 0);
+    });
+}
+
+/// `SIGTERM` stops the server: requests in flight are answered, and it exits 0.
+#[test]
+fn sigterm_finishes_requests_in_flight_and_exits_0() {
+    let cli = Cli::new();
+    cli.ok(&["seed", "--users", "50"]);
+    cli.ok(&["preference", "set", "configurations.follow_enabled", "false"]);
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut server = cli.command().args(["serve", "--bind", &format!("127.0.0.1:{port}")]).stderr(Stdio::null()).spawn().unwrap();
+    wait_until_serving(&base);
+    let auth = connections_api::auth::Authenticator::new(SECRET.as_bytes(), 0);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let answers = runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let calls: Vec<_> = (2..=40)
+            .map(|b| {
+                let request = client
+                    .post(format!("{base}/api/v2/user/{b}/connection/request/"))
+                    .bearer_auth(auth.issue(1, 600))
+                    .send();
+                tokio::spawn(request)
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
+        let mut answers = Vec::new();
+        for call in calls {
+            answers.push(call.await.unwrap().map(|r| r.status().as_u16()));
+        }
+        answers
+    });
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = server.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the server did not stop within 15 s");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "exit status {status:?}");
+    assert!(answers.iter().any(|a| a.is_ok()), "some requests were in flight: {answers:?}");
+    for answer in answers {
+        // A request the server had accepted is answered; one that came after the stop is refused.
+        if let Ok(code) = answer {
+            assert_eq!(code, 200);
+        }
+    }
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err(), "no longer listening");
+}

@@ -94,6 +94,11 @@ impl Repo {
         Ok(Repo { db, sqlite_writer: Default::default() })
     }
 
+    /// One round trip to the database: is it there?
+    pub async fn ping(&self) -> Result<(), RepoError> {
+        Ok(self.db.ping().await?)
+    }
+
     /// Creates or upgrades the schema.
     pub async fn migrate(&self) -> Result<(), RepoError> {
         migration::Migrator::up(&self.db, None).await?;

@@ -91,3 +91,23 @@ async fn the_bench_ceiling_is_off_by_default() {
     let response = app.get(&a, "/bench/ceiling").await;
     assert_eq!(response.status(), 404);
 }
+
+/// Operations: `/healthz`, `/readyz`, and an `X-Request-Id` on every answer, errors included.
+#[tokio::test]
+async fn health_readiness_and_request_ids() {
+    let app = TestApp::spawn().await;
+    for (path, body) in [("/healthz", "ok"), ("/readyz", "ready")] {
+        let response = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        let answer: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(answer["status"], body, "{path}");
+    }
+    let fresh = app.client.get(app.url("/nope")).send().await.unwrap();
+    let id = fresh.headers().get("x-request-id").expect("a request id on an error").to_str().unwrap().to_owned();
+    assert_eq!(id.len(), 16);
+    let kept = app.client.get(app.url("/healthz")).header("X-Request-Id", "trace-42").send().await.unwrap();
+    assert_eq!(kept.headers()["x-request-id"], "trace-42", "the client's id is kept");
+    let long = "x".repeat(200);
+    let replaced = app.client.get(app.url("/healthz")).header("X-Request-Id", long.as_str()).send().await.unwrap();
+    assert_ne!(replaced.headers()["x-request-id"], long.as_str(), "an unreasonable id is replaced");
+}
