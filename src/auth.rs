@@ -44,6 +44,8 @@ pub enum TokenError {
 #[derive(Clone)]
 pub struct Authenticator {
     decoding: DecodingKey,
+    /// Secrets that still verify but no longer sign: key rotation without logging anyone out.
+    previous: Vec<DecodingKey>,
     encoding: EncodingKey,
     validation: Validation,
 }
@@ -64,13 +66,31 @@ impl Authenticator {
         validation.set_required_spec_claims(&["exp"]);
         Authenticator {
             decoding: DecodingKey::from_secret(secret),
+            previous: Vec::new(),
             encoding: EncodingKey::from_secret(secret),
             validation,
         }
     }
 
+    /// Also accepts tokens signed with these older secrets (the first secret still signs).
+    pub fn with_previous_secrets<'a>(mut self, secrets: impl IntoIterator<Item = &'a [u8]>) -> Self {
+        self.previous = secrets.into_iter().map(DecodingKey::from_secret).collect();
+        self
+    }
+
     pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+        let mut result = self.verify_with(token, &self.decoding);
+        for key in &self.previous {
+            if result != Err(TokenError::BadSignature) {
+                break;
+            }
+            result = self.verify_with(token, key);
+        }
+        result
+    }
+
+    fn verify_with(&self, token: &str, key: &DecodingKey) -> Result<Claims, TokenError> {
+        let data = jsonwebtoken::decode::<Claims>(token, key, &self.validation)
             .map_err(|err| match err.kind() {
                 ErrorKind::ExpiredSignature => TokenError::Expired,
                 ErrorKind::ImmatureSignature => TokenError::NotYetValid,
@@ -152,6 +172,18 @@ mod tests {
     fn another_secret_does_not_verify() {
         let token = Authenticator::new(b"one", 30).issue(1, 60);
         assert_eq!(Authenticator::new(b"two", 30).verify(&token), Err(TokenError::BadSignature));
+    }
+
+    #[test]
+    fn previous_secrets_verify_but_do_not_sign() {
+        let old = Authenticator::new(b"old", 30).issue(5, 60);
+        let rotated = Authenticator::new(b"new", 30).with_previous_secrets([b"old".as_slice()]);
+        assert_eq!(rotated.verify(&old).map(|c| c.user_id), Ok(5), "an old token still works");
+        let fresh = rotated.issue(6, 60);
+        assert_eq!(Authenticator::new(b"new", 30).verify(&fresh).map(|c| c.user_id), Ok(6), "the new secret signs");
+        assert_eq!(Authenticator::new(b"old", 30).verify(&fresh), Err(TokenError::BadSignature));
+        let unknown = Authenticator::new(b"other", 30).issue(7, 60);
+        assert_eq!(rotated.verify(&unknown), Err(TokenError::BadSignature));
     }
 
     #[test]

@@ -276,7 +276,10 @@ async fn serve(database_url: &str, bind: &str, options: ServeOptions) -> Result<
         Some(secret) => (secret.clone(), false),
         None => (random_hex(32), true),
     };
-    let auth = Authenticator::new(secret.as_bytes(), settings.jwt_leeway_seconds);
+    // Key rotation: tokens signed with these still verify; only JWT_SECRET signs.
+    let previous = std::env::var("JWT_PREVIOUS_SECRETS").unwrap_or_default();
+    let previous: Vec<&[u8]> = previous.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::as_bytes).collect();
+    let auth = Authenticator::new(secret.as_bytes(), settings.jwt_leeway_seconds).with_previous_secrets(previous);
 
     if demo {
         seed_demo(&repo, &auth, bound.addr, ephemeral).await?;

@@ -50,6 +50,31 @@ async fn request_id<E: Endpoint>(next: E, req: Request) -> poem::Result<Response
     Ok(response)
 }
 
+/// The largest request body the server reads. No operation needs more than a hundred ids.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// `413` for a body declared larger than `MAX_BODY_BYTES`; a body without a declared length is
+/// cut at that size (the operation then finds it malformed).
+async fn limit_body<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Response> {
+    use tokio::io::AsyncReadExt;
+    let declared = req
+        .header("content-length")
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    match declared {
+        Some(length) if length > MAX_BODY_BYTES as u64 => {
+            return Err(crate::api::error::ApiError::new(crate::api::error::PAYLOAD_TOO_LARGE)
+                .with_message(format!("The request body is too large: {MAX_BODY_BYTES} bytes at most."))
+                .into());
+        }
+        Some(_) => {}
+        None => {
+            let body = req.take_body().into_async_read().take(MAX_BODY_BYTES as u64 + 1);
+            req.set_body(poem::Body::from_async_read(body));
+        }
+    }
+    Ok(next.call(req).await?.into_response())
+}
+
 /// `GET /healthz`: the process serves requests.
 #[handler]
 fn healthz() -> Response {
@@ -159,6 +184,7 @@ pub fn app(state: Arc<AppState>) -> Result<impl Endpoint, String> {
     Ok(routes
         .data(state)
         .before(|req| async move { Ok(trim_trailing_slash(req)) })
+        .around(limit_body)
         .around(move |next, req| {
             let routes_table = routes_table.clone();
             async move { json_errors(next, req, &routes_table).await }

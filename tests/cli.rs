@@ -325,3 +325,77 @@ fn sigterm_finishes_requests_in_flight_and_exits_0() {
     }
     assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err(), "no longer listening");
 }
+
+/// Tokens, the secret and database passwords never appear in the logs, even at `debug`.
+#[test]
+fn no_secret_reaches_the_logs() {
+    let cli = Cli::new();
+    cli.ok(&["seed", "--users", "5"]);
+    cli.ok(&["preference", "set", "configurations.follow_enabled", "false"]);
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let log = cli.dir.path().join("server.log");
+    let mut server = cli
+        .command()
+        .env("RUST_LOG", "debug")
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    wait_until_serving(&base);
+    let auth = connections_api::auth::Authenticator::new(SECRET.as_bytes(), 0);
+    let good = auth.issue(1, 600);
+    let forged = connections_api::auth::Authenticator::new(b"forged-key", 0).issue(1, 600);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let client = reqwest::Client::new();
+        for token in [&good, &forged] {
+            client.post(format!("{base}/api/v2/user/2/connection/request/")).bearer_auth(token).send().await.unwrap();
+            client.get(format!("{base}/api/v2/user/me/")).bearer_auth(token).send().await.unwrap();
+        }
+        client
+            .post(format!("{base}/api/v2/jwt/verify_token/"))
+            .json(&serde_json::json!({"token": good}))
+            .send()
+            .await
+            .unwrap();
+    });
+    server.kill().ok();
+    server.wait().ok();
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("serving"), "the log was written: {text}");
+    for secret in [good.as_str(), forged.as_str(), SECRET, good.split('.').nth(2).unwrap()] {
+        assert!(!text.contains(secret), "a secret in the logs:\n{text}");
+    }
+}
+
+/// Key rotation: a token signed with a previous secret still works; JWT_SECRET signs.
+#[test]
+fn previous_secrets_still_verify() {
+    let cli = Cli::new();
+    cli.ok(&["seed", "--users", "3"]);
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut server = cli
+        .command()
+        .env("JWT_PREVIOUS_SECRETS", "retired-one, retired-two")
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until_serving(&base);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let statuses = runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let mut statuses = Vec::new();
+        for key in [SECRET.as_bytes(), b"retired-two".as_slice(), b"never-used".as_slice()] {
+            let token = connections_api::auth::Authenticator::new(key, 0).issue(1, 600);
+            let response = client.get(format!("{base}/api/v2/user/me/")).bearer_auth(token).send().await.unwrap();
+            statuses.push(response.status().as_u16());
+        }
+        statuses
+    });
+    server.kill().ok();
+    server.wait().ok();
+    assert_eq!(statuses, vec![200, 200, 401]);
+}

@@ -6,6 +6,7 @@ mod concurrency;
 mod docs_drift;
 mod framework_errors;
 mod harness;
+mod isolation;
 mod lists;
 mod request_connection;
 mod schema_invariants;
