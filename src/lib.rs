@@ -8,6 +8,7 @@ pub mod auth;
 pub mod config;
 pub mod docs;
 pub mod domain;
+pub mod metrics;
 pub mod repo;
 pub mod server;
 pub mod service;

@@ -264,6 +264,7 @@ struct ServeOptions {
 
 async fn serve(database_url: &str, bind: &str, options: ServeOptions) -> Result<(), Failure> {
     let ServeOptions { demo, jwt_leeway, trust_forwarded_headers, bench_ceiling } = options;
+    let shutdown = shutdown_signal();
     let bind = config::parse_bind(bind)?;
     let secret = config::check_jwt_secret(jwt_secret_from_env(), demo)?;
     let settings = Settings { database_url: database_url.to_owned(), bind, jwt_secret: secret, jwt_leeway_seconds: jwt_leeway };
@@ -285,8 +286,14 @@ async fn serve(database_url: &str, bind: &str, options: ServeOptions) -> Result<
         seed_demo(&repo, &auth, bound.addr, ephemeral).await?;
     }
     tracing::info!(addr = %bound.addr, database = %config::redact_url(database_url), "serving");
-    let state = Arc::new(AppState { connections: Connections::new(repo), auth, trust_forwarded_headers, bench_ceiling });
-    bound.serve(state, shutdown_signal()).await.map_err(Failure)
+    let state = Arc::new(AppState {
+        connections: Connections::new(repo),
+        auth,
+        trust_forwarded_headers,
+        bench_ceiling,
+        metrics: Default::default(),
+    });
+    bound.serve(state, shutdown).await.map_err(Failure)
 }
 
 async fn seed_demo(repo: &Repo, auth: &Authenticator, addr: std::net::SocketAddr, ephemeral: bool) -> Result<(), Failure> {
@@ -314,24 +321,42 @@ async fn seed_demo(repo: &Repo, auth: &Authenticator, addr: std::net::SocketAddr
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on SIGTERM or Ctrl-C. The handlers are installed when this is called, not when the
+/// future is first polled: a signal that comes while the server starts is not lost.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
+    let (mut terminate, mut interrupt) = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (signal(SignalKind::terminate()).ok(), signal(SignalKind::interrupt()).ok())
     };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate => {},
+    async move {
+        #[cfg(unix)]
+        {
+            let terminate = async {
+                match terminate.as_mut() {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            };
+            let interrupt = async {
+                match interrupt.as_mut() {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = terminate => {},
+                _ = interrupt => {},
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        tracing::info!("shutting down");
     }
-    tracing::info!("shutting down");
 }

@@ -89,6 +89,14 @@ async fn readyz(req: &Request) -> poem::Result<Response> {
     Ok(Response::builder().content_type("application/json").body("{\"status\":\"ready\"}"))
 }
 
+/// `GET /metrics`: Prometheus text.
+#[handler]
+fn prometheus(req: &Request) -> poem::Result<Response> {
+    let state = req.data::<Arc<AppState>>().ok_or(poem::error::NotFoundError)?;
+    let text = state.metrics.render(state.connections.repo().pool_use());
+    Ok(Response::builder().content_type("text/plain; version=0.0.4").body(text))
+}
+
 /// The framework's own limit, measured by `make bench`: a token check and a constant answer,
 /// no database. Only served with `serve --bench-ceiling`.
 #[handler]
@@ -133,7 +141,7 @@ fn swagger_file(tail: &str, config: &Arc<utoipa_swagger_ui::Config<'static>>) ->
 pub fn app(state: Arc<AppState>) -> Result<impl Endpoint, String> {
     let generated = spec::generate().map_err(|e| format!("generating the spec: {e}"))?;
     let mut routes_table = RouteTable::from_spec(&generated);
-    for path in ["/openapi.yaml", "/openapi.json", "/docs", "/docs/reference", "/docs/{file}", "/healthz", "/readyz"] {
+    for path in ["/openapi.yaml", "/openapi.json", "/docs", "/docs/reference", "/docs/{file}", "/healthz", "/readyz", "/metrics"] {
         routes_table.add(path, &["GET"]);
     }
     let routes_table = Arc::new(routes_table);
@@ -144,12 +152,15 @@ pub fn app(state: Arc<AppState>) -> Result<impl Endpoint, String> {
     let reference = crate::docs::reference_html(&committed);
 
     let bench_ceiling = state.bench_ceiling;
+    // The metrics middleware sits outside `.data(state)`: it gets the state from its own layer.
+    let state_for_metrics = state.clone();
     let config = swagger_config();
     let index_config = config.clone();
     let routes = Route::new()
         .at("/openapi.yaml", get(openapi_yaml))
         .at("/healthz", get(healthz))
         .at("/readyz", get(readyz))
+        .at("/metrics", get(prometheus))
         .at(
             "/openapi.json",
             get(poem::endpoint::make_sync(move |_| {
@@ -187,8 +198,18 @@ pub fn app(state: Arc<AppState>) -> Result<impl Endpoint, String> {
         .around(limit_body)
         .around(move |next, req| {
             let routes_table = routes_table.clone();
-            async move { json_errors(next, req, &routes_table).await }
+            async move {
+                let (method, path) = (req.method().as_str().to_owned(), req.uri().path().to_owned());
+                let metrics = req.data::<Arc<AppState>>().map(|s| s.metrics.clone());
+                let started = std::time::Instant::now();
+                let response = json_errors(next, req, &routes_table).await?;
+                if let Some(metrics) = metrics {
+                    metrics.record(&routes_table.label(&method, &path), response.status().as_u16(), started.elapsed());
+                }
+                Ok::<_, poem::Error>(response)
+            }
         })
+        .data(state_for_metrics)
         .around(request_id))
 }
 

@@ -338,12 +338,17 @@ fn template_matches(template: &str, path: &str) -> bool {
 /// The paths the server serves, with their methods (for the `Allow` header of a `405`) and the
 /// names of their path parameters (the router only knows them as `param0`, `param1`, ...).
 #[derive(Clone, Debug, Default)]
-pub struct RouteTable(Vec<(String, Vec<String>)>);
+pub struct RouteTable {
+    routes: Vec<(String, Vec<String>)>,
+    /// (METHOD, template) → operationId, for the metrics' labels.
+    operations: Vec<(String, String, String)>,
+}
 
 impl RouteTable {
     /// Reads the paths and methods from an OpenAPI document.
     pub fn from_spec(spec: &serde_json::Value) -> Self {
         let mut table = Vec::new();
+        let mut operations = Vec::new();
         if let Some(paths) = spec.get("paths").and_then(|p| p.as_object()) {
             for (template, item) in paths {
                 let mut methods: Vec<String> = item
@@ -357,17 +362,31 @@ impl RouteTable {
                     .unwrap_or_default();
                 methods.sort();
                 table.push((template.clone(), methods));
+                for (method, op) in item.as_object().into_iter().flatten() {
+                    if let Some(id) = op.get("operationId").and_then(|v| v.as_str()) {
+                        operations.push((method.to_ascii_uppercase(), template.clone(), id.to_owned()));
+                    }
+                }
             }
         }
-        RouteTable(table)
+        RouteTable { routes: table, operations }
+    }
+
+    /// The label of a request in the metrics: its operationId, else the path template it
+    /// matched, else `other` (unknown paths must not make a label each).
+    pub fn label(&self, method: &str, path: &str) -> String {
+        if let Some((_, _, id)) = self.operations.iter().find(|(m, t, _)| m == method && template_matches(t, path)) {
+            return id.clone();
+        }
+        self.template(path).map_or_else(|| "other".to_owned(), |(t, _)| t.clone())
     }
 
     pub fn add(&mut self, path: &str, methods: &[&str]) {
-        self.0.push((path.to_owned(), methods.iter().map(|m| (*m).to_owned()).collect()));
+        self.routes.push((path.to_owned(), methods.iter().map(|m| (*m).to_owned()).collect()));
     }
 
     fn template(&self, path: &str) -> Option<&(String, Vec<String>)> {
-        self.0.iter().find(|(template, _)| template_matches(template, path))
+        self.routes.iter().find(|(template, _)| template_matches(template, path))
     }
 
     pub fn allowed_methods(&self, path: &str) -> Option<String> {

@@ -30,6 +30,7 @@ pub struct AppState {
     pub trust_forwarded_headers: bool,
     /// Serve `GET /bench/ceiling` (see `server.rs`): only for benchmarks.
     pub bench_ceiling: bool,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 #[derive(Tags)]

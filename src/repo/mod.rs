@@ -94,6 +94,21 @@ impl Repo {
         Ok(Repo { db, sqlite_writer: Default::default() })
     }
 
+    /// The connection pool's current use.
+    pub fn pool_use(&self) -> crate::metrics::PoolUse {
+        match self.backend() {
+            DbBackend::Sqlite => {
+                let pool = self.db.get_sqlite_connection_pool();
+                crate::metrics::PoolUse { size: pool.size(), idle: pool.num_idle() as u32, max: SQLITE_POOL }
+            }
+            DbBackend::Postgres => {
+                let pool = self.db.get_postgres_connection_pool();
+                crate::metrics::PoolUse { size: pool.size(), idle: pool.num_idle() as u32, max: POSTGRES_POOL }
+            }
+            _ => crate::metrics::PoolUse::default(),
+        }
+    }
+
     /// One round trip to the database: is it there?
     pub async fn ping(&self) -> Result<(), RepoError> {
         Ok(self.db.ping().await?)

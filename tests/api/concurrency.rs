@@ -134,3 +134,20 @@ async fn random_actions_from_both_sides_keep_the_invariants() {
     let requested = pairs.iter().filter(|(_, _, r)| !matches!(r, Relation::Connected | Relation::None)).count() as u64;
     assert_eq!(counts, RelationCounts { requests: requested, connections: connected });
 }
+
+/// Two instances on one database: a preference changed by the operator reaches both within a
+/// second, with no restart.
+#[tokio::test]
+async fn a_preference_change_reaches_every_instance_within_a_second() {
+    let app = TestApp::spawn().await;
+    let other = app.another_instance().await;
+    let (a, b) = (app.user("alice").await, app.user("bob").await);
+    for server in [&app, &other] {
+        assert_eq!(server.request(&a, b.id).await.status(), 200, "friendship mode on");
+    }
+    app.repo.set_preference("configurations", "follow_enabled", "true").await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    for server in [&app, &other] {
+        assert_eq!(server.request(&a, b.id).await.status(), 403, "seen within a second");
+    }
+}

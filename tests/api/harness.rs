@@ -70,6 +70,7 @@ impl TestApp {
             auth: auth.clone(),
             trust_forwarded_headers: false,
             bench_ceiling: false,
+            metrics: Default::default(),
         });
         let bound = server::bind("127.0.0.1:0".parse().unwrap()).await.expect("bind port 0");
         let base = format!("http://{}", bound.addr);

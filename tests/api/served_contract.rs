@@ -111,3 +111,29 @@ async fn health_readiness_and_request_ids() {
     let replaced = app.client.get(app.url("/healthz")).header("X-Request-Id", long.as_str()).send().await.unwrap();
     assert_ne!(replaced.headers()["x-request-id"], long.as_str(), "an unreasonable id is replaced");
 }
+
+/// `GET /metrics`: requests by operation and status, latency by operation, the pool's use.
+#[tokio::test]
+async fn metrics_count_requests_by_operation_and_status() {
+    let app = TestApp::spawn().await;
+    let (a, b) = (app.user("alice").await, app.user("bob").await);
+    app.request(&a, b.id).await;
+    app.request(&a, b.id).await;
+    app.request(&a, a.id).await;
+    app.client.get(app.url("/no/such/path")).send().await.unwrap();
+    let response = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    let text = response.text().await.unwrap();
+    for line in [
+        "connections_http_requests_total{operation=\"userRequestConnection\",status=\"200\"} 2",
+        "connections_http_requests_total{operation=\"userRequestConnection\",status=\"400\"} 1",
+        "connections_http_requests_total{operation=\"other\",status=\"404\"} 1",
+        "connections_http_request_duration_seconds_count{operation=\"userRequestConnection\"} 3",
+        "connections_http_request_duration_seconds_bucket{operation=\"userRequestConnection\",le=\"+Inf\"} 3",
+        "# TYPE connections_db_pool_connections gauge",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in:\n{text}");
+    }
+    assert!(text.contains("connections_db_pool_max_connections "), "{text}");
+}
