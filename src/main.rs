@@ -46,6 +46,10 @@ enum Command {
         /// framework's own limit, for `make bench`. Not part of the API.
         #[arg(long, hide = true)]
         bench_ceiling: bool,
+        /// Actions (request, accept, ...) one user may make per minute on this instance; 0: no
+        /// limit. Past it: 429 with Retry-After.
+        #[arg(long, env = "RATE_LIMIT_ACTIONS", default_value_t = 600)]
+        rate_limit_actions: u32,
     },
     /// Create or upgrade the schema, then exit.
     Migrate,
@@ -237,8 +241,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
-        Command::Serve { bind, demo, jwt_leeway, trust_forwarded_headers, bench_ceiling } => {
-            let options = ServeOptions { demo, jwt_leeway, trust_forwarded_headers, bench_ceiling };
+        Command::Serve { bind, demo, jwt_leeway, trust_forwarded_headers, bench_ceiling, rate_limit_actions } => {
+            let options = ServeOptions { demo, jwt_leeway, trust_forwarded_headers, bench_ceiling, rate_limit_actions };
             serve(&cli.database_url, &bind, options).await
         }
     }
@@ -260,10 +264,11 @@ struct ServeOptions {
     jwt_leeway: u64,
     trust_forwarded_headers: bool,
     bench_ceiling: bool,
+    rate_limit_actions: u32,
 }
 
 async fn serve(database_url: &str, bind: &str, options: ServeOptions) -> Result<(), Failure> {
-    let ServeOptions { demo, jwt_leeway, trust_forwarded_headers, bench_ceiling } = options;
+    let ServeOptions { demo, jwt_leeway, trust_forwarded_headers, bench_ceiling, rate_limit_actions } = options;
     let shutdown = shutdown_signal();
     let bind = config::parse_bind(bind)?;
     let secret = config::check_jwt_secret(jwt_secret_from_env(), demo)?;
@@ -292,6 +297,7 @@ async fn serve(database_url: &str, bind: &str, options: ServeOptions) -> Result<
         trust_forwarded_headers,
         bench_ceiling,
         metrics: Default::default(),
+        rate_limit: connections_api::api::rate_limit::RateLimiter::new(rate_limit_actions),
     });
     bound.serve(state, shutdown).await.map_err(Failure)
 }

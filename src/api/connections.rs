@@ -8,7 +8,7 @@ use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 
-use super::error::ErrorResponses;
+use super::error::{self, ApiError, ErrorResponses};
 use super::types::{
     Body, ConnectionStatusValue, ConnectionStatusesBody, IsConnectionBody, IsConnectionResponse, StatusResponse, StatusesResponse,
     UserIds,
@@ -35,8 +35,15 @@ pub enum MarkSeenResponse {
 }
 
 impl AppState {
-    async fn act(&self, auth: &BearerAuth, id: i64, action: Action) -> Result<Option<ConnectionStatus>, crate::service::ServiceError> {
-        self.connections.act(&auth.0, id, action).await
+    /// Every action goes through here: the caller's rate limit, then the service.
+    async fn act(&self, auth: &BearerAuth, id: i64, action: Action) -> Result<Option<ConnectionStatus>, ApiError> {
+        if let Some(limiter) = &self.rate_limit {
+            limiter.check(auth.0.id).map_err(|wait| {
+                ApiError::new(error::RATE_LIMITED)
+                    .with_header(poem::http::header::RETRY_AFTER, wait.as_secs().max(1).to_string())
+            })?;
+        }
+        Ok(self.connections.act(&auth.0, id, action).await?)
     }
 }
 

@@ -73,6 +73,13 @@ async fn every_bad_token_is_401_with_a_challenge() {
         ("unknown user", bearer(&claims(json!(424_242))), "user_not_found"),
         ("deleted user", bearer(&claims(json!(gone.id))), "user_not_found"),
         ("tampered payload", Some(format!("Bearer {}", tamper(&good, b.id))), "token_not_valid"),
+        ("truncated", Some(format!("Bearer {}", &good[..good.len() - 5])), "token_not_valid"),
+        ("extra segment", Some(format!("Bearer {good}.abc")), "token_not_valid"),
+        ("huge", Some(format!("Bearer {}", "a".repeat(16 * 1024))), "token_not_valid"),
+        ("RS256 header, HMAC body", Some(format!("Bearer {}", with_header(&good, r#"{"alg":"RS256","typ":"JWT"}"#))), "token_not_valid"),
+        ("numeric token_type", bearer(&with("token_type", json!(1))), "token_not_valid"),
+        ("float user_id", bearer(&claims(json!(1.5))), "token_not_valid"),
+        ("negative exp", bearer(&with("exp", json!(-1))), "token_not_valid"),
     ];
 
     for (name, header, code) in cases {
@@ -96,6 +103,12 @@ async fn every_bad_token_is_401_with_a_challenge() {
     assert_eq!(app.repo.relation_counts().await.unwrap(), RelationCounts { requests: 0, connections: 0 });
 }
 
+/// The good token with another header (and its original signature).
+fn with_header(token: &str, header: &str) -> String {
+    let parts: Vec<&str> = token.split('.').collect();
+    format!("{}.{}.{}", base64url(header.as_bytes()), parts[1], parts[2])
+}
+
 /// The good token's payload, with another user id, keeping the original signature.
 fn tamper(token: &str, user_id: i64) -> String {
     let parts: Vec<&str> = token.split('.').collect();
@@ -117,4 +130,21 @@ async fn a_token_within_the_leeway_is_accepted() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
+}
+
+/// Header values that are not visible ASCII never reach the token check and never crash.
+#[tokio::test]
+async fn non_ascii_authorization_is_401() {
+    let app = TestApp::spawn().await;
+    let b = app.user("bob").await;
+    let value = reqwest::header::HeaderValue::from_bytes("Bearer ünïcödé".as_bytes()).unwrap();
+    let response = app
+        .client
+        .post(app.url(&format!("/api/v2/user/{}/connection/request/", b.id)))
+        .header("Authorization", value)
+        .send()
+        .await
+        .unwrap();
+    assert!(response.headers().contains_key("www-authenticate"));
+    assert_error(response, 401, "not_authenticated").await;
 }

@@ -24,6 +24,7 @@ pub struct TestApp {
     pub auth: Authenticator,
     _shutdown: tokio::sync::oneshot::Sender<()>,
     _dir: Option<tempfile::TempDir>,
+    _other: Option<Box<TestApp>>,
 }
 
 /// A database URL for one test, and what keeps it alive.
@@ -54,16 +55,29 @@ impl TestApp {
         let repo = Repo::connect(&url).await.expect("connect");
         repo.migrate().await.expect("migrate");
         repo.set_preference("configurations", "follow_enabled", "false").await.unwrap();
-        Self::start(url, repo, dir).await
+        Self::start(url, repo, dir, None).await
+    }
+
+    /// The same, with the actions limited to `per_minute` per user.
+    pub async fn spawn_with_rate_limit(per_minute: u32) -> TestApp {
+        let app = Self::spawn().await;
+        let repo = Repo::connect(&app.database_url).await.expect("connect");
+        Self::start(app.database_url.clone(), repo, None, Some(per_minute)).await.keep(app)
+    }
+
+    /// Keeps `other` (and its database) alive as long as this app.
+    fn keep(mut self, other: TestApp) -> TestApp {
+        self._other = Some(Box::new(other));
+        self
     }
 
     /// A second server process-alike on the same database, as several instances would run.
     pub async fn another_instance(&self) -> TestApp {
         let repo = Repo::connect(&self.database_url).await.expect("connect");
-        Self::start(self.database_url.clone(), repo, None).await
+        Self::start(self.database_url.clone(), repo, None, None).await
     }
 
-    async fn start(url: String, repo: Repo, dir: Option<tempfile::TempDir>) -> TestApp {
+    async fn start(url: String, repo: Repo, dir: Option<tempfile::TempDir>, rate_limit: Option<u32>) -> TestApp {
         let auth = Authenticator::new(SECRET, 30);
         let state = Arc::new(AppState {
             connections: Connections::new(repo.clone()),
@@ -71,6 +85,7 @@ impl TestApp {
             trust_forwarded_headers: false,
             bench_ceiling: false,
             metrics: Default::default(),
+            rate_limit: rate_limit.and_then(connections_api::api::rate_limit::RateLimiter::new),
         });
         let bound = server::bind("127.0.0.1:0".parse().unwrap()).await.expect("bind port 0");
         let base = format!("http://{}", bound.addr);
@@ -78,7 +93,7 @@ impl TestApp {
         tokio::spawn(bound.serve(state, async move {
             rx.await.ok();
         }));
-        TestApp { base, database_url: url, client: reqwest::Client::new(), repo, auth, _shutdown: tx, _dir: dir }
+        TestApp { base, database_url: url, client: reqwest::Client::new(), repo, auth, _shutdown: tx, _dir: dir, _other: None }
     }
 
     pub async fn user(&self, username: &str) -> User {

@@ -67,3 +67,20 @@ async fn a_body_declared_too_large_is_413() {
         .unwrap();
     assert_eq!(response.status(), 400);
 }
+
+/// Past the per-user limit, actions answer 429 with Retry-After; other users are not affected.
+#[tokio::test]
+async fn actions_past_the_rate_limit_are_429() {
+    let app = TestApp::spawn_with_rate_limit(5).await;
+    let (a, b, c) = (app.user("alice").await, app.user("bob").await, app.user("carol").await);
+    for _ in 0..5 {
+        assert_eq!(app.request(&a, b.id).await.status(), 200);
+    }
+    let limited = app.request(&a, b.id).await;
+    let retry_after: u64 = limited.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=12).contains(&retry_after), "{retry_after}");
+    assert_error(limited, 429, "rate_limited").await;
+    assert_eq!(app.request(&c, b.id).await.status(), 200, "another user still acts");
+    let (status, _) = json(app.get(&a, &format!("/api/v2/user/{}/connection_status/", b.id)).await).await;
+    assert_eq!(status, 200, "reads are not limited");
+}
