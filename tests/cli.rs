@@ -211,6 +211,19 @@ fn wait_until_serving(base: &str) {
     panic!("the server did not start");
 }
 
+/// `serve` on a free port of this machine, once it accepts connections: the process, its base URL
+/// and its port. `configure` adds to the command (environment, output).
+fn start_server(cli: &Cli, configure: impl FnOnce(&mut Command)) -> (std::process::Child, String, u16) {
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut command = cli.command();
+    command.args(["serve", "--bind", &format!("127.0.0.1:{port}")]).stderr(Stdio::null());
+    configure(&mut command);
+    let server = command.spawn().unwrap();
+    wait_until_serving(&base);
+    (server, base, port)
+}
+
 /// `kill -9` in the middle of a write load: every request answered `200` is in the database
 /// afterwards, and the invariants hold.
 #[test]
@@ -218,10 +231,7 @@ fn a_killed_server_loses_no_acknowledged_change() {
     let cli = Cli::new();
     cli.ok(&["seed", "--users", "200"]);
     cli.ok(&["preference", "set", "configurations.follow_enabled", "false"]);
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut server = cli.command().args(["serve", "--bind", &format!("127.0.0.1:{port}")]).stderr(Stdio::null()).spawn().unwrap();
-    wait_until_serving(&base);
+    let (mut server, base, _) = start_server(&cli, |_| {});
 
     let auth = connections_api::auth::Authenticator::new(SECRET.as_bytes(), 0);
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -284,10 +294,7 @@ fn sigterm_finishes_requests_in_flight_and_exits_0() {
     let cli = Cli::new();
     cli.ok(&["seed", "--users", "50"]);
     cli.ok(&["preference", "set", "configurations.follow_enabled", "false"]);
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut server = cli.command().args(["serve", "--bind", &format!("127.0.0.1:{port}")]).stderr(Stdio::null()).spawn().unwrap();
-    wait_until_serving(&base);
+    let (mut server, base, port) = start_server(&cli, |_| {});
     let auth = connections_api::auth::Authenticator::new(SECRET.as_bytes(), 0);
     let url = format!("sqlite://{}", cli.dir.path().join("connections.sqlite3").display());
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -333,17 +340,10 @@ fn no_secret_reaches_the_logs() {
     let cli = Cli::new();
     cli.ok(&["seed", "--users", "5"]);
     cli.ok(&["preference", "set", "configurations.follow_enabled", "false"]);
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
     let log = cli.dir.path().join("server.log");
-    let mut server = cli
-        .command()
-        .env("RUST_LOG", "debug")
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    wait_until_serving(&base);
+    let (mut server, base, _) = start_server(&cli, |command| {
+        command.env("RUST_LOG", "debug").stderr(std::fs::File::create(&log).unwrap());
+    });
     let auth = connections_api::auth::Authenticator::new(SECRET.as_bytes(), 0);
     let good = auth.issue(1, 600);
     let forged = connections_api::auth::Authenticator::new(b"forged-key", 0).issue(1, 600);
@@ -375,16 +375,9 @@ fn no_secret_reaches_the_logs() {
 fn previous_secrets_still_verify() {
     let cli = Cli::new();
     cli.ok(&["seed", "--users", "3"]);
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut server = cli
-        .command()
-        .env("JWT_PREVIOUS_SECRETS", "retired-one, retired-two")
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_until_serving(&base);
+    let (mut server, base, _) = start_server(&cli, |command| {
+        command.env("JWT_PREVIOUS_SECRETS", "retired-one, retired-two");
+    });
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let statuses = runtime.block_on(async {
         let client = reqwest::Client::new();

@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 use super::connections::ConnectionsApi;
 use super::lists::ListsApi;
 use super::users::UsersApi;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorCode};
 use super::operation_errors;
 
 pub const TITLE: &str = "Connections API";
@@ -58,43 +58,48 @@ fn add_trailing_slashes(spec: &mut Value) {
     }
 }
 
-/// Every response gets examples: an error response one per error code it can carry (from the
-/// operation's error set), a success response the example of its schema.
-fn add_response_examples(spec: &mut Value) {
-    let schemas = spec.pointer("/components/schemas").cloned().unwrap_or(Value::Null);
+/// Runs `f` on every operation object of the document, with the codes of its error set.
+fn for_each_operation(spec: &mut Value, mut f: impl FnMut(&mut Map<String, Value>, &'static [ErrorCode])) {
     let Some(Value::Object(paths)) = spec.get_mut("paths") else { return };
-    for item in paths.values_mut() {
-        let Some(item) = item.as_object_mut() else { continue };
-        for operation in item.values_mut() {
+    for item in paths.values_mut().filter_map(Value::as_object_mut) {
+        for operation in item.values_mut().filter_map(Value::as_object_mut) {
             let codes = operation
                 .get("operationId")
                 .and_then(Value::as_str)
                 .and_then(operation_errors)
                 .unwrap_or(&[]);
-            let Some(Value::Object(responses)) = operation.get_mut("responses") else { continue };
-            for (status, response) in responses.iter_mut() {
-                let Some(Value::Object(content)) = response.get_mut("content") else { continue };
-                let Some(media) = content.get_mut("application/json") else { continue };
-                let status: u16 = status.parse().unwrap_or(0);
-                if status >= 400 {
-                    let examples: Map<String, Value> = codes
-                        .iter()
-                        .filter(|c| c.status == status)
-                        .map(|c| (example_name(c), json!({"summary": c.message, "value": ApiError::example(*c)})))
-                        .collect();
-                    media["examples"] = Value::Object(examples);
-                } else if let Some(example) = media
-                    .pointer("/schema/$ref")
-                    .and_then(Value::as_str)
-                    .and_then(|r| r.strip_prefix("#/components/schemas/"))
-                    .and_then(|name| schemas.get(name))
-                    .and_then(|schema| schema.get("example"))
-                {
-                    media["example"] = example.clone();
-                }
-            }
+            f(operation, codes);
         }
     }
+}
+
+/// Every response gets examples: an error response one per error code it can carry (from the
+/// operation's error set), a success response the example of its schema.
+fn add_response_examples(spec: &mut Value) {
+    let schemas = spec.pointer("/components/schemas").cloned().unwrap_or(Value::Null);
+    for_each_operation(spec, |operation, codes| {
+        let Some(Value::Object(responses)) = operation.get_mut("responses") else { return };
+        for (status, response) in responses.iter_mut() {
+            let Some(media) = response.pointer_mut("/content/application~1json") else { continue };
+            let status: u16 = status.parse().unwrap_or(0);
+            if status >= 400 {
+                let examples: Map<String, Value> = codes
+                    .iter()
+                    .filter(|c| c.status == status)
+                    .map(|c| (example_name(c), json!({"summary": c.message, "value": ApiError::example(*c)})))
+                    .collect();
+                media["examples"] = Value::Object(examples);
+            } else if let Some(example) = media
+                .pointer("/schema/$ref")
+                .and_then(Value::as_str)
+                .and_then(|r| r.strip_prefix("#/components/schemas/"))
+                .and_then(|name| schemas.get(name))
+                .and_then(|schema| schema.get("example"))
+            {
+                media["example"] = example.clone();
+            }
+        }
+    });
 }
 
 /// An error example's name: its code, after its field for a field error (`id_invalid`).
@@ -108,50 +113,32 @@ pub fn example_name(code: &super::error::ErrorCode) -> String {
 /// An operation without `security` would inherit a global requirement if one were added:
 /// the ones open to anyone say so (`security: []`).
 fn declare_open_operations(spec: &mut Value) {
-    let Some(Value::Object(paths)) = spec.get_mut("paths") else { return };
-    for item in paths.values_mut() {
-        let Some(item) = item.as_object_mut() else { continue };
-        for operation in item.values_mut() {
-            if let Some(operation) = operation.as_object_mut() {
-                operation.entry("security").or_insert_with(|| json!([]));
-            }
-        }
-    }
+    for_each_operation(spec, |operation, _| {
+        operation.entry("security").or_insert_with(|| json!([]));
+    });
 }
 
 /// The vendor extension `x-friendship-mode` says which operations need friendship mode (the
 /// docs' info box comes from it). It is derived, in this one place, from the error sets: an
 /// operation needs friendship mode exactly when it can answer `friendship_mode_disabled`.
 fn mark_friendship_mode(spec: &mut Value) {
-    let Some(Value::Object(paths)) = spec.get_mut("paths") else { return };
-    for item in paths.values_mut() {
-        let Some(item) = item.as_object_mut() else { continue };
-        for operation in item.values_mut() {
-            let needs = operation
-                .get("operationId")
-                .and_then(Value::as_str)
-                .and_then(operation_errors)
-                .is_some_and(|codes| codes.contains(&super::error::FRIENDSHIP_MODE_DISABLED));
-            if let Some(operation) = operation.as_object_mut() {
-                operation.insert("x-friendship-mode".to_owned(), Value::Bool(needs));
-            }
-        }
-    }
+    for_each_operation(spec, |operation, codes| {
+        let needs = codes.contains(&super::error::FRIENDSHIP_MODE_DISABLED);
+        operation.insert("x-friendship-mode".to_owned(), Value::Bool(needs));
+    });
 }
 
 /// poem-openapi names request bodies `application/json; charset=utf-8`; the server takes any
 /// `application/json` (and `+json`), and clients send the plain type.
 fn plain_json_request_bodies(spec: &mut Value) {
-    let Some(Value::Object(paths)) = spec.get_mut("paths") else { return };
-    for item in paths.values_mut() {
-        let Some(item) = item.as_object_mut() else { continue };
-        for operation in item.values_mut() {
-            let Some(Value::Object(content)) = operation.pointer_mut("/requestBody/content") else { continue };
-            if let Some(media) = content.remove("application/json; charset=utf-8") {
-                content.insert("application/json".to_owned(), media);
-            }
+    for_each_operation(spec, |operation, _| {
+        let Some(Value::Object(content)) = operation.get_mut("requestBody").and_then(|b| b.get_mut("content")) else {
+            return;
+        };
+        if let Some(media) = content.remove("application/json; charset=utf-8") {
+            content.insert("application/json".to_owned(), media);
         }
-    }
+    });
 }
 
 /// poem-openapi writes `minimum: 1.0`; an integer parameter's bounds read better as integers.
