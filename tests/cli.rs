@@ -393,3 +393,43 @@ fn previous_secrets_still_verify() {
     server.wait().ok();
     assert_eq!(statuses, vec![200, 200, 401]);
 }
+
+/// `LOG_FORMAT=json`: every log line is a JSON object, and those written while serving a request
+/// carry its `X-Request-Id`.
+#[test]
+fn json_logs_carry_the_request_id() {
+    let cli = Cli::new();
+    cli.ok(&["seed", "--users", "3"]);
+    cli.ok(&["preference", "set", "configurations.follow_enabled", "false"]);
+    let log = cli.dir.path().join("server.log");
+    let (mut server, base, _) = start_server(&cli, |command| {
+        command.env("LOG_FORMAT", "json").env("RUST_LOG", "info").stderr(std::fs::File::create(&log).unwrap());
+    });
+    let token = connections_api::auth::Authenticator::new(SECRET.as_bytes(), 0).issue(1, 600);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let status = runtime.block_on(async {
+        reqwest::Client::new()
+            .post(format!("{base}/api/v2/user/2/connection/request/"))
+            .bearer_auth(token)
+            .header("X-Request-Id", "trace-json-1")
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert_eq!(status, 200);
+    std::thread::sleep(Duration::from_millis(200));
+    server.kill().ok();
+    server.wait().ok();
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let event = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "relation changed")
+        .unwrap_or_else(|| panic!("no event for the request in:\n{text}"));
+    assert_eq!(event["span"]["request_id"], "trace-json-1", "{event}");
+    assert_eq!(event["fields"]["event"], "connection_request.created");
+}
