@@ -21,10 +21,6 @@ use crate::domain::{Action, ConnectionStatus};
 
 pub struct ConnectionsApi;
 
-/// The documented example of a user id: bob, the second demo user.
-fn example_user_id() -> i64 {
-    2
-}
 
 /// `mark_seen` answers with no body.
 #[derive(ApiResponse, Debug)]
@@ -67,7 +63,7 @@ impl ConnectionsApi {
         state: Data<&Arc<AppState>>,
         auth: BearerAuth,
         /// A unique integer value identifying this user.
-        #[oai(validator(minimum(value = "1")), example = "example_user_id")]
+        #[oai(validator(minimum(value = "1")), example = "super::example_user_id")]
         id: Path<i64>,
     ) -> Result<StatusResponse, ErrorResponses<RequestErrors>> {
         Ok(state.act(&auth, id.0, Action::Request).await?.into())
@@ -90,7 +86,7 @@ impl ConnectionsApi {
         state: Data<&Arc<AppState>>,
         auth: BearerAuth,
         /// A unique integer value identifying this user.
-        #[oai(validator(minimum(value = "1")), example = "example_user_id")]
+        #[oai(validator(minimum(value = "1")), example = "super::example_user_id")]
         id: Path<i64>,
     ) -> Result<StatusResponse, ErrorResponses<AcceptErrors>> {
         Ok(state.act(&auth, id.0, Action::Accept).await?.into())
@@ -115,7 +111,7 @@ impl ConnectionsApi {
         state: Data<&Arc<AppState>>,
         auth: BearerAuth,
         /// A unique integer value identifying this user.
-        #[oai(validator(minimum(value = "1")), example = "example_user_id")]
+        #[oai(validator(minimum(value = "1")), example = "super::example_user_id")]
         id: Path<i64>,
     ) -> Result<StatusResponse, ErrorResponses<RejectErrors>> {
         Ok(state.act(&auth, id.0, Action::Reject).await?.into())
@@ -139,7 +135,7 @@ impl ConnectionsApi {
         state: Data<&Arc<AppState>>,
         auth: BearerAuth,
         /// A unique integer value identifying this user.
-        #[oai(validator(minimum(value = "1")), example = "example_user_id")]
+        #[oai(validator(minimum(value = "1")), example = "super::example_user_id")]
         id: Path<i64>,
     ) -> Result<StatusResponse, ErrorResponses<CancelRejectErrors>> {
         Ok(state.act(&auth, id.0, Action::CancelReject).await?.into())
@@ -162,7 +158,7 @@ impl ConnectionsApi {
         state: Data<&Arc<AppState>>,
         auth: BearerAuth,
         /// A unique integer value identifying this user.
-        #[oai(validator(minimum(value = "1")), example = "example_user_id")]
+        #[oai(validator(minimum(value = "1")), example = "super::example_user_id")]
         id: Path<i64>,
     ) -> Result<StatusResponse, ErrorResponses<CancelRequestErrors>> {
         Ok(state.act(&auth, id.0, Action::CancelRequest).await?.into())
@@ -180,7 +176,7 @@ impl ConnectionsApi {
         state: Data<&Arc<AppState>>,
         auth: BearerAuth,
         /// A unique integer value identifying this user.
-        #[oai(validator(minimum(value = "1")), example = "example_user_id")]
+        #[oai(validator(minimum(value = "1")), example = "super::example_user_id")]
         id: Path<i64>,
     ) -> Result<StatusResponse, ErrorResponses<RemoveErrors>> {
         Ok(state.act(&auth, id.0, Action::Remove).await?.into())
@@ -204,7 +200,7 @@ impl ConnectionsApi {
         state: Data<&Arc<AppState>>,
         auth: BearerAuth,
         /// A unique integer value identifying this user.
-        #[oai(validator(minimum(value = "1")), example = "example_user_id")]
+        #[oai(validator(minimum(value = "1")), example = "super::example_user_id")]
         id: Path<i64>,
     ) -> Result<MarkSeenResponse, ErrorResponses<MarkSeenErrors>> {
         state.act(&auth, id.0, Action::MarkSeen).await?;
@@ -221,7 +217,7 @@ impl ConnectionsApi {
         state: Data<&Arc<AppState>>,
         auth: BearerAuth,
         /// A unique integer value identifying this user.
-        #[oai(validator(minimum(value = "1")), example = "example_user_id")]
+        #[oai(validator(minimum(value = "1")), example = "super::example_user_id")]
         id: Path<i64>,
     ) -> Result<StatusResponse, ErrorResponses<UserReadErrors>> {
         Ok(state.connections.status(&auth.0, id.0).await?.into())
@@ -237,7 +233,7 @@ impl ConnectionsApi {
         state: Data<&Arc<AppState>>,
         auth: BearerAuth,
         /// A unique integer value identifying this user.
-        #[oai(validator(minimum(value = "1")), example = "example_user_id")]
+        #[oai(validator(minimum(value = "1")), example = "super::example_user_id")]
         id: Path<i64>,
     ) -> Result<IsConnectionResponse, ErrorResponses<UserReadErrors>> {
         let status = state.connections.status(&auth.0, id.0).await?;

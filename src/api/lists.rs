@@ -20,9 +20,6 @@ use crate::service::PageRequest;
 
 pub struct ListsApi;
 
-fn example_user_id() -> i64 {
-    2
-}
 
 fn page_request(limit: Option<i64>, offset: Option<i64>) -> PageRequest {
     // The validators have already refused negative values.
@@ -68,7 +65,7 @@ impl ListsApi {
         state: Data<&Arc<AppState>>,
         auth: BearerAuth,
         /// A unique integer value identifying this user.
-        #[oai(validator(minimum(value = "1")), example = "example_user_id")]
+        #[oai(validator(minimum(value = "1")), example = "super::example_user_id")]
         id: Path<i64>,
         /// Number of results to return per page (default 20; more than 100 counts as 100).
         #[oai(validator(minimum(value = "1")))]

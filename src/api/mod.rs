@@ -36,6 +36,11 @@ pub struct AppState {
     pub rate_limit: Option<rate_limit::RateLimiter>,
 }
 
+/// The documented example of a user id in every path: bob, the second demo user.
+fn example_user_id() -> i64 {
+    2
+}
+
 #[derive(Tags)]
 pub enum ApiTags {
     /// Connections (friendship) between users: requests, answers and statuses. Most of these

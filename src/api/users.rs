@@ -29,9 +29,6 @@ pub enum OtherTags {
 
 pub struct UsersApi;
 
-fn example_user_id() -> i64 {
-    2
-}
 
 #[OpenApi]
 impl UsersApi {
@@ -54,7 +51,7 @@ impl UsersApi {
         state: Data<&Arc<AppState>>,
         auth: BearerAuth,
         /// A unique integer value identifying this user.
-        #[oai(validator(minimum(value = "1")), example = "example_user_id")]
+        #[oai(validator(minimum(value = "1")), example = "super::example_user_id")]
         id: Path<i64>,
     ) -> Result<UserResponse, ErrorResponses<UserReadErrors>> {
         let (user, status) = state.connections.user(&auth.0, id.0).await?;

@@ -197,20 +197,10 @@ impl Repo {
         if others.is_empty() {
             return Ok(map);
         }
+        use connection_requests::Column::{FromUserId, ToUserId};
+        use connections::Column::{UserHigh, UserLow};
         let requests = connection_requests::Entity::find()
-            .filter(
-                sea_orm::Condition::any()
-                    .add(
-                        sea_orm::Condition::all()
-                            .add(connection_requests::Column::FromUserId.eq(caller))
-                            .add(connection_requests::Column::ToUserId.is_in(others.iter().copied())),
-                    )
-                    .add(
-                        sea_orm::Condition::all()
-                            .add(connection_requests::Column::ToUserId.eq(caller))
-                            .add(connection_requests::Column::FromUserId.is_in(others.iter().copied())),
-                    ),
-            )
+            .filter(either_side(FromUserId, ToUserId, caller, others))
             .all(self.connection())
             .await?;
         for r in requests {
@@ -219,19 +209,7 @@ impl Repo {
             map.insert(other, super::request_relation(sent, r.rejected.is_some()));
         }
         let pairs = connections::Entity::find()
-            .filter(
-                sea_orm::Condition::any()
-                    .add(
-                        sea_orm::Condition::all()
-                            .add(connections::Column::UserLow.eq(caller))
-                            .add(connections::Column::UserHigh.is_in(others.iter().copied())),
-                    )
-                    .add(
-                        sea_orm::Condition::all()
-                            .add(connections::Column::UserHigh.eq(caller))
-                            .add(connections::Column::UserLow.is_in(others.iter().copied())),
-                    ),
-            )
+            .filter(either_side(UserLow, UserHigh, caller, others))
             .all(self.connection())
             .await?;
         for c in pairs {
@@ -240,6 +218,14 @@ impl Repo {
         }
         Ok(map)
     }
+}
+
+/// Rows with `caller` in one of the two columns and one of `others` in the other.
+fn either_side<C: ColumnTrait>(one: C, other: C, caller: i64, others: &[i64]) -> sea_orm::Condition {
+    let side = |mine: C, theirs: C| {
+        sea_orm::Condition::all().add(mine.eq(caller)).add(theirs.is_in(others.iter().copied()))
+    };
+    sea_orm::Condition::any().add(side(one, other)).add(side(other, one))
 }
 
 /// `column` names a user who exists and is not deleted.
