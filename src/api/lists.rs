@@ -8,7 +8,7 @@ use poem_openapi::OpenApi;
 use poem_openapi::param::{Path, Query};
 
 use super::error::ErrorResponses;
-use super::pagination::links;
+use super::pagination::{links, page_request};
 use super::types::{
     ConnectionRequestBody, ConnectionRequestPage, ConnectionRequestPageResponse, Nullable, UserBody, UserPage,
     UserPageResponse,
@@ -21,13 +21,15 @@ use crate::service::PageRequest;
 pub struct ListsApi;
 
 
-fn page_request(limit: Option<i64>, offset: Option<i64>) -> PageRequest {
-    // The validators have already refused negative values.
-    PageRequest::new(limit.and_then(|l| u64::try_from(l).ok()), offset.and_then(|o| u64::try_from(o).ok()))
-}
-
-/// Requests as the caller sees them: the other user's status is known from the list itself.
-fn request_bodies(page: Page<RequestWithUsers>, received: bool) -> (u64, Vec<ConnectionRequestBody>) {
+/// A page of requests as the caller sees them: the other user's status is known from the list
+/// itself (received: they asked; sent: the caller asked), with no query per item.
+fn request_page(
+    req: &Request,
+    state: &AppState,
+    requested: PageRequest,
+    page: Page<RequestWithUsers>,
+    received: bool,
+) -> ConnectionRequestPageResponse {
     let (asker, asked) = if received {
         (Some(ConnectionStatus::ReceivedConnectionRequest), None)
     } else {
@@ -45,7 +47,7 @@ fn request_bodies(page: Page<RequestWithUsers>, received: bool) -> (u64, Vec<Con
             viewed: Nullable(item.request.viewed),
         })
         .collect();
-    (page.count, bodies)
+    ConnectionRequestPage::new(page.count, links(req, state.trust_forwarded_headers, requested, page.count), bodies).into()
 }
 
 #[OpenApi(tag = "ApiTags::Connections")]
@@ -101,8 +103,8 @@ impl ListsApi {
         offset: Query<Option<i64>>,
     ) -> Result<ConnectionRequestPageResponse, ErrorResponses<RequestListErrors>> {
         let page = page_request(limit.0, offset.0);
-        let (count, bodies) = request_bodies(state.connections.received_requests(&auth.0, page).await?, true);
-        Ok(ConnectionRequestPage::new(count, links(req, state.trust_forwarded_headers, page, count), bodies).into())
+        let found = state.connections.received_requests(&auth.0, page).await?;
+        Ok(request_page(req, &state, page, found, true))
     }
 
     /// Get User Request Connections Sent
@@ -124,7 +126,7 @@ impl ListsApi {
         offset: Query<Option<i64>>,
     ) -> Result<ConnectionRequestPageResponse, ErrorResponses<RequestListErrors>> {
         let page = page_request(limit.0, offset.0);
-        let (count, bodies) = request_bodies(state.connections.sent_requests(&auth.0, page).await?, false);
-        Ok(ConnectionRequestPage::new(count, links(req, state.trust_forwarded_headers, page, count), bodies).into())
+        let found = state.connections.sent_requests(&auth.0, page).await?;
+        Ok(request_page(req, &state, page, found, false))
     }
 }

@@ -5,6 +5,12 @@ use poem::Request;
 
 use crate::service::PageRequest;
 
+/// The page a list operation's `limit` and `offset` ask for (their validators have already
+/// refused values below 1 and 0).
+pub fn page_request(limit: Option<i64>, offset: Option<i64>) -> PageRequest {
+    PageRequest::new(limit.and_then(|l| u64::try_from(l).ok()), offset.and_then(|o| u64::try_from(o).ok()))
+}
+
 /// The URL of this request's page at `offset` (`None`: without an offset), other query
 /// parameters kept.
 fn page_url(req: &Request, trust_forwarded: bool, limit: u64, offset: Option<u64>) -> String {

@@ -9,13 +9,12 @@ use poem_openapi::payload::Json;
 use poem_openapi::{OpenApi, Tags};
 
 use super::error::ErrorResponses;
-use super::pagination::links;
+use super::pagination::{links, page_request};
 use super::types::{
     Body, EmptyBody, EmptyResponse, PreferenceBody, PreferencePage, PreferencePageResponse, TokenInput, UserBody,
     UserResponse,
 };
 use super::{AppState, BearerAuth, MeErrors, PreferenceErrors, UserReadErrors, VerifyTokenErrors};
-use crate::service::PageRequest;
 
 #[derive(Tags)]
 pub enum OtherTags {
@@ -81,7 +80,7 @@ impl UsersApi {
         #[oai(validator(minimum(value = "0")))]
         offset: Query<Option<i64>>,
     ) -> Result<PreferencePageResponse, ErrorResponses<PreferenceErrors>> {
-        let page = PageRequest::new(limit.0.and_then(|l| u64::try_from(l).ok()), offset.0.and_then(|o| u64::try_from(o).ok()));
+        let page = page_request(limit.0, offset.0);
         let found = state.connections.preferences(page).await?;
         let bodies = found
             .items
