@@ -59,17 +59,36 @@ pub fn check_database_url(url: &str) -> Result<(), ConfigError> {
     }
 }
 
-/// The secret must be present (outside demo mode) and not empty.
-pub fn check_jwt_secret(secret: Option<String>, demo: bool) -> Result<Option<String>, ConfigError> {
+/// The secret must be present and not empty, unless it is `optional` (demo mode, or an
+/// identity provider's public key verifies the tokens).
+pub fn check_jwt_secret(secret: Option<String>, optional: bool) -> Result<Option<String>, ConfigError> {
     match secret {
         Some(s) if !s.is_empty() => Ok(Some(s)),
         Some(_) => Err(ConfigError::new("JWT_SECRET", "is empty")),
-        None if demo => Ok(None),
+        None if optional => Ok(None),
         None => Err(ConfigError::new(
             "JWT_SECRET",
-            "is not set: set it to the community's token signing secret (or run `serve --demo`)",
+            "is not set: set it to the community's token signing secret (or set JWT_PUBLIC_KEY_FILE, or run `serve --demo`)",
         )),
     }
+}
+
+/// The identity provider's algorithm and PEM public key. Errors name the setting and the
+/// file, never the key's content.
+pub fn read_public_key(path: &std::path::Path, algorithm: &str) -> Result<(jsonwebtoken::Algorithm, Vec<u8>), ConfigError> {
+    let algorithm = crate::auth::public_key_algorithm(algorithm).ok_or_else(|| {
+        ConfigError::new(
+            "JWT_ALGORITHM",
+            format!("{algorithm:?} is not a public-key algorithm (expected one of {})", crate::auth::PUBLIC_KEY_ALGORITHMS.join(", ")),
+        )
+    })?;
+    let pem = std::fs::read(path)
+        .map_err(|e| ConfigError::new("JWT_PUBLIC_KEY_FILE", format!("cannot read {}: {e}", path.display())))?;
+    // Parsed here too, so a wrong key stops the start with its setting named.
+    crate::auth::Authenticator::without_secret(0)
+        .with_public_key(algorithm, &pem)
+        .map_err(|e| ConfigError::new("JWT_PUBLIC_KEY_FILE", format!("{}: {e}", path.display())))?;
+    Ok((algorithm, pem))
 }
 
 /// The URL with its password replaced, for messages and logs.
@@ -100,5 +119,11 @@ mod tests {
         assert!(check_jwt_secret(None, false).unwrap_err().to_string().starts_with("JWT_SECRET: "));
         assert!(check_jwt_secret(Some(String::new()), true).is_err());
         assert_eq!(check_jwt_secret(None, true).unwrap(), None);
+        let key = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/jwt/es256-public.pem"));
+        assert!(read_public_key(key, "HS256").unwrap_err().to_string().starts_with("JWT_ALGORITHM: "));
+        assert!(read_public_key(key, "RS256").unwrap_err().to_string().starts_with("JWT_PUBLIC_KEY_FILE: "));
+        let missing = std::path::Path::new("/nonexistent/key.pem");
+        assert!(read_public_key(missing, "ES256").unwrap_err().to_string().starts_with("JWT_PUBLIC_KEY_FILE: cannot read"));
+        assert_eq!(read_public_key(key, "ES256").unwrap().0, jsonwebtoken::Algorithm::ES256);
     }
 }

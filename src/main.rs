@@ -35,9 +35,8 @@ enum Command {
         /// demo user. Without JWT_SECRET, a random secret is made for this process.
         #[arg(long)]
         demo: bool,
-        /// Seconds of clock skew allowed on a token's `exp` and `nbf`.
-        #[arg(long, env = "JWT_LEEWAY", default_value_t = config::DEFAULT_JWT_LEEWAY_SECONDS)]
-        jwt_leeway: u64,
+        #[command(flatten)]
+        jwt: JwtArgs,
         /// Build page URLs from X-Forwarded-Proto and X-Forwarded-Host: only behind a reverse
         /// proxy that sets them.
         #[arg(long, env = "TRUST_FORWARDED_HEADERS")]
@@ -88,6 +87,29 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// How tokens are verified. JWT_SECRET (HS256, SelfCommunity's own tokens) and
+/// JWT_PREVIOUS_SECRETS come from the environment only, never from flags.
+#[derive(clap::Args)]
+struct JwtArgs {
+    /// Seconds of clock skew allowed on a token's `exp` and `nbf`.
+    #[arg(long, env = "JWT_LEEWAY", default_value_t = config::DEFAULT_JWT_LEEWAY_SECONDS)]
+    jwt_leeway: u64,
+    /// Also accept tokens from an identity provider: its PEM public key (RSA, P-256/P-384 or
+    /// Ed25519). JWT_SECRET is then optional.
+    #[arg(long, env = "JWT_PUBLIC_KEY_FILE")]
+    jwt_public_key_file: Option<std::path::PathBuf>,
+    /// The algorithm of JWT_PUBLIC_KEY_FILE: RS256, RS384, RS512, PS256, PS384, PS512, ES256,
+    /// ES384 or EdDSA.
+    #[arg(long, env = "JWT_ALGORITHM")]
+    jwt_algorithm: Option<String>,
+    /// Accept only tokens whose `iss` claim is this.
+    #[arg(long, env = "JWT_ISSUER")]
+    jwt_issuer: Option<String>,
+    /// Accept only tokens whose `aud` claim names one of these (comma-separated).
+    #[arg(long, env = "JWT_AUDIENCE", value_delimiter = ',')]
+    jwt_audience: Vec<String>,
 }
 
 #[derive(Subcommand)]
@@ -246,8 +268,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
-        Command::Serve { bind, demo, jwt_leeway, trust_forwarded_headers, bench_ceiling, rate_limit_actions } => {
-            let options = ServeOptions { demo, jwt_leeway, trust_forwarded_headers, bench_ceiling, rate_limit_actions };
+        Command::Serve { bind, demo, jwt, trust_forwarded_headers, bench_ceiling, rate_limit_actions } => {
+            let options = ServeOptions { demo, jwt, trust_forwarded_headers, bench_ceiling, rate_limit_actions };
             serve(&cli.database_url, &bind, options).await
         }
     }
@@ -266,31 +288,61 @@ fn preference_value(section: &str, name: &str, value: &str) -> Result<String, Fa
 
 struct ServeOptions {
     demo: bool,
-    jwt_leeway: u64,
+    jwt: JwtArgs,
     trust_forwarded_headers: bool,
     bench_ceiling: bool,
     rate_limit_actions: u32,
 }
 
 async fn serve(database_url: &str, bind: &str, options: ServeOptions) -> Result<(), Failure> {
-    let ServeOptions { demo, jwt_leeway, trust_forwarded_headers, bench_ceiling, rate_limit_actions } = options;
+    let ServeOptions { demo, jwt, trust_forwarded_headers, bench_ceiling, rate_limit_actions } = options;
     let shutdown = shutdown_signal();
     let bind = config::parse_bind(bind)?;
-    let secret = config::check_jwt_secret(jwt_secret_from_env(), demo)?;
-    let settings = Settings { database_url: database_url.to_owned(), bind, jwt_secret: secret, jwt_leeway_seconds: jwt_leeway };
+    let public_key = match (&jwt.jwt_public_key_file, &jwt.jwt_algorithm) {
+        (Some(path), Some(algorithm)) => Some(config::read_public_key(path, algorithm)?),
+        (Some(_), None) => {
+            let expected = connections_api::auth::PUBLIC_KEY_ALGORITHMS.join(", ");
+            return Err(ConfigError::new("JWT_ALGORITHM", format!("is not set: the algorithm of JWT_PUBLIC_KEY_FILE ({expected})")).into());
+        }
+        (None, Some(_)) => return Err(ConfigError::new("JWT_ALGORITHM", "is set without JWT_PUBLIC_KEY_FILE").into()),
+        (None, None) => None,
+    };
+    let secret = config::check_jwt_secret(jwt_secret_from_env(), demo || public_key.is_some())?;
+    let settings = Settings {
+        database_url: database_url.to_owned(),
+        bind,
+        jwt_secret: secret,
+        jwt_leeway_seconds: jwt.jwt_leeway,
+    };
     // Listen first: a taken port is reported before the database is touched.
     let bound = server::bind(settings.bind)
         .await
         .map_err(|e| ConfigError::new("BIND", format!("cannot listen on {}: {e}", settings.bind)))?;
     let repo = open_database(&settings.database_url).await?;
-    let (secret, ephemeral) = match &settings.jwt_secret {
-        Some(secret) => (secret.clone(), false),
-        None => (random_hex(32), true),
+    // Demo mode signs its tokens: without JWT_SECRET it makes a secret for this process.
+    let (secret, ephemeral) = match (&settings.jwt_secret, demo) {
+        (Some(secret), _) => (Some(secret.clone()), false),
+        (None, true) => (Some(random_hex(32)), true),
+        (None, false) => (None, false),
     };
-    // Key rotation: tokens signed with these still verify; only JWT_SECRET signs.
-    let previous = std::env::var("JWT_PREVIOUS_SECRETS").unwrap_or_default();
-    let previous: Vec<&[u8]> = previous.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::as_bytes).collect();
-    let auth = Authenticator::new(secret.as_bytes(), settings.jwt_leeway_seconds).with_previous_secrets(previous);
+    let auth = match &secret {
+        Some(secret) => {
+            // Key rotation: tokens signed with these still verify; only JWT_SECRET signs.
+            let previous = std::env::var("JWT_PREVIOUS_SECRETS").unwrap_or_default();
+            let previous: Vec<&[u8]> =
+                previous.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::as_bytes).collect();
+            Authenticator::new(secret.as_bytes(), settings.jwt_leeway_seconds).with_previous_secrets(previous)
+        }
+        None => Authenticator::without_secret(settings.jwt_leeway_seconds),
+    };
+    let auth = match public_key {
+        Some((algorithm, pem)) => auth
+            .with_public_key(algorithm, &pem)
+            .map_err(|e| ConfigError::new("JWT_PUBLIC_KEY_FILE", e))?,
+        None => auth,
+    };
+    let audience: Vec<String> = jwt.jwt_audience.iter().map(|a| a.trim().to_owned()).filter(|a| !a.is_empty()).collect();
+    let auth = auth.with_issuer(jwt.jwt_issuer.filter(|i| !i.is_empty())).with_audience(audience);
 
     if demo {
         seed_demo(&repo, &auth, bound.addr, ephemeral).await?;

@@ -433,3 +433,83 @@ fn json_logs_carry_the_request_id() {
     assert_eq!(event["span"]["request_id"], "trace-json-1", "{event}");
     assert_eq!(event["fields"]["event"], "connection_request.created");
 }
+
+/// Tokens from an identity provider: verified with its public key (no JWT_SECRET), `iss` and
+/// `aud` checked; a wrong key, issuer or audience is `401`, and bad key settings stop the start.
+#[test]
+fn identity_provider_tokens_verify_with_the_public_key() {
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/jwt");
+    let cli = Cli::new();
+    cli.ok(&["seed", "--users", "3"]);
+    let (mut server, base, _) = start_server(&cli, |command| {
+        command
+            .env_remove("JWT_SECRET")
+            .env("JWT_PUBLIC_KEY_FILE", fixtures.join("es256-public.pem"))
+            .env("JWT_ALGORITHM", "ES256")
+            .env("JWT_ISSUER", "https://id.example.com")
+            .env("JWT_AUDIENCE", "connections,community");
+    });
+    let sign = |key_file: &str, iss: &str, aud: &str| {
+        let key = EncodingKey::from_ec_pem(&std::fs::read(fixtures.join(key_file)).unwrap()).unwrap();
+        let claims = serde_json::json!({
+            "user_id": 2, "exp": connections_api::auth::unix_now() + 600, "iss": iss, "aud": aud,
+        });
+        jsonwebtoken::encode(&Header::new(Algorithm::ES256), &claims, &key).unwrap()
+    };
+    let cases = [
+        ("the provider's token", sign("es256-private.pem", "https://id.example.com", "community"), 200),
+        ("another key", sign("other-es256-private.pem", "https://id.example.com", "community"), 401),
+        ("another issuer", sign("es256-private.pem", "https://evil.example.com", "community"), 401),
+        ("another audience", sign("es256-private.pem", "https://id.example.com", "billing"), 401),
+        ("an HS256 token", connections_api::auth::Authenticator::new(SECRET.as_bytes(), 0).issue(2, 600), 401),
+    ];
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let answers = runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let mut answers = Vec::new();
+        for (name, token, _) in &cases {
+            let response = client.get(format!("{base}/api/v2/user/me/")).bearer_auth(token).send().await.unwrap();
+            let status = response.status().as_u16();
+            let body: serde_json::Value = response.json().await.unwrap();
+            answers.push((*name, status, body));
+        }
+        answers
+    });
+    server.kill().ok();
+    server.wait().ok();
+    for ((name, status, body), (_, _, expected)) in answers.iter().zip(&cases) {
+        assert_eq!(status, expected, "{name}: {body}");
+        if *status == 200 {
+            assert_eq!(body["id"], 2, "{name}: {body}");
+        } else {
+            assert_eq!(body["errors"][0]["code"], "token_not_valid", "{name}: {body}");
+        }
+    }
+
+    let out = cli
+        .command()
+        .env_remove("JWT_SECRET")
+        .env("JWT_PUBLIC_KEY_FILE", fixtures.join("es256-public.pem"))
+        .env("JWT_ALGORITHM", "RS256")
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    let stderr = assert_one_line_error(&out, "error: JWT_PUBLIC_KEY_FILE: ");
+    assert!(!stderr.contains("MFkw"), "the key's content is not printed: {stderr}");
+    let out = cli
+        .command()
+        .env("JWT_PUBLIC_KEY_FILE", fixtures.join("es256-public.pem"))
+        .env("JWT_ALGORITHM", "HS256")
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert_one_line_error(&out, "error: JWT_ALGORITHM: ");
+    let out = cli
+        .command()
+        .env("JWT_PUBLIC_KEY_FILE", fixtures.join("es256-public.pem"))
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert_one_line_error(&out, "error: JWT_ALGORITHM: is not set");
+}

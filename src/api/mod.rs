@@ -49,7 +49,8 @@ pub enum ApiTags {
 }
 
 /// `Authorization: Bearer <JWT>`: an HS256 access token as SelfCommunity issues them, with the
-/// claims `user_id`, `token_type` (= `access`) and `exp`.
+/// claims `user_id`, `token_type` (= `access`) and `exp`; or, where the server is configured
+/// for one, an identity provider's token (RS256, ES256, EdDSA...) carrying `user_id`.
 #[derive(SecurityScheme)]
 #[oai(rename = "bearerAuth", ty = "bearer", bearer_format = "JWT", checker = "authenticate")]
 pub struct BearerAuth(pub User);
