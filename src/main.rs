@@ -49,6 +49,8 @@ enum Command {
         /// limit. Past it: 429 with Retry-After.
         #[arg(long, env = "RATE_LIMIT_ACTIONS", default_value_t = 600)]
         rate_limit_actions: u32,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Create or upgrade the schema, then exit.
     Migrate,
@@ -110,6 +112,34 @@ struct JwtArgs {
     /// Accept only tokens whose `aud` claim names one of these (comma-separated).
     #[arg(long, env = "JWT_AUDIENCE", value_delimiter = ',')]
     jwt_audience: Vec<String>,
+}
+
+/// The HTTP layer's limits (see `server::Limits`).
+#[derive(clap::Args)]
+struct LimitArgs {
+    /// Seconds a client has to send a request's header (and an idle connection stays open).
+    #[arg(long, env = "HEADER_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    header_timeout: u64,
+    /// Seconds a request has to send its body (else 408) and be answered (else 503).
+    #[arg(long, env = "REQUEST_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    request_timeout: u64,
+    /// Seconds requests in flight may still take after SIGTERM, before the process exits.
+    #[arg(long, env = "SHUTDOWN_GRACE", default_value_t = 10)]
+    shutdown_grace: u64,
+    /// Open connections at most; more wait until one closes.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
+    max_connections: u64,
+}
+
+impl LimitArgs {
+    fn limits(&self) -> server::Limits {
+        server::Limits {
+            header_timeout: std::time::Duration::from_secs(self.header_timeout),
+            request_timeout: std::time::Duration::from_secs(self.request_timeout),
+            shutdown_grace: std::time::Duration::from_secs(self.shutdown_grace),
+            max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -268,8 +298,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
-        Command::Serve { bind, demo, jwt, trust_forwarded_headers, bench_ceiling, rate_limit_actions } => {
-            let options = ServeOptions { demo, jwt, trust_forwarded_headers, bench_ceiling, rate_limit_actions };
+        Command::Serve { bind, demo, jwt, trust_forwarded_headers, bench_ceiling, rate_limit_actions, limits } => {
+            let options =
+                ServeOptions { demo, jwt, trust_forwarded_headers, bench_ceiling, rate_limit_actions, limits: limits.limits() };
             serve(&cli.database_url, &bind, options).await
         }
     }
@@ -292,10 +323,11 @@ struct ServeOptions {
     trust_forwarded_headers: bool,
     bench_ceiling: bool,
     rate_limit_actions: u32,
+    limits: server::Limits,
 }
 
 async fn serve(database_url: &str, bind: &str, options: ServeOptions) -> Result<(), Failure> {
-    let ServeOptions { demo, jwt, trust_forwarded_headers, bench_ceiling, rate_limit_actions } = options;
+    let ServeOptions { demo, jwt, trust_forwarded_headers, bench_ceiling, rate_limit_actions, limits } = options;
     let shutdown = shutdown_signal();
     let bind = config::parse_bind(bind)?;
     let public_key = match (&jwt.jwt_public_key_file, &jwt.jwt_algorithm) {
@@ -356,7 +388,7 @@ async fn serve(database_url: &str, bind: &str, options: ServeOptions) -> Result<
         metrics: Default::default(),
         rate_limit: connections_api::api::rate_limit::RateLimiter::new(rate_limit_actions),
     });
-    bound.serve(state, shutdown).await.map_err(Failure)
+    bound.serve(state, limits, shutdown).await.map_err(Failure)
 }
 
 async fn seed_demo(repo: &Repo, auth: &Authenticator, addr: std::net::SocketAddr, ephemeral: bool) -> Result<(), Failure> {

@@ -3,11 +3,11 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use poem::http::{StatusCode, Uri};
-use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::web::Redirect;
-use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, Server, get, handler};
+use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, get, handler};
 
 use crate::api::error::{RouteTable, json_errors};
 use crate::api::{AppState, spec};
@@ -53,26 +53,71 @@ async fn request_id<E: Endpoint>(next: E, req: Request) -> poem::Result<Response
 /// The largest request body the server reads. No operation needs more than a hundred ids.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// `413` for a body declared larger than `MAX_BODY_BYTES`; a body without a declared length is
-/// cut at that size (the operation then finds it malformed).
-async fn limit_body<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Response> {
-    use tokio::io::AsyncReadExt;
-    let declared = req
-        .header("content-length")
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    match declared {
-        Some(length) if length > MAX_BODY_BYTES as u64 => {
-            return Err(crate::api::error::ApiError::new(crate::api::error::PAYLOAD_TOO_LARGE)
-                .with_message(format!("The request body is too large: {MAX_BODY_BYTES} bytes at most."))
-                .into());
-        }
-        Some(_) => {}
-        None => {
-            let body = req.take_body().into_async_read().take(MAX_BODY_BYTES as u64 + 1);
-            req.set_body(poem::Body::from_async_read(body));
+/// The HTTP layer's time limits and sizes (flags of `serve`).
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// A client must send a request's whole header within this, or the connection is closed
+    /// (slowloris). An idle keep-alive connection is closed after it too.
+    pub header_timeout: Duration,
+    /// A request's body must arrive (else `408`), and its answer be ready (else `503`), within this.
+    pub request_timeout: Duration,
+    /// After SIGTERM, how long requests in flight may still take.
+    pub shutdown_grace: Duration,
+    /// Open connections at most; more wait in the listen queue until one closes.
+    pub max_connections: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            header_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            shutdown_grace: Duration::from_secs(10),
+            max_connections: 1024,
         }
     }
-    Ok(next.call(req).await?.into_response())
+}
+
+/// Gives each request `timeout`: first to send its body (at most `MAX_BODY_BYTES`), then to be
+/// answered. A body declared too large is `413` before anything is read; a body that does not
+/// arrive in time is `408`; an answer that is not ready in time is `503` with `Retry-After`
+/// (the database is the only thing the server waits for).
+async fn deadline<E: Endpoint>(next: E, mut req: Request, timeout: Duration) -> poem::Result<Response> {
+    use crate::api::error::{ApiError, PAYLOAD_TOO_LARGE, REQUEST_TIMEOUT, SERVICE_UNAVAILABLE};
+    let started = std::time::Instant::now();
+    let too_large = || {
+        ApiError::new(PAYLOAD_TOO_LARGE).with_message(format!("The request body is too large: {MAX_BODY_BYTES} bytes at most."))
+    };
+    let declared = req.header("content-length").and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+        return Err(too_large().into());
+    }
+    let has_body = declared.is_some_and(|length| length > 0) || req.headers().contains_key("transfer-encoding");
+    if has_body && req.method() != poem::http::Method::GET && req.method() != poem::http::Method::HEAD {
+        match tokio::time::timeout(timeout, req.take_body().into_bytes_limit(MAX_BODY_BYTES)).await {
+            Err(_) => {
+                return Err(ApiError::new(REQUEST_TIMEOUT)
+                    .with_message(format!("The request body did not arrive within {} s.", timeout.as_secs()))
+                    .into());
+            }
+            Ok(Err(poem::error::ReadBodyError::PayloadTooLarge)) => return Err(too_large().into()),
+            // The client broke the body off: what arrived is all there is (an operation that
+            // needs a body then finds it malformed).
+            Ok(Err(_)) => req.set_body(poem::Body::empty()),
+            Ok(Ok(body)) => req.set_body(body),
+        }
+    }
+    let left = timeout.saturating_sub(started.elapsed());
+    match tokio::time::timeout(left, next.call(req)).await {
+        Ok(response) => Ok(response?.into_response()),
+        Err(_) => {
+            tracing::warn!(timeout_seconds = timeout.as_secs(), "request timed out");
+            Err(ApiError::new(SERVICE_UNAVAILABLE)
+                .with_message(format!("The answer was not ready within {} s; retry later.", timeout.as_secs()))
+                .with_header(poem::http::header::RETRY_AFTER, "1")
+                .into())
+        }
+    }
 }
 
 /// `GET /healthz`: the process serves requests.
@@ -138,7 +183,7 @@ fn swagger_file(tail: &str, config: &Arc<utoipa_swagger_ui::Config<'static>>) ->
 }
 
 /// The whole application, ready to serve.
-pub fn app(state: Arc<AppState>) -> Result<impl Endpoint, String> {
+pub fn app(state: Arc<AppState>, limits: Limits) -> Result<impl Endpoint, String> {
     let generated = spec::generate().map_err(|e| format!("generating the spec: {e}"))?;
     let mut routes_table = RouteTable::from_spec(&generated);
     for path in ["/openapi.yaml", "/openapi.json", "/docs", "/docs/reference", "/docs/{file}", "/healthz", "/readyz", "/metrics"] {
@@ -195,7 +240,7 @@ pub fn app(state: Arc<AppState>) -> Result<impl Endpoint, String> {
     Ok(routes
         .data(state)
         .before(|req| async move { Ok(trim_trailing_slash(req)) })
-        .around(limit_body)
+        .around(move |next, req| deadline(next, req, limits.request_timeout))
         .around(move |next, req| {
             let routes_table = routes_table.clone();
             async move {
@@ -214,32 +259,79 @@ pub fn app(state: Arc<AppState>) -> Result<impl Endpoint, String> {
 }
 
 /// A server bound to its address, not yet serving: the address is known (port 0 works).
-pub struct BoundServer<A> {
-    acceptor: A,
+pub struct BoundServer {
+    listener: tokio::net::TcpListener,
     pub addr: SocketAddr,
 }
 
-pub async fn bind(addr: SocketAddr) -> std::io::Result<BoundServer<impl Acceptor>> {
-    let acceptor = TcpListener::bind(addr.to_string()).into_acceptor().await?;
-    let addr = acceptor
-        .local_addr()
-        .first()
-        .and_then(|a| a.as_socket_addr().copied())
-        .unwrap_or(addr);
-    Ok(BoundServer { acceptor, addr })
+pub async fn bind(addr: SocketAddr) -> std::io::Result<BoundServer> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    Ok(BoundServer { listener, addr })
 }
 
-impl<A: Acceptor + 'static> BoundServer<A> {
-    /// Serves until `shutdown` completes, then lets requests in flight finish.
+impl BoundServer {
+    /// Serves HTTP/1.1 until `shutdown` completes; then stops accepting, lets the requests in
+    /// flight finish within `limits.shutdown_grace`, and returns.
+    ///
+    /// The loop is ours rather than poem's `Server` for the limits it has no setting for: the
+    /// header timeout and the connection cap. (HTTP/2 and TLS are the reverse proxy's.)
     pub async fn serve(
         self,
         state: Arc<AppState>,
+        limits: Limits,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<(), String> {
-        let app = app(state)?;
-        Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(app, shutdown, Some(std::time::Duration::from_secs(10)))
-            .await
-            .map_err(|e| e.to_string())
+        use hyper_util::rt::{TokioIo, TokioTimer};
+        let app = Arc::new(app(state, limits)?.map_to_response().boxed());
+        let mut http = hyper::server::conn::http1::Builder::new();
+        http.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout).keep_alive(true);
+        let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        let local = poem::web::LocalAddr(poem::Addr::SocketAddr(self.addr));
+        tokio::pin!(shutdown);
+        tracing::info!(addr = %self.addr, "listening");
+        loop {
+            // A free slot first: at the cap, new connections wait in the kernel's queue.
+            let slot = tokio::select! {
+                _ = &mut shutdown => break,
+                slot = slots.clone().acquire_owned() => slot.map_err(|e| e.to_string())?,
+            };
+            let (stream, remote) = tokio::select! {
+                _ = &mut shutdown => break,
+                accepted = self.listener.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    Err(err) => {
+                        // Out of file descriptors and the like: wait a little rather than spin.
+                        tracing::warn!(error = %err, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+            };
+            let _ = stream.set_nodelay(true);
+            let (app, local) = (app.clone(), local.clone());
+            let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                let (app, local) = (app.clone(), local.clone());
+                async move {
+                    let req = Request::from((req, local, poem::web::RemoteAddr(poem::Addr::SocketAddr(remote)), poem::http::uri::Scheme::HTTP));
+                    Ok::<_, std::convert::Infallible>(hyper::Response::from(app.get_response(req).await))
+                }
+            });
+            let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+            tokio::spawn(async move {
+                if let Err(err) = connection.await {
+                    tracing::debug!(error = %err, "connection ended");
+                }
+                drop(slot);
+            });
+        }
+        // No new connections from here; idle ones close now, busy ones after their answer.
+        drop(self.listener);
+        tracing::info!(grace_seconds = limits.shutdown_grace.as_secs_f64(), "stopping: finishing requests in flight");
+        if tokio::time::timeout(limits.shutdown_grace, graceful.shutdown()).await.is_err() {
+            tracing::warn!("grace period over: closing the connections still open");
+        }
+        Ok(())
     }
 }

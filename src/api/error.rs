@@ -52,6 +52,8 @@ pub const FRIENDSHIP_MODE_DISABLED: ErrorCode = general(
 pub const NOT_FOUND: ErrorCode = general(404, "not_found", "User not found.");
 pub const ROUTE_NOT_FOUND: ErrorCode = general(404, "not_found", "No endpoint matches this path.");
 pub const METHOD_NOT_ALLOWED: ErrorCode = general(405, "method_not_allowed", "Method not allowed on this path.");
+pub const REQUEST_TIMEOUT: ErrorCode =
+    general(408, "request_timeout", "The request body did not arrive in time.");
 pub const PAYLOAD_TOO_LARGE: ErrorCode = general(413, "payload_too_large", "The request body is too large.");
 pub const UNSUPPORTED_MEDIA_TYPE: ErrorCode =
     general(415, "unsupported_media_type", "Unsupported media type in the request.");
@@ -261,11 +263,12 @@ pub fn status_description(status: u16) -> &'static str {
         401 => "Not authenticated: the bearer token is missing, invalid, expired, or its user no longer exists.",
         403 => "Forbidden: the community is not in friendship mode.",
         404 => "Not found: the user does not exist or was deleted.",
+        408 => "The request body did not arrive in time: send it again.",
         409 => "Conflict: the relation is not in a state this action applies to.",
         413 => "The request body is too large.",
         415 => "The request body has an unsupported media type.",
         429 => "Too many actions from this user: retry after the number of seconds in `Retry-After`.",
-        503 => "The database is unavailable; retry after the number of seconds in `Retry-After`.",
+        503 => "The database is unavailable or too slow; retry after the number of seconds in `Retry-After`.",
         _ => "Error.",
     }
 }

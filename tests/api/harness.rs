@@ -55,14 +55,21 @@ impl TestApp {
         let repo = Repo::connect(&url).await.expect("connect");
         repo.migrate().await.expect("migrate");
         repo.set_preference("configurations", "follow_enabled", "false").await.unwrap();
-        Self::start(url, repo, dir, None).await
+        Self::start(url, repo, dir, None, server::Limits::default()).await
+    }
+
+    /// The same, with these HTTP limits (timeouts, connection cap) and action rate limit.
+    pub async fn spawn_with_limits(limits: server::Limits, actions_per_minute: Option<u32>) -> TestApp {
+        let app = Self::spawn().await;
+        let repo = Repo::connect(&app.database_url).await.expect("connect");
+        Self::start(app.database_url.clone(), repo, None, actions_per_minute, limits).await.keep(app)
     }
 
     /// The same, with the actions limited to `per_minute` per user.
     pub async fn spawn_with_rate_limit(per_minute: u32) -> TestApp {
         let app = Self::spawn().await;
         let repo = Repo::connect(&app.database_url).await.expect("connect");
-        Self::start(app.database_url.clone(), repo, None, Some(per_minute)).await.keep(app)
+        Self::start(app.database_url.clone(), repo, None, Some(per_minute), server::Limits::default()).await.keep(app)
     }
 
     /// Keeps `other` (and its database) alive as long as this app.
@@ -74,10 +81,16 @@ impl TestApp {
     /// A second server process-alike on the same database, as several instances would run.
     pub async fn another_instance(&self) -> TestApp {
         let repo = Repo::connect(&self.database_url).await.expect("connect");
-        Self::start(self.database_url.clone(), repo, None, None).await
+        Self::start(self.database_url.clone(), repo, None, None, server::Limits::default()).await
     }
 
-    async fn start(url: String, repo: Repo, dir: Option<tempfile::TempDir>, rate_limit: Option<u32>) -> TestApp {
+    async fn start(
+        url: String,
+        repo: Repo,
+        dir: Option<tempfile::TempDir>,
+        rate_limit: Option<u32>,
+        limits: server::Limits,
+    ) -> TestApp {
         let auth = Authenticator::new(SECRET, 30);
         let state = Arc::new(AppState {
             connections: Connections::new(repo.clone()),
@@ -90,7 +103,7 @@ impl TestApp {
         let bound = server::bind("127.0.0.1:0".parse().unwrap()).await.expect("bind port 0");
         let base = format!("http://{}", bound.addr);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(bound.serve(state, async move {
+        tokio::spawn(bound.serve(state, limits, async move {
             rx.await.ok();
         }));
         TestApp { base, database_url: url, client: reqwest::Client::new(), repo, auth, _shutdown: tx, _dir: dir, _other: None }

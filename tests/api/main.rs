@@ -8,6 +8,7 @@ mod framework_errors;
 mod harness;
 mod isolation;
 mod lists;
+mod overload;
 mod request_connection;
 mod schema_invariants;
 mod served_contract;
