@@ -1,54 +1,13 @@
 //! The operator command line, run as the real binary.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_connections-api");
-const SECRET: &str = "cli-test-secret-cli-test-secret-00";
+#[path = "support/process.rs"]
+mod process;
 
-struct Cli {
-    dir: tempfile::TempDir,
-}
-
-impl Cli {
-    fn new() -> Cli {
-        Cli { dir: tempfile::tempdir().unwrap() }
-    }
-
-    fn command(&self) -> Command {
-        let mut command = Command::new(BIN);
-        command
-            .current_dir(self.dir.path())
-            .env_remove("DATABASE_URL")
-            .env_remove("BIND")
-            .env("JWT_SECRET", SECRET)
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null());
-        command
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.command().args(args).output().unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout).unwrap()
-    }
-}
-
-/// A failure is one line on stderr, `error: SETTING: ...`, and no backtrace.
-fn assert_one_line_error(out: &Output, starts_with: &str) -> String {
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert_eq!(lines.len(), 1, "one line: {stderr:?}");
-    assert!(lines[0].starts_with(starts_with), "{stderr:?}");
-    assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"), "{stderr:?}");
-    stderr
-}
+use process::{Cli, SECRET, assert_one_line_error, start_server};
 
 #[test]
 fn users_are_created_in_the_default_database_file_and_deleted() {
@@ -184,7 +143,7 @@ fn seed_loads_users_and_relations_in_bulk() {
     let cli = Cli::new();
     cli.ok(&["seed", "--users", "40", "--connections", "150", "--requests", "150"]);
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let url = format!("sqlite://{}", cli.dir.path().join("connections.sqlite3").display());
+    let url = cli.url();
     let counts = runtime.block_on(async {
         let repo = connections_api::repo::Repo::connect(&url).await.unwrap();
         repo.relation_counts().await.unwrap()
@@ -194,34 +153,6 @@ fn seed_loads_users_and_relations_in_bulk() {
     assert_one_line_error(&out, "error: seed needs an empty database");
     let out = Cli::new().run(&["seed", "--users", "10", "--connections", "100"]);
     assert_one_line_error(&out, "error: 10 users make room for");
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn wait_until_serving(base: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        if std::net::TcpStream::connect(base.trim_start_matches("http://")).is_ok() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("the server did not start");
-}
-
-/// `serve` on a free port of this machine, once it accepts connections: the process, its base URL
-/// and its port. `configure` adds to the command (environment, output).
-fn start_server(cli: &Cli, configure: impl FnOnce(&mut Command)) -> (std::process::Child, String, u16) {
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut command = cli.command();
-    command.args(["serve", "--bind", &format!("127.0.0.1:{port}")]).stderr(Stdio::null());
-    configure(&mut command);
-    let server = command.spawn().unwrap();
-    wait_until_serving(&base);
-    (server, base, port)
 }
 
 /// `kill -9` in the middle of a write load: every request answered `200` is in the database
@@ -273,7 +204,7 @@ fn a_killed_server_loses_no_acknowledged_change() {
     });
     assert!(acknowledged.len() > 20, "the load ran: {} acknowledged", acknowledged.len());
 
-    let url = format!("sqlite://{}", cli.dir.path().join("connections.sqlite3").display());
+    let url = cli.url();
     runtime.block_on(async {
         let repo = connections_api::repo::Repo::connect(&url).await.unwrap();
         for (a, b) in &acknowledged {
@@ -296,7 +227,7 @@ fn sigterm_finishes_requests_in_flight_and_exits_0() {
     cli.ok(&["preference", "set", "configurations.follow_enabled", "false"]);
     let (mut server, base, port) = start_server(&cli, |_| {});
     let auth = connections_api::auth::Authenticator::new(SECRET.as_bytes(), 0);
-    let url = format!("sqlite://{}", cli.dir.path().join("connections.sqlite3").display());
+    let url = cli.url();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let answer = runtime.block_on(async {
         // Another process's writer holds the database: the server's write waits for it, in flight.
@@ -332,6 +263,48 @@ fn sigterm_finishes_requests_in_flight_and_exits_0() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(status.success(), "exit status {status:?}");
+}
+
+/// `SHUTDOWN_GRACE` bounds the wait: a request that cannot finish within it (the database is
+/// locked for longer) does not keep the process alive, and the exit is still 0.
+#[test]
+fn sigterm_waits_no_longer_than_the_grace_period() {
+    use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
+
+    let cli = Cli::new();
+    cli.ok(&["seed", "--users", "5"]);
+    cli.ok(&["preference", "set", "configurations.follow_enabled", "false"]);
+    let (mut server, base, _) = start_server(&cli, |command| {
+        command.env("SHUTDOWN_GRACE", "1");
+    });
+    let auth = connections_api::auth::Authenticator::new(SECRET.as_bytes(), 0);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (answer, status) = runtime.block_on(async {
+        let other = connections_api::repo::Repo::connect(&cli.url()).await.unwrap();
+        let options = TransactionOptions { sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate), ..Default::default() };
+        // Held past the grace period: the request waits on SQLite's 5 s busy timeout.
+        let lock = other.connection().begin_with_options(options).await.unwrap();
+        let request = tokio::spawn(
+            reqwest::Client::new()
+                .post(format!("{base}/api/v2/user/2/connection/request/"))
+                .bearer_auth(auth.issue(1, 600))
+                .send(),
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
+        let status = tokio::task::spawn_blocking(move || {
+            let status = server.wait().unwrap();
+            (status, server)
+        })
+        .await
+        .unwrap()
+        .0;
+        let answer = request.await.unwrap();
+        lock.rollback().await.unwrap();
+        (answer, status)
+    });
+    assert!(status.success(), "exit status {status:?}");
+    assert!(answer.is_err(), "the process ended before the request could be answered: {answer:?}");
 }
 
 /// Tokens, the secret and database passwords never appear in the logs, even at `debug`.

@@ -41,17 +41,44 @@ pub enum RepoError {
 
 impl From<DbErr> for RepoError {
     fn from(err: DbErr) -> Self {
-        let text = err.to_string();
-        match err {
-            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => RepoError::Unavailable(text),
-            // SQLite answers "database is locked" when the busy timeout runs out.
-            _ if text.contains("database is locked") || text.contains("database is busy") => {
-                RepoError::Unavailable(text)
-            }
-            _ => RepoError::Database(text),
-        }
+        if is_unavailable(&err) { RepoError::Unavailable(err.to_string()) } else { RepoError::Database(err.to_string()) }
     }
 }
+
+/// Is this the database being out of reach, busy or out of room (a client may retry: `503`),
+/// rather than a bug or a broken database (`500`)?
+fn is_unavailable(err: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    use sea_orm::sqlx::Error as Sqlx;
+    let sqlx = match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => return true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => e,
+        _ => return false,
+    };
+    match sqlx.as_ref() {
+        Sqlx::Io(_) | Sqlx::Tls(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed => true,
+        Sqlx::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            if db.try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>().is_some() {
+                // Primary result codes: BUSY, LOCKED, READONLY, IOERR, FULL, CANTOPEN.
+                let primary = code.parse::<i32>().map(|c| c & 0xff).unwrap_or(0);
+                matches!(primary, 5 | 6 | 8 | 10 | 13 | 14)
+            } else {
+                // SQLSTATE classes and codes: connection exception, insufficient resources,
+                // shutting down / cannot connect now, statement or lock timeout, serialization
+                // failure, deadlock, read-only transaction (a standby).
+                code.starts_with("08")
+                    || code.starts_with("53")
+                    || ["57P01", "57P02", "57P03", "57014", "55P03", "40001", "40P01", "25006"].contains(&code.as_ref())
+            }
+        }
+        _ => false,
+    }
+}
+
+/// PostgreSQL's limits on one statement and on one lock wait.
+const POSTGRES_STATEMENT_TIMEOUT: &str = "10s";
+const POSTGRES_LOCK_TIMEOUT: &str = "5s";
 
 /// How long an SQLite writer waits for another one before giving up with "busy".
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -89,6 +116,11 @@ impl Repo {
                     .synchronous(SqliteSynchronous::Normal)
                     .busy_timeout(SQLITE_BUSY_TIMEOUT)
                     .foreign_keys(true)
+            })
+            // A statement or a lock wait that takes this long fails (503) well before the
+            // request's own deadline, and releases what it holds.
+            .map_sqlx_postgres_opts(|opts| {
+                opts.options([("statement_timeout", POSTGRES_STATEMENT_TIMEOUT), ("lock_timeout", POSTGRES_LOCK_TIMEOUT)])
             });
         let db = Database::connect(options).await?;
         Ok(Repo { db, sqlite_writer: Default::default() })

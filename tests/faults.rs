@@ -1,0 +1,310 @@
+//! Database faults and several instances, with real server processes: PostgreSQL stopped in the
+//! middle of a load and started again, two processes on one PostgreSQL database, and a locked or
+//! read-only SQLite file.
+
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use connections_api::auth::Authenticator;
+use connections_api::domain::Relation;
+use connections_api::repo::Repo;
+use sea_orm::{ConnectionTrait, SqliteTransactionMode, TransactionOptions, TransactionTrait};
+
+#[path = "support/postgres.rs"]
+mod postgres;
+#[path = "support/process.rs"]
+mod process;
+
+use process::{Cli, SECRET, start_server};
+
+fn token(user_id: i64) -> String {
+    Authenticator::new(SECRET.as_bytes(), 0).issue(user_id, 3600)
+}
+
+/// A client that gives up on a hung request: the failure this file looks for.
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap()
+}
+
+/// The error body's code, and `Retry-After`, of a response.
+async fn error_of(response: reqwest::Response) -> (u16, Option<String>, String) {
+    let status = response.status().as_u16();
+    let retry_after = response.headers().get("retry-after").map(|v| v.to_str().unwrap_or_default().to_owned());
+    let body: serde_json::Value = response.json().await.expect("a JSON body");
+    (status, retry_after, body["errors"][0]["code"].as_str().unwrap_or_default().to_owned())
+}
+
+/// Rows that disagree with their pair's kind: requests or connections without the matching
+/// `relations` row, or a kind without its row. Zero when no action was half-applied.
+async fn inconsistent_pairs(repo: &Repo) -> i64 {
+    let sql = "SELECT COUNT(*) AS n FROM relations r WHERE \
+        (r.kind = 'request') <> EXISTS (SELECT 1 FROM connection_requests c WHERE c.user_low = r.user_low AND c.user_high = r.user_high) \
+        OR (r.kind = 'connection') <> EXISTS (SELECT 1 FROM connections c WHERE c.user_low = r.user_low AND c.user_high = r.user_high)";
+    let row = repo
+        .connection()
+        .query_one_raw(sea_orm::Statement::from_string(repo.backend(), sql))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get::<i64>("", "n").unwrap()
+}
+
+/// PostgreSQL crashes in the middle of a write load: requests get `503` with the error body and
+/// `Retry-After`, none hangs, `/readyz` says not ready; when PostgreSQL is back the same process
+/// serves again, and every acknowledged request is in the database.
+#[test]
+fn postgres_stopped_mid_load_gives_503_then_recovers_without_restart() {
+    let Some(cluster) = postgres::Cluster::start_new() else { return };
+    let cli = Cli::on(&cluster.url());
+    cli.ok(&["seed", "--users", "100"]);
+    cli.ok(&["preference", "set", "configurations.follow_enabled", "false"]);
+    let (mut server, base, _) = start_server(&cli, |command| {
+        command.args(["--rate-limit-actions", "0"]);
+    });
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (acknowledged, unavailable, slowest) = runtime.block_on(async {
+        let stop = Arc::new(AtomicBool::new(false));
+        let tokens: Arc<Vec<String>> = Arc::new((1..=100).map(token).collect());
+        let mut workers = Vec::new();
+        for worker in 0..8i64 {
+            let (client, base, stop, tokens) = (client(), base.clone(), stop.clone(), tokens.clone());
+            workers.push(tokio::spawn(async move {
+                let (mut done, mut unavailable, mut slowest) = (Vec::new(), 0usize, Duration::ZERO);
+                let mut n = worker;
+                while !stop.load(Ordering::Relaxed) {
+                    n = (n * 7919 + 17) % 9_900;
+                    let (a, b) = (n % 100 + 1, (n / 100 + n % 100 + 1) % 100 + 1);
+                    if a == b {
+                        continue;
+                    }
+                    let started = Instant::now();
+                    let response = client
+                        .post(format!("{base}/api/v2/user/{b}/connection/request/"))
+                        .bearer_auth(&tokens[(a - 1) as usize])
+                        .send()
+                        .await
+                        .unwrap_or_else(|e| panic!("{a} -> {b}: no answer: {e}"));
+                    slowest = slowest.max(started.elapsed());
+                    match response.status().as_u16() {
+                        200 => done.push((a, b)),
+                        503 => {
+                            let (_, retry_after, code) = error_of(response).await;
+                            assert_eq!((retry_after.as_deref(), code.as_str()), (Some("1"), "service_unavailable"));
+                            unavailable += 1;
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                        }
+                        other => panic!("{a} -> {b}: {other}: {}", response.text().await.unwrap_or_default()),
+                    }
+                }
+                (done, unavailable, slowest)
+            }));
+        }
+        let client = client();
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        cluster.stop();
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let (status, retry_after, code) = error_of(client.get(format!("{base}/readyz")).send().await.unwrap()).await;
+        assert_eq!((status, retry_after.as_deref(), code.as_str()), (503, Some("1"), "service_unavailable"), "/readyz while PostgreSQL is down");
+
+        cluster.start();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let ready = client.get(format!("{base}/readyz")).send().await.unwrap().status();
+            if ready == 200 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "not ready again 60 s after PostgreSQL came back");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(1500)).await; // the load runs on the recovered database
+        stop.store(true, Ordering::Relaxed);
+        let (mut acknowledged, mut unavailable, mut slowest) = (Vec::new(), 0, Duration::ZERO);
+        for worker in workers {
+            let (done, failed, slow) = worker.await.unwrap();
+            acknowledged.extend(done);
+            unavailable += failed;
+            slowest = slowest.max(slow);
+        }
+        // A pair nobody touched, after recovery, through the same process.
+        let response = client
+            .post(format!("{base}/api/v2/user/100/connection/request/"))
+            .bearer_auth(token(99))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "served again after recovery");
+        (acknowledged, unavailable, slowest)
+    });
+    assert!(server.try_wait().unwrap().is_none(), "the same server process, never restarted");
+    server.kill().ok();
+    server.wait().ok();
+    eprintln!("{} acknowledged, {unavailable} answered 503, slowest answer {slowest:?}", acknowledged.len());
+    assert!(unavailable > 0, "the outage was seen as 503");
+    assert!(acknowledged.len() > 20, "the load ran: {} acknowledged", acknowledged.len());
+    // Bounded by the pool's 5 s acquire timeout, well within the 30 s request deadline (and the
+    // client's 60 s, where a hung request would end).
+    assert!(slowest < Duration::from_secs(20), "an answer took {slowest:?}");
+
+    runtime.block_on(async {
+        let repo = Repo::connect(&cluster.url()).await.unwrap();
+        for (a, b) in &acknowledged {
+            let relation = repo.relation(*a, *b).await.unwrap();
+            assert!(matches!(relation, Relation::SentPending | Relation::Connected), "{a} -> {b} was acknowledged, now {relation:?}");
+        }
+        assert_eq!(inconsistent_pairs(&repo).await, 0, "no half-applied action");
+    });
+}
+
+/// Two server processes on one PostgreSQL database, users of the same pairs acting through both
+/// at once: every pair ends in a state of the contract's table, seen alike through both and from
+/// both sides; a preference changed by the operator is seen by both within a second.
+#[test]
+fn two_processes_on_one_postgres_database_agree() {
+    let Some(cluster) = postgres::Cluster::start_new() else { return };
+    let cli = Cli::on(&cluster.url());
+    cli.ok(&["seed", "--users", "6"]);
+    cli.ok(&["preference", "set", "configurations.follow_enabled", "false"]);
+    let no_limit = |command: &mut Command| {
+        command.args(["--rate-limit-actions", "0"]);
+    };
+    let (mut first, first_base, _) = start_server(&cli, no_limit);
+    let (mut second, second_base, _) = start_server(&cli, no_limit);
+    let bases = [first_base, second_base];
+    let actions = ["request", "accept", "reject", "cancel_reject", "cancel_request", "remove"];
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let mut workers = Vec::new();
+        for worker in 0..12u64 {
+            let (client, bases) = (client(), bases.clone());
+            workers.push(tokio::spawn(async move {
+                let mut n = worker * 31 + 7;
+                for _ in 0..60 {
+                    n = n.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    let (a, b) = ((n >> 10) % 6 + 1, (n >> 20) % 6 + 1);
+                    if a == b {
+                        continue;
+                    }
+                    let action = actions[((n >> 30) % 6) as usize];
+                    let base = &bases[((n >> 40) % 2) as usize];
+                    let response = client
+                        .post(format!("{base}/api/v2/user/{b}/connection/{action}/"))
+                        .bearer_auth(token(a as i64))
+                        .send()
+                        .await
+                        .expect("answered");
+                    let status = response.status().as_u16();
+                    assert!([200, 409].contains(&status), "{a} {action} {b} via {base}: {status}");
+                }
+            }));
+        }
+        for worker in workers {
+            worker.await.unwrap();
+        }
+
+        let client = client();
+        let status = |base: String, caller: i64, other: i64| {
+            let client = client.clone();
+            async move {
+                let body: serde_json::Value = client
+                    .get(format!("{base}/api/v2/user/{other}/connection_status/"))
+                    .bearer_auth(token(caller))
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                body["connection_status"].as_str().map(str::to_owned)
+            }
+        };
+        fn mirror(status: Option<&str>) -> Option<&str> {
+            match status {
+                Some("sent_connection_request") => Some("received_connection_request"),
+                Some("received_connection_request") => Some("sent_connection_request"),
+                other => other,
+            }
+        }
+        for a in 1..=6i64 {
+            for b in (a + 1)..=6 {
+                let from_a = status(bases[0].clone(), a, b).await;
+                assert_eq!(from_a, status(bases[1].clone(), a, b).await, "{a}/{b}: both processes agree");
+                let from_b = status(bases[1].clone(), b, a).await;
+                assert_eq!(mirror(from_a.as_deref()), from_b.as_deref(), "{a}/{b}: both sides agree");
+                let allowed = [None, Some("connected"), Some("sent_connection_request"), Some("received_connection_request")];
+                assert!(allowed.contains(&from_a.as_deref()), "{a}/{b}: {from_a:?}");
+            }
+        }
+        let repo = Repo::connect(&cluster.url()).await.unwrap();
+        assert_eq!(inconsistent_pairs(&repo).await, 0, "no half-applied action");
+
+        // The operator turns friendship mode off: a request made a second later, through either
+        // process, sees it.
+        cli.ok(&["preference", "set", "configurations.follow_enabled", "true"]);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        for base in &bases {
+            let response = client
+                .post(format!("{base}/api/v2/user/2/connection/request/"))
+                .bearer_auth(token(1))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(error_of(response).await.0, 403, "{base} sees follow mode within a second");
+        }
+    });
+    for server in [&mut first, &mut second] {
+        server.kill().ok();
+        server.wait().ok();
+    }
+}
+
+/// SQLite: a file another process holds locked answers writes with `503` (once the busy
+/// timeout runs out) while reads go on; a read-only file answers writes with `503` and serves reads.
+#[test]
+fn a_locked_or_read_only_sqlite_file_gives_503() {
+    let cli = Cli::new();
+    cli.ok(&["seed", "--users", "3"]);
+    cli.ok(&["preference", "set", "configurations.follow_enabled", "false"]);
+    let (mut server, base, _) = start_server(&cli, |_| {});
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let client = client();
+        let request = |base: String, caller: i64, other: i64| {
+            client.post(format!("{base}/api/v2/user/{other}/connection/request/")).bearer_auth(token(caller)).send()
+        };
+        let other = Repo::connect(&cli.url()).await.unwrap();
+        let options = TransactionOptions { sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate), ..Default::default() };
+        let lock = other.connection().begin_with_options(options).await.unwrap();
+        let (status, retry_after, code) = error_of(request(base.clone(), 1, 2).await.unwrap()).await;
+        assert_eq!((status, retry_after.as_deref(), code.as_str()), (503, Some("1"), "service_unavailable"), "locked");
+        let read = client.get(format!("{base}/api/v2/user/2/connection_status/")).bearer_auth(token(1)).send().await.unwrap();
+        assert_eq!(read.status(), 200, "reads go on while a writer holds the lock");
+        lock.rollback().await.unwrap();
+        assert_eq!(request(base.clone(), 1, 2).await.unwrap().status(), 200, "unlocked");
+        other.connection().execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)").await.unwrap();
+    });
+    server.kill().ok();
+    server.wait().ok();
+
+    let read_only = Cli::on(&format!("{}?mode=ro", cli.url()));
+    let (mut server, base, _) = start_server(&read_only, |_| {});
+    runtime.block_on(async {
+        let client = client();
+        let write = client.post(format!("{base}/api/v2/user/3/connection/request/")).bearer_auth(token(1)).send().await.unwrap();
+        let (status, retry_after, code) = error_of(write).await;
+        assert_eq!((status, retry_after.as_deref(), code.as_str()), (503, Some("1"), "service_unavailable"), "read-only");
+        let read: serde_json::Value = client
+            .get(format!("{base}/api/v2/user/2/connection_status/"))
+            .bearer_auth(token(1))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(read["connection_status"], "sent_connection_request", "reads are served");
+    });
+    server.kill().ok();
+    server.wait().ok();
+}

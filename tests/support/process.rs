@@ -1,0 +1,122 @@
+//! Running the real binary: a scratch directory, the command, a server on a free port.
+//! Shared by the test binaries that start processes (`#[path]`-included).
+#![allow(dead_code)]
+
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_connections-api");
+pub const SECRET: &str = "cli-test-secret-cli-test-secret-00";
+
+pub struct Cli {
+    pub dir: tempfile::TempDir,
+    /// `None`: the default, `connections.sqlite3` in `dir`.
+    pub database_url: Option<String>,
+}
+
+impl Cli {
+    pub fn new() -> Cli {
+        Cli { dir: tempfile::tempdir().unwrap(), database_url: None }
+    }
+
+    /// Every command of this one works on this database.
+    pub fn on(database_url: &str) -> Cli {
+        Cli { database_url: Some(database_url.to_owned()), ..Cli::new() }
+    }
+
+    /// The database's URL, as the commands see it.
+    pub fn url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.dir.path().join("connections.sqlite3").display()))
+    }
+
+    pub fn command(&self) -> Command {
+        let mut command = Command::new(BIN);
+        command
+            .current_dir(self.dir.path())
+            .env_remove("DATABASE_URL")
+            .env_remove("BIND")
+            .env("JWT_SECRET", SECRET)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null());
+        if let Some(url) = &self.database_url {
+            command.env("DATABASE_URL", url);
+        }
+        command
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command().args(args).output().unwrap()
+    }
+
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+}
+
+/// A failure is one line on stderr, `error: SETTING: ...`, and no backtrace.
+pub fn assert_one_line_error(out: &Output, starts_with: &str) -> String {
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "one line: {stderr:?}");
+    assert!(lines[0].starts_with(starts_with), "{stderr:?}");
+    assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"), "{stderr:?}");
+    stderr
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+pub fn wait_until_serving(base: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if std::net::TcpStream::connect(base.trim_start_matches("http://")).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("the server did not start");
+}
+
+/// `serve` on a free port of this machine, once it accepts connections: the process, its base URL
+/// and its port. `configure` adds to the command (environment, output).
+pub fn start_server(cli: &Cli, configure: impl FnOnce(&mut Command)) -> (Server, String, u16) {
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut command = cli.command();
+    command.args(["serve", "--bind", &format!("127.0.0.1:{port}")]).stderr(Stdio::null());
+    configure(&mut command);
+    let server = Server(command.spawn().unwrap());
+    wait_until_serving(&base);
+    (server, base, port)
+}
+
+/// A server process, killed when dropped: a failing test leaves none behind.
+pub struct Server(pub std::process::Child);
+
+impl std::ops::Deref for Server {
+    type Target = std::process::Child;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Server {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
