@@ -155,68 +155,6 @@ fn seed_loads_users_and_relations_in_bulk() {
     assert_one_line_error(&out, "error: 10 users make room for");
 }
 
-/// `kill -9` in the middle of a write load: every request answered `200` is in the database
-/// afterwards, and the invariants hold.
-#[test]
-fn a_killed_server_loses_no_acknowledged_change() {
-    let cli = Cli::new();
-    cli.ok(&["seed", "--users", "200"]);
-    cli.ok(&["preference", "set", "configurations.follow_enabled", "false"]);
-    let (mut server, base, _) = start_server(&cli, |_| {});
-
-    let auth = connections_api::auth::Authenticator::new(SECRET.as_bytes(), 0);
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let acknowledged = runtime.block_on(async {
-        let client = reqwest::Client::new();
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let mut workers = Vec::new();
-        for worker in 0..16i64 {
-            let (client, base, stop) = (client.clone(), base.clone(), stop.clone());
-            let tokens: Vec<String> = (1..=200).map(|id| auth.issue(id, 600)).collect();
-            workers.push(tokio::spawn(async move {
-                let mut done = Vec::new();
-                let mut n = worker;
-                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    n = (n * 7919 + 17) % 39_800;
-                    let (a, b) = (n % 200 + 1, (n / 200 + n % 200 + 1) % 200 + 1);
-                    if a == b {
-                        continue;
-                    }
-                    let url = format!("{base}/api/v2/user/{b}/connection/request/");
-                    match client.post(url).bearer_auth(&tokens[(a - 1) as usize]).send().await {
-                        Ok(response) if response.status() == 200 => done.push((a, b)),
-                        Ok(response) => panic!("{a} -> {b}: {}", response.status()),
-                        Err(_) => break, // the server is gone
-                    }
-                }
-                done
-            }));
-        }
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-        server.kill().unwrap(); // SIGKILL
-        server.wait().unwrap();
-        stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        let mut all = Vec::new();
-        for worker in workers {
-            all.extend(worker.await.unwrap());
-        }
-        all
-    });
-    assert!(acknowledged.len() > 20, "the load ran: {} acknowledged", acknowledged.len());
-
-    let url = cli.url();
-    runtime.block_on(async {
-        let repo = connections_api::repo::Repo::connect(&url).await.unwrap();
-        for (a, b) in &acknowledged {
-            let relation = repo.relation(*a, *b).await.unwrap();
-            use connections_api::domain::Relation::*;
-            assert!(matches!(relation, SentPending | Connected), "{a} -> {b} was acknowledged, now {relation:?}");
-        }
-        let counts = repo.relation_counts().await.unwrap();
-        assert!(counts.requests + counts.connections > 0);
-    });
-}
-
 /// `SIGTERM` stops the server: a request in flight is answered, and it exits 0.
 #[test]
 fn sigterm_finishes_requests_in_flight_and_exits_0() {

@@ -1,6 +1,6 @@
-//! Database faults and several instances, with real server processes: PostgreSQL stopped in the
-//! middle of a load and started again, two processes on one PostgreSQL database, and a locked or
-//! read-only SQLite file.
+//! Faults and several instances, with real server processes: PostgreSQL stopped in the middle
+//! of a load and started again, a server killed in the middle of a load (both engines), two
+//! processes on one PostgreSQL database, and a locked or read-only SQLite file.
 
 use std::process::Command;
 use std::sync::Arc;
@@ -219,24 +219,18 @@ fn two_processes_on_one_postgres_database_agree() {
                 body["connection_status"].as_str().map(str::to_owned)
             }
         };
-        fn mirror(status: Option<&str>) -> Option<&str> {
-            match status {
-                Some("sent_connection_request") => Some("received_connection_request"),
-                Some("received_connection_request") => Some("sent_connection_request"),
-                other => other,
-            }
-        }
+        let repo = Repo::connect(&cluster.url()).await.unwrap();
         for a in 1..=6i64 {
             for b in (a + 1)..=6 {
-                let from_a = status(bases[0].clone(), a, b).await;
-                assert_eq!(from_a, status(bases[1].clone(), a, b).await, "{a}/{b}: both processes agree");
-                let from_b = status(bases[1].clone(), b, a).await;
-                assert_eq!(mirror(from_a.as_deref()), from_b.as_deref(), "{a}/{b}: both sides agree");
-                let allowed = [None, Some("connected"), Some("sent_connection_request"), Some("received_connection_request")];
-                assert!(allowed.contains(&from_a.as_deref()), "{a}/{b}: {from_a:?}");
+                // The pair's state (one of the table's), and what each side must see of it.
+                let relation = repo.relation(a, b).await.unwrap();
+                let expected = |r: Relation| r.status().map(|s| s.as_str().to_owned());
+                for base in &bases {
+                    assert_eq!(status(base.clone(), a, b).await, expected(relation), "{a}/{b} via {base}, {relation:?}");
+                    assert_eq!(status(base.clone(), b, a).await, expected(relation.reversed()), "{b}/{a} via {base}, {relation:?}");
+                }
             }
         }
-        let repo = Repo::connect(&cluster.url()).await.unwrap();
         assert_eq!(inconsistent_pairs(&repo).await, 0, "no half-applied action");
 
         // The operator turns friendship mode off: a request made a second later, through either
@@ -257,6 +251,85 @@ fn two_processes_on_one_postgres_database_agree() {
         server.kill().ok();
         server.wait().ok();
     }
+}
+
+/// `kill -9` in the middle of a write load, then a new process on the same database: every
+/// request that was answered `200` is there, no action is half-applied, and it serves.
+fn a_killed_server_loses_no_acknowledged_change(cli: &Cli) {
+    cli.ok(&["seed", "--users", "200"]);
+    cli.ok(&["preference", "set", "configurations.follow_enabled", "false"]);
+    let (mut server, base, _) = start_server(cli, |command| {
+        command.args(["--rate-limit-actions", "0"]);
+    });
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let acknowledged = runtime.block_on(async {
+        let stop = Arc::new(AtomicBool::new(false));
+        let tokens: Arc<Vec<String>> = Arc::new((1..=200).map(token).collect());
+        let mut workers = Vec::new();
+        for worker in 0..16i64 {
+            let (client, base, stop, tokens) = (client(), base.clone(), stop.clone(), tokens.clone());
+            workers.push(tokio::spawn(async move {
+                let mut done = Vec::new();
+                let mut n = worker;
+                while !stop.load(Ordering::Relaxed) {
+                    n = (n * 7919 + 17) % 39_800;
+                    let (a, b) = (n % 200 + 1, (n / 200 + n % 200 + 1) % 200 + 1);
+                    if a == b {
+                        continue;
+                    }
+                    let url = format!("{base}/api/v2/user/{b}/connection/request/");
+                    match client.post(url).bearer_auth(&tokens[(a - 1) as usize]).send().await {
+                        Ok(response) if response.status() == 200 => done.push((a, b)),
+                        Ok(response) => panic!("{a} -> {b}: {}", response.status()),
+                        Err(_) => break, // the server is gone
+                    }
+                }
+                done
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        server.kill().unwrap(); // SIGKILL
+        server.wait().unwrap();
+        stop.store(true, Ordering::Relaxed);
+        let mut all = Vec::new();
+        for worker in workers {
+            all.extend(worker.await.unwrap());
+        }
+        all
+    });
+    assert!(acknowledged.len() > 20, "the load ran: {} acknowledged", acknowledged.len());
+
+    let (_restarted, base, _) = start_server(cli, |_| {});
+    runtime.block_on(async {
+        let repo = Repo::connect(&cli.url()).await.unwrap();
+        for (a, b) in &acknowledged {
+            let relation = repo.relation(*a, *b).await.unwrap();
+            assert!(matches!(relation, Relation::SentPending | Relation::Connected), "{a} -> {b} was acknowledged, now {relation:?}");
+        }
+        assert_eq!(inconsistent_pairs(&repo).await, 0, "no half-applied action");
+        let (a, b) = acknowledged[0];
+        let status: serde_json::Value = client()
+            .get(format!("{base}/api/v2/user/{b}/connection_status/"))
+            .bearer_auth(token(a))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(status["connection_status"].is_string(), "the restarted server serves the pair: {status}");
+    });
+}
+
+#[test]
+fn a_killed_server_loses_no_acknowledged_change_on_sqlite() {
+    a_killed_server_loses_no_acknowledged_change(&Cli::new());
+}
+
+#[test]
+fn a_killed_server_loses_no_acknowledged_change_on_postgres() {
+    let Some(cluster) = postgres::Cluster::start_new() else { return };
+    a_killed_server_loses_no_acknowledged_change(&Cli::on(&cluster.url()));
 }
 
 /// SQLite: a file another process holds locked answers writes with `503` (once the busy
