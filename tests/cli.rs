@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 #[path = "support/process.rs"]
 mod process;
 
-use process::{Cli, SECRET, assert_one_line_error, start_server};
+use process::{Cli, SECRET, assert_one_line_error, hold_sqlite_write_lock, json_of, start_server};
 
 #[test]
 fn users_are_created_in_the_default_database_file_and_deleted() {
@@ -120,15 +120,7 @@ fn demo_mode_prints_tokens_that_work() {
         let client = reqwest::Client::new();
         let docs_status = client.get(&docs).send().await.unwrap().status().as_u16();
         let base = docs.trim_end_matches("/docs/");
-        let answer: serde_json::Value = client
-            .post(format!("{base}/api/v2/user/2/connection/request/"))
-            .bearer_auth(&tokens[0])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let answer = json_of(client.post(format!("{base}/api/v2/user/2/connection/request/")).bearer_auth(&tokens[0])).await;
         (docs_status, answer)
     });
     child.kill().ok();
@@ -155,37 +147,28 @@ fn seed_loads_users_and_relations_in_bulk() {
     assert_one_line_error(&out, "error: 10 users make room for");
 }
 
+/// Sends a request (which the caller's write lock keeps in flight), then SIGTERM to the server.
+async fn sigterm_during_a_request(base: &str, pid: u32) -> tokio::task::JoinHandle<reqwest::Result<reqwest::Response>> {
+    let token = connections_api::auth::Authenticator::new(SECRET.as_bytes(), 0).issue(1, 600);
+    let request = tokio::spawn(reqwest::Client::new().post(format!("{base}/api/v2/user/2/connection/request/")).bearer_auth(token).send());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
+    request
+}
+
 /// `SIGTERM` stops the server: a request in flight is answered, and it exits 0.
 #[test]
 fn sigterm_finishes_requests_in_flight_and_exits_0() {
-    use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
-
     let cli = Cli::new();
     cli.ok(&["seed", "--users", "50"]);
     cli.ok(&["preference", "set", "configurations.follow_enabled", "false"]);
     let (mut server, base, port) = start_server(&cli, |_| {});
-    let auth = connections_api::auth::Authenticator::new(SECRET.as_bytes(), 0);
     let url = cli.url();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let answer = runtime.block_on(async {
         // Another process's writer holds the database: the server's write waits for it, in flight.
-        let other = connections_api::repo::Repo::connect(&url).await.unwrap();
-        let lock = other
-            .connection()
-            .begin_with_options(TransactionOptions {
-                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        let request = tokio::spawn(
-            reqwest::Client::new()
-                .post(format!("{base}/api/v2/user/2/connection/request/"))
-                .bearer_auth(auth.issue(1, 600))
-                .send(),
-        );
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
+        let (_other, lock) = hold_sqlite_write_lock(&url).await;
+        let request = sigterm_during_a_request(&base, server.id()).await;
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err(), "no new connections after SIGTERM");
         lock.rollback().await.unwrap();
@@ -207,29 +190,17 @@ fn sigterm_finishes_requests_in_flight_and_exits_0() {
 /// locked for longer) does not keep the process alive, and the exit is still 0.
 #[test]
 fn sigterm_waits_no_longer_than_the_grace_period() {
-    use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
-
     let cli = Cli::new();
     cli.ok(&["seed", "--users", "5"]);
     cli.ok(&["preference", "set", "configurations.follow_enabled", "false"]);
     let (mut server, base, _) = start_server(&cli, |command| {
         command.env("SHUTDOWN_GRACE", "1");
     });
-    let auth = connections_api::auth::Authenticator::new(SECRET.as_bytes(), 0);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let (answer, status) = runtime.block_on(async {
-        let other = connections_api::repo::Repo::connect(&cli.url()).await.unwrap();
-        let options = TransactionOptions { sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate), ..Default::default() };
         // Held past the grace period: the request waits on SQLite's 5 s busy timeout.
-        let lock = other.connection().begin_with_options(options).await.unwrap();
-        let request = tokio::spawn(
-            reqwest::Client::new()
-                .post(format!("{base}/api/v2/user/2/connection/request/"))
-                .bearer_auth(auth.issue(1, 600))
-                .send(),
-        );
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
+        let (_other, lock) = hold_sqlite_write_lock(&cli.url()).await;
+        let request = sigterm_during_a_request(&base, server.id()).await;
         let status = tokio::task::spawn_blocking(move || {
             let status = server.wait().unwrap();
             (status, server)

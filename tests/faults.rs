@@ -10,14 +10,14 @@ use std::time::{Duration, Instant};
 use connections_api::auth::Authenticator;
 use connections_api::domain::Relation;
 use connections_api::repo::Repo;
-use sea_orm::{ConnectionTrait, SqliteTransactionMode, TransactionOptions, TransactionTrait};
+use sea_orm::ConnectionTrait;
 
 #[path = "support/postgres.rs"]
 mod postgres;
 #[path = "support/process.rs"]
 mod process;
 
-use process::{Cli, SECRET, start_server};
+use process::{Cli, SECRET, hold_sqlite_write_lock, json_of, start_server};
 
 fn token(user_id: i64) -> String {
     Authenticator::new(SECRET.as_bytes(), 0).issue(user_id, 3600)
@@ -26,6 +26,12 @@ fn token(user_id: i64) -> String {
 /// A client that gives up on a hung request: the failure this file looks for.
 fn client() -> reqwest::Client {
     reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap()
+}
+
+/// `caller`'s view of `other` (`connection_status`), through the server at `base`.
+async fn connection_status(client: &reqwest::Client, base: &str, caller: i64, other: i64) -> serde_json::Value {
+    let request = client.get(format!("{base}/api/v2/user/{other}/connection_status/")).bearer_auth(token(caller));
+    json_of(request).await["connection_status"].clone()
 }
 
 /// The error body's code, and `Retry-After`, of a response.
@@ -51,6 +57,77 @@ async fn inconsistent_pairs(repo: &Repo) -> i64 {
     row.try_get::<i64>("", "n").unwrap()
 }
 
+/// What a write load saw: the requests answered `200`, the `503`s, the slowest answer, and
+/// whether a request got no answer at all (the server was gone, or hung past the client's limit).
+#[derive(Default)]
+struct LoadSeen {
+    acknowledged: Vec<(i64, i64)>,
+    unavailable: usize,
+    slowest: Duration,
+    unanswered: bool,
+}
+
+/// A write load until `stop`: `workers` tasks sending connection requests between the first
+/// `users` users. A `503` must carry `Retry-After` and the error body; any other status than
+/// `200` and `503` fails; a request without an answer ends its worker.
+fn request_load(base: &str, users: i64, workers: i64, stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<LoadSeen> {
+    let tokens: Arc<Vec<String>> = Arc::new((1..=users).map(token).collect());
+    let tasks: Vec<_> = (0..workers)
+        .map(|worker| {
+            let (client, base, stop, tokens) = (client(), base.to_owned(), stop.clone(), tokens.clone());
+            tokio::spawn(async move {
+                let mut seen = LoadSeen::default();
+                let mut n = worker;
+                while !stop.load(Ordering::Relaxed) {
+                    n = (n * 7919 + 17) % (users * (users - 1));
+                    let (a, b) = (n % users + 1, (n / users + n % users + 1) % users + 1);
+                    if a == b {
+                        continue;
+                    }
+                    let started = Instant::now();
+                    let request = client.post(format!("{base}/api/v2/user/{b}/connection/request/"));
+                    let Ok(response) = request.bearer_auth(&tokens[(a - 1) as usize]).send().await else {
+                        seen.unanswered = true;
+                        break;
+                    };
+                    seen.slowest = seen.slowest.max(started.elapsed());
+                    match response.status().as_u16() {
+                        200 => seen.acknowledged.push((a, b)),
+                        503 => {
+                            let (_, retry_after, code) = error_of(response).await;
+                            assert_eq!((retry_after.as_deref(), code.as_str()), (Some("1"), "service_unavailable"));
+                            seen.unavailable += 1;
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                        }
+                        other => panic!("{a} -> {b}: {other}: {}", response.text().await.unwrap_or_default()),
+                    }
+                }
+                seen
+            })
+        })
+        .collect();
+    tokio::spawn(async move {
+        let mut all = LoadSeen::default();
+        for task in tasks {
+            let seen = task.await.unwrap();
+            all.acknowledged.extend(seen.acknowledged);
+            all.unavailable += seen.unavailable;
+            all.slowest = all.slowest.max(seen.slowest);
+            all.unanswered |= seen.unanswered;
+        }
+        all
+    })
+}
+
+/// Every acknowledged request is in the database, and no action is half-applied.
+async fn assert_kept(repo: &Repo, acknowledged: &[(i64, i64)]) {
+    for (a, b) in acknowledged {
+        let relation = repo.relation(*a, *b).await.unwrap();
+        assert!(matches!(relation, Relation::SentPending | Relation::Connected), "{a} -> {b} was acknowledged, now {relation:?}");
+    }
+    assert_eq!(inconsistent_pairs(repo).await, 0, "no half-applied action");
+}
+
 /// PostgreSQL crashes in the middle of a write load: requests get `503` with the error body and
 /// `Retry-After`, none hangs, `/readyz` says not ready; when PostgreSQL is back the same process
 /// serves again, and every acknowledged request is in the database.
@@ -64,43 +141,9 @@ fn postgres_stopped_mid_load_gives_503_then_recovers_without_restart() {
         command.args(["--rate-limit-actions", "0"]);
     });
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let (acknowledged, unavailable, slowest) = runtime.block_on(async {
+    let seen = runtime.block_on(async {
         let stop = Arc::new(AtomicBool::new(false));
-        let tokens: Arc<Vec<String>> = Arc::new((1..=100).map(token).collect());
-        let mut workers = Vec::new();
-        for worker in 0..8i64 {
-            let (client, base, stop, tokens) = (client(), base.clone(), stop.clone(), tokens.clone());
-            workers.push(tokio::spawn(async move {
-                let (mut done, mut unavailable, mut slowest) = (Vec::new(), 0usize, Duration::ZERO);
-                let mut n = worker;
-                while !stop.load(Ordering::Relaxed) {
-                    n = (n * 7919 + 17) % 9_900;
-                    let (a, b) = (n % 100 + 1, (n / 100 + n % 100 + 1) % 100 + 1);
-                    if a == b {
-                        continue;
-                    }
-                    let started = Instant::now();
-                    let response = client
-                        .post(format!("{base}/api/v2/user/{b}/connection/request/"))
-                        .bearer_auth(&tokens[(a - 1) as usize])
-                        .send()
-                        .await
-                        .unwrap_or_else(|e| panic!("{a} -> {b}: no answer: {e}"));
-                    slowest = slowest.max(started.elapsed());
-                    match response.status().as_u16() {
-                        200 => done.push((a, b)),
-                        503 => {
-                            let (_, retry_after, code) = error_of(response).await;
-                            assert_eq!((retry_after.as_deref(), code.as_str()), (Some("1"), "service_unavailable"));
-                            unavailable += 1;
-                            tokio::time::sleep(Duration::from_millis(50)).await;
-                        }
-                        other => panic!("{a} -> {b}: {other}: {}", response.text().await.unwrap_or_default()),
-                    }
-                }
-                (done, unavailable, slowest)
-            }));
-        }
+        let load = request_load(&base, 100, 8, stop.clone());
         let client = client();
         tokio::time::sleep(Duration::from_millis(1500)).await;
         cluster.stop();
@@ -120,13 +163,7 @@ fn postgres_stopped_mid_load_gives_503_then_recovers_without_restart() {
         }
         tokio::time::sleep(Duration::from_millis(1500)).await; // the load runs on the recovered database
         stop.store(true, Ordering::Relaxed);
-        let (mut acknowledged, mut unavailable, mut slowest) = (Vec::new(), 0, Duration::ZERO);
-        for worker in workers {
-            let (done, failed, slow) = worker.await.unwrap();
-            acknowledged.extend(done);
-            unavailable += failed;
-            slowest = slowest.max(slow);
-        }
+        let seen = load.await.unwrap();
         // A pair nobody touched, after recovery, through the same process.
         let response = client
             .post(format!("{base}/api/v2/user/100/connection/request/"))
@@ -135,26 +172,19 @@ fn postgres_stopped_mid_load_gives_503_then_recovers_without_restart() {
             .await
             .unwrap();
         assert_eq!(response.status(), 200, "served again after recovery");
-        (acknowledged, unavailable, slowest)
+        seen
     });
     assert!(server.try_wait().unwrap().is_none(), "the same server process, never restarted");
     server.kill().ok();
     server.wait().ok();
-    eprintln!("{} acknowledged, {unavailable} answered 503, slowest answer {slowest:?}", acknowledged.len());
-    assert!(unavailable > 0, "the outage was seen as 503");
-    assert!(acknowledged.len() > 20, "the load ran: {} acknowledged", acknowledged.len());
+    eprintln!("{} acknowledged, {} answered 503, slowest answer {:?}", seen.acknowledged.len(), seen.unavailable, seen.slowest);
+    assert!(!seen.unanswered, "every request was answered");
+    assert!(seen.unavailable > 0, "the outage was seen as 503");
+    assert!(seen.acknowledged.len() > 20, "the load ran: {} acknowledged", seen.acknowledged.len());
     // Bounded by the pool's 5 s acquire timeout, well within the 30 s request deadline (and the
     // client's 60 s, where a hung request would end).
-    assert!(slowest < Duration::from_secs(20), "an answer took {slowest:?}");
-
-    runtime.block_on(async {
-        let repo = Repo::connect(&cluster.url()).await.unwrap();
-        for (a, b) in &acknowledged {
-            let relation = repo.relation(*a, *b).await.unwrap();
-            assert!(matches!(relation, Relation::SentPending | Relation::Connected), "{a} -> {b} was acknowledged, now {relation:?}");
-        }
-        assert_eq!(inconsistent_pairs(&repo).await, 0, "no half-applied action");
-    });
+    assert!(seen.slowest < Duration::from_secs(20), "an answer took {:?}", seen.slowest);
+    runtime.block_on(async { assert_kept(&Repo::connect(&cluster.url()).await.unwrap(), &seen.acknowledged).await });
 }
 
 /// Two server processes on one PostgreSQL database, users of the same pairs acting through both
@@ -204,30 +234,15 @@ fn two_processes_on_one_postgres_database_agree() {
         }
 
         let client = client();
-        let status = |base: String, caller: i64, other: i64| {
-            let client = client.clone();
-            async move {
-                let body: serde_json::Value = client
-                    .get(format!("{base}/api/v2/user/{other}/connection_status/"))
-                    .bearer_auth(token(caller))
-                    .send()
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
-                body["connection_status"].as_str().map(str::to_owned)
-            }
-        };
         let repo = Repo::connect(&cluster.url()).await.unwrap();
         for a in 1..=6i64 {
             for b in (a + 1)..=6 {
                 // The pair's state (one of the table's), and what each side must see of it.
                 let relation = repo.relation(a, b).await.unwrap();
-                let expected = |r: Relation| r.status().map(|s| s.as_str().to_owned());
+                let expected = |r: Relation| serde_json::json!(r.status().map(|s| s.as_str()));
                 for base in &bases {
-                    assert_eq!(status(base.clone(), a, b).await, expected(relation), "{a}/{b} via {base}, {relation:?}");
-                    assert_eq!(status(base.clone(), b, a).await, expected(relation.reversed()), "{b}/{a} via {base}, {relation:?}");
+                    assert_eq!(connection_status(&client, base, a, b).await, expected(relation), "{a}/{b} via {base}, {relation:?}");
+                    assert_eq!(connection_status(&client, base, b, a).await, expected(relation.reversed()), "{b}/{a} via {base}, {relation:?}");
                 }
             }
         }
@@ -264,60 +279,23 @@ fn a_killed_server_loses_no_acknowledged_change(cli: &Cli) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let acknowledged = runtime.block_on(async {
         let stop = Arc::new(AtomicBool::new(false));
-        let tokens: Arc<Vec<String>> = Arc::new((1..=200).map(token).collect());
-        let mut workers = Vec::new();
-        for worker in 0..16i64 {
-            let (client, base, stop, tokens) = (client(), base.clone(), stop.clone(), tokens.clone());
-            workers.push(tokio::spawn(async move {
-                let mut done = Vec::new();
-                let mut n = worker;
-                while !stop.load(Ordering::Relaxed) {
-                    n = (n * 7919 + 17) % 39_800;
-                    let (a, b) = (n % 200 + 1, (n / 200 + n % 200 + 1) % 200 + 1);
-                    if a == b {
-                        continue;
-                    }
-                    let url = format!("{base}/api/v2/user/{b}/connection/request/");
-                    match client.post(url).bearer_auth(&tokens[(a - 1) as usize]).send().await {
-                        Ok(response) if response.status() == 200 => done.push((a, b)),
-                        Ok(response) => panic!("{a} -> {b}: {}", response.status()),
-                        Err(_) => break, // the server is gone
-                    }
-                }
-                done
-            }));
-        }
+        let load = request_load(&base, 200, 16, stop.clone());
         tokio::time::sleep(Duration::from_millis(1500)).await;
         server.kill().unwrap(); // SIGKILL
         server.wait().unwrap();
         stop.store(true, Ordering::Relaxed);
-        let mut all = Vec::new();
-        for worker in workers {
-            all.extend(worker.await.unwrap());
-        }
-        all
+        let seen = load.await.unwrap();
+        assert_eq!(seen.unavailable, 0, "no 503 before the kill");
+        seen.acknowledged
     });
     assert!(acknowledged.len() > 20, "the load ran: {} acknowledged", acknowledged.len());
 
     let (_restarted, base, _) = start_server(cli, |_| {});
     runtime.block_on(async {
-        let repo = Repo::connect(&cli.url()).await.unwrap();
-        for (a, b) in &acknowledged {
-            let relation = repo.relation(*a, *b).await.unwrap();
-            assert!(matches!(relation, Relation::SentPending | Relation::Connected), "{a} -> {b} was acknowledged, now {relation:?}");
-        }
-        assert_eq!(inconsistent_pairs(&repo).await, 0, "no half-applied action");
+        assert_kept(&Repo::connect(&cli.url()).await.unwrap(), &acknowledged).await;
         let (a, b) = acknowledged[0];
-        let status: serde_json::Value = client()
-            .get(format!("{base}/api/v2/user/{b}/connection_status/"))
-            .bearer_auth(token(a))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        assert!(status["connection_status"].is_string(), "the restarted server serves the pair: {status}");
+        let status = connection_status(&client(), &base, a, b).await;
+        assert!(status.is_string(), "the restarted server serves the pair: {status}");
     });
 }
 
@@ -346,9 +324,7 @@ fn a_locked_or_read_only_sqlite_file_gives_503() {
         let request = |base: String, caller: i64, other: i64| {
             client.post(format!("{base}/api/v2/user/{other}/connection/request/")).bearer_auth(token(caller)).send()
         };
-        let other = Repo::connect(&cli.url()).await.unwrap();
-        let options = TransactionOptions { sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate), ..Default::default() };
-        let lock = other.connection().begin_with_options(options).await.unwrap();
+        let (other, lock) = hold_sqlite_write_lock(&cli.url()).await;
         let (status, retry_after, code) = error_of(request(base.clone(), 1, 2).await.unwrap()).await;
         assert_eq!((status, retry_after.as_deref(), code.as_str()), (503, Some("1"), "service_unavailable"), "locked");
         let read = client.get(format!("{base}/api/v2/user/2/connection_status/")).bearer_auth(token(1)).send().await.unwrap();
@@ -367,16 +343,7 @@ fn a_locked_or_read_only_sqlite_file_gives_503() {
         let write = client.post(format!("{base}/api/v2/user/3/connection/request/")).bearer_auth(token(1)).send().await.unwrap();
         let (status, retry_after, code) = error_of(write).await;
         assert_eq!((status, retry_after.as_deref(), code.as_str()), (503, Some("1"), "service_unavailable"), "read-only");
-        let read: serde_json::Value = client
-            .get(format!("{base}/api/v2/user/2/connection_status/"))
-            .bearer_auth(token(1))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(read["connection_status"], "sent_connection_request", "reads are served");
+        assert_eq!(connection_status(&client, &base, 1, 2).await, "sent_connection_request", "reads are served");
     });
     server.kill().ok();
     server.wait().ok();
