@@ -101,7 +101,17 @@ impl Repo {
     /// Connects (creating an SQLite file if missing) without touching the schema.
     pub async fn connect(url: &str) -> Result<Self, RepoError> {
         let mut options = ConnectOptions::new(url.to_owned());
-        let pool = if url.starts_with("sqlite:") { SQLITE_POOL } else { POSTGRES_POOL };
+        let sqlite = url.starts_with("sqlite:");
+        let pool = if sqlite { SQLITE_POOL } else { POSTGRES_POOL };
+        // sqlx pings a connection on every checkout by default: one more round trip per
+        // statement (on SQLite, two more thread switches). An SQLite connection is a file in
+        // this process and cannot go stale; a PostgreSQL one can (a restarted server, a proxy's
+        // idle timeout), so it is pinged when it has sat idle for a second.
+        if sqlite {
+            options.test_before_acquire(false);
+        } else {
+            options.test_before_acquire_if_idle_for(Duration::from_secs(1));
+        }
         options
             .max_connections(pool)
             .min_connections(1)
