@@ -106,8 +106,8 @@ impl Connections {
         if target == caller.id {
             return Ok(None);
         }
-        self.require_active(target).await?;
-        Ok(self.repo.relation(caller.id, target).await?.status())
+        let relation = self.repo.relation_with_active(caller.id, target).await?;
+        Ok(relation.ok_or(ServiceError::UserNotFound)?.status())
     }
 
     /// `caller`'s status with each of `ids` that exists: duplicates collapse, unknown and
@@ -196,8 +196,10 @@ impl Connections {
         if target == caller.id {
             return Err(ServiceError::SelfConnection);
         }
-        self.require_active(target).await?;
-        let transition = self.repo.apply(caller.id, target, action).await??;
+        let transition = match self.repo.apply(caller.id, target, action).await {
+            Err(RepoError::UserNotFound(_)) => return Err(ServiceError::UserNotFound),
+            applied => applied??,
+        };
         if let Some(event) = transition.event {
             tracing::info!(event = event.name(), from_user = caller.id, to_user = target, "relation changed");
         }

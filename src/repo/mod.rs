@@ -37,6 +37,8 @@ pub enum RepoError {
     Database(String),
     #[error("{0}")]
     Invalid(String),
+    #[error("no user {0} (or deleted)")]
+    UserNotFound(i64),
 }
 
 impl From<DbErr> for RepoError {
@@ -278,8 +280,15 @@ impl Repo {
         Ok(read_relation(&self.db, caller, other).await?)
     }
 
+    /// The same, in the same statement as the check that `other` exists and is not deleted
+    /// (`None` when not).
+    pub async fn relation_with_active(&self, caller: i64, other: i64) -> Result<Option<Relation>, RepoError> {
+        Ok(read_relation_with(&self.db, caller, other, true).await?)
+    }
+
     /// Runs `action` of `caller` on the relation with `other` in one transaction: locks the
-    /// pair, reads its state, asks the state machine, writes the new state, commits.
+    /// pair, reads its state (and that `other` exists: else `UserNotFound`), asks the state
+    /// machine, writes the new state, commits.
     pub async fn apply(
         &self,
         caller: i64,
@@ -305,17 +314,11 @@ impl Repo {
             ))
             .await?;
         }
-        // The pair's row, which the request and connection rows must agree with.
-        relations::Entity::insert(relations::ActiveModel {
-            user_low: Set(low),
-            user_high: Set(high),
-            kind: Set(relations::NONE.to_owned()),
-        })
-        .on_conflict_do_nothing_on([relations::Column::UserLow, relations::Column::UserHigh])
-        .exec_without_returning(&txn)
-        .await?;
-
-        let current = read_relation(&txn, caller, other).await?;
+        // The other user's existence is checked in the same statement, under the same lock.
+        let Some(current) = read_relation_with(&txn, caller, other, true).await? else {
+            txn.rollback().await?;
+            return Err(RepoError::UserNotFound(other));
+        };
         let transition = match domain::apply(current, action) {
             Ok(transition) => transition,
             Err(conflict) => {
@@ -365,21 +368,48 @@ fn ordered(a: i64, b: i64) -> (i64, i64) {
 }
 
 async fn read_relation<C: ConnectionTrait>(db: &C, caller: i64, other: i64) -> Result<Relation, DbErr> {
-    let (low, high) = ordered(caller, other);
-    if let Some(request) = connection_requests::Entity::find()
-        .filter(connection_requests::Column::UserLow.eq(low))
-        .filter(connection_requests::Column::UserHigh.eq(high))
-        .one(db)
+    read_relation_with(db, caller, other, false)
         .await?
-    {
-        return Ok(request_relation(request.from_user_id == caller, request.rejected.is_some()));
+        .ok_or_else(|| DbErr::Custom("the relation query returned no row".to_owned()))
+}
+
+/// The relation in one statement (each statement is a round trip to the database, and on
+/// SQLite two thread switches): the pair's request, if any, and whether the pair is connected.
+/// With `only_if_other_is_active`, `None` when `other` does not exist or is deleted.
+async fn read_relation_with<C: ConnectionTrait>(
+    db: &C,
+    caller: i64,
+    other: i64,
+    only_if_other_is_active: bool,
+) -> Result<Option<Relation>, DbErr> {
+    const SQL: &str = "SELECT \
+        (SELECT from_user_id FROM connection_requests WHERE user_low = $1 AND user_high = $2) AS from_user_id, \
+        (SELECT rejected IS NOT NULL FROM connection_requests WHERE user_low = $1 AND user_high = $2) AS rejected, \
+        EXISTS (SELECT 1 FROM connections WHERE user_low = $1 AND user_high = $2) AS connected";
+    const ACTIVE_OTHER: &str = " FROM users WHERE id = $3 AND deleted = false";
+    let (low, high) = ordered(caller, other);
+    let backend = db.get_database_backend();
+    let mut sql = SQL.to_owned();
+    let mut values: Vec<sea_orm::Value> = vec![low.into(), high.into()];
+    if only_if_other_is_active {
+        sql.push_str(ACTIVE_OTHER);
+        values.push(other.into());
     }
-    let connected = connections::Entity::find()
-        .filter(connections::Column::UserLow.eq(low))
-        .filter(connections::Column::UserHigh.eq(high))
-        .count(db)
-        .await?;
-    Ok(if connected > 0 { Relation::Connected } else { Relation::None })
+    if backend == DbBackend::Sqlite {
+        // SQLite's numbered parameters are written ?N.
+        sql = sql.replace('$', "?");
+    }
+    let Some(row) = db.query_one_raw(sea_orm::Statement::from_sql_and_values(backend, sql, values)).await? else {
+        return Ok(None);
+    };
+    let from_user_id: Option<i64> = row.try_get("", "from_user_id")?;
+    let rejected: Option<bool> = row.try_get("", "rejected")?;
+    let connected: bool = row.try_get("", "connected")?;
+    Ok(Some(match from_user_id {
+        Some(from) => request_relation(from == caller, rejected.unwrap_or(false)),
+        None if connected => Relation::Connected,
+        None => Relation::None,
+    }))
 }
 
 /// The relation a request makes, from the side of the one who `sent` it or not.
@@ -407,11 +437,19 @@ async fn write_relation<C: ConnectionTrait>(
             .filter(connection_requests::Column::UserLow.eq(low))
             .filter(connection_requests::Column::UserHigh.eq(high))
     };
+    // The pair's row, which the request and connection rows must agree with: created by the
+    // pair's first change, its kind set by every change after.
     let set_kind = |kind: &'static str| {
-        relations::Entity::update_many()
-            .col_expr(relations::Column::Kind, kind.into())
-            .filter(relations::Column::UserLow.eq(low))
-            .filter(relations::Column::UserHigh.eq(high))
+        relations::Entity::insert(relations::ActiveModel {
+            user_low: Set(low),
+            user_high: Set(high),
+            kind: Set(kind.to_owned()),
+        })
+        .on_conflict(
+            OnConflict::columns([relations::Column::UserLow, relations::Column::UserHigh])
+                .update_column(relations::Column::Kind)
+                .to_owned(),
+        )
     };
     let has_request = |r: Relation| {
         matches!(
@@ -451,10 +489,10 @@ async fn write_relation<C: ConnectionTrait>(
     }
     match to {
         Relation::None => {
-            set_kind(relations::NONE).exec(db).await?;
+            set_kind(relations::NONE).exec_without_returning(db).await?;
         }
         Relation::Connected => {
-            set_kind(relations::CONNECTION).exec(db).await?;
+            set_kind(relations::CONNECTION).exec_without_returning(db).await?;
             connections::ActiveModel {
                 user_low: Set(low),
                 user_high: Set(high),
@@ -469,7 +507,7 @@ async fn write_relation<C: ConnectionTrait>(
                 return Err(DbErr::Custom(format!("{to:?} is not a request state")));
             };
             let to_user = if from_user == caller { other } else { caller };
-            set_kind(relations::REQUEST).exec(db).await?;
+            set_kind(relations::REQUEST).exec_without_returning(db).await?;
             connection_requests::ActiveModel {
                 from_user_id: Set(from_user),
                 to_user_id: Set(to_user),
