@@ -17,10 +17,18 @@ struct Latency {
     sum: f64,
 }
 
+/// One operation's counts: answers by status, and the latency histogram.
+#[derive(Default)]
+struct Operation {
+    statuses: BTreeMap<u16, u64>,
+    latency: Latency,
+}
+
 #[derive(Default)]
 pub struct Metrics {
-    requests: Mutex<BTreeMap<(String, u16), u64>>,
-    latency: Mutex<BTreeMap<String, Latency>>,
+    /// By operation label. One lock, taken once per request; the label is copied only the
+    /// first time it is seen.
+    operations: Mutex<BTreeMap<String, Operation>>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -40,15 +48,16 @@ pub struct PoolUse {
 impl Metrics {
     pub fn record(&self, operation: &str, status: u16, elapsed: Duration) {
         let seconds = elapsed.as_secs_f64();
-        {
-            let mut requests = self.requests.lock().unwrap_or_else(|p| p.into_inner());
-            *requests.entry((operation.to_owned(), status)).or_default() += 1;
+        let mut operations = self.operations.lock().unwrap_or_else(|p| p.into_inner());
+        if !operations.contains_key(operation) {
+            operations.insert(operation.to_owned(), Operation::default());
         }
-        let mut latency = self.latency.lock().unwrap_or_else(|p| p.into_inner());
-        let entry = latency.entry(operation.to_owned()).or_default();
-        entry.count += 1;
-        entry.sum += seconds;
-        for (bucket, bound) in entry.buckets.iter_mut().zip(BUCKETS) {
+        let Some(entry) = operations.get_mut(operation) else { return };
+        *entry.statuses.entry(status).or_default() += 1;
+        let latency = &mut entry.latency;
+        latency.count += 1;
+        latency.sum += seconds;
+        for (bucket, bound) in latency.buckets.iter_mut().zip(BUCKETS) {
             if seconds <= bound {
                 *bucket += 1;
             }
@@ -60,12 +69,15 @@ impl Metrics {
         let mut out = String::new();
         out.push_str("# HELP connections_http_requests_total Requests answered, by operation and status.\n");
         out.push_str("# TYPE connections_http_requests_total counter\n");
-        for ((operation, status), count) in self.requests.lock().unwrap_or_else(|p| p.into_inner()).iter() {
-            writeln!(out, "connections_http_requests_total{{operation=\"{operation}\",status=\"{status}\"}} {count}").ok();
+        let operations = self.operations.lock().unwrap_or_else(|p| p.into_inner());
+        for (operation, entry) in operations.iter() {
+            for (status, count) in &entry.statuses {
+                writeln!(out, "connections_http_requests_total{{operation=\"{operation}\",status=\"{status}\"}} {count}").ok();
+            }
         }
         out.push_str("# HELP connections_http_request_duration_seconds Time to answer, by operation.\n");
         out.push_str("# TYPE connections_http_request_duration_seconds histogram\n");
-        for (operation, latency) in self.latency.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+        for (operation, Operation { latency, .. }) in operations.iter() {
             for (bound, count) in BUCKETS.iter().zip(latency.buckets) {
                 writeln!(out, "connections_http_request_duration_seconds_bucket{{operation=\"{operation}\",le=\"{bound}\"}} {count}").ok();
             }

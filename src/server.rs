@@ -33,6 +33,15 @@ fn trim_trailing_slash(mut req: Request) -> Request {
     req
 }
 
+/// A request id unique to this server's life: a random prefix made once, then a counter (ids
+/// need to be unique, not secret; no system call per request).
+fn new_request_id() -> String {
+    static PREFIX: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let prefix = PREFIX.get_or_init(|| crate::auth::random_hex(4));
+    format!("{prefix}{:08x}", NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+}
+
 /// Keeps a client's `X-Request-Id` (visible ASCII, at most 128 characters) or makes one, puts
 /// it on the response, and on every log line written while the request is served.
 async fn request_id<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
@@ -41,7 +50,7 @@ async fn request_id<E: Endpoint>(next: E, req: Request) -> poem::Result<Response
         .header("x-request-id")
         .filter(|id| !id.is_empty() && id.len() <= 128 && id.chars().all(|c| c.is_ascii_graphic()))
         .map(str::to_owned)
-        .unwrap_or_else(|| crate::auth::random_hex(8));
+        .unwrap_or_else(new_request_id);
     let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path());
     let mut response = next.call(req).instrument(span).await?.into_response();
     if let Ok(value) = id.parse() {
@@ -249,7 +258,7 @@ pub fn app(state: Arc<AppState>, limits: Limits) -> Result<impl Endpoint, String
                 let started = std::time::Instant::now();
                 let response = json_errors(next, req, &routes_table).await?;
                 if let Some(metrics) = metrics {
-                    metrics.record(&routes_table.label(&method, &path), response.status().as_u16(), started.elapsed());
+                    metrics.record(routes_table.label(&method, &path), response.status().as_u16(), started.elapsed());
                 }
                 Ok::<_, poem::Error>(response)
             }

@@ -327,33 +327,50 @@ impl<S: ErrorSet> ApiResponse for ErrorResponses<S> {
     }
 }
 
-/// Whether a path template of the spec (`/api/v2/user/{id}/...`) matches a request path.
-fn template_matches(template: &str, path: &str) -> bool {
-    let template = template.trim_end_matches('/').split('/');
-    let path = path.trim_end_matches('/').split('/');
-    let (template, path): (Vec<_>, Vec<_>) = (template.collect(), path.collect());
-    template.len() == path.len()
-        && template
-            .iter()
-            .zip(&path)
-            // `str::is_empty` by name: poem-openapi's `Type::is_empty` (always false) is in scope.
-            .all(|(t, p)| (t.starts_with('{') && t.ends_with('}') && !str::is_empty(p)) || t == p)
+/// A path template of the spec (`/api/v2/user/{id}/...`), split once into its segments.
+#[derive(Clone, Debug)]
+struct Template {
+    text: String,
+    /// `None` for a parameter (`{id}`), which matches any non-empty segment.
+    segments: Vec<Option<String>>,
+}
+
+impl Template {
+    fn new(text: &str) -> Self {
+        let segments = text
+            .trim_end_matches('/')
+            .split('/')
+            .map(|segment| (!(segment.starts_with('{') && segment.ends_with('}'))).then(|| segment.to_owned()))
+            .collect();
+        Template { text: text.to_owned(), segments }
+    }
+
+    /// Whether a request path matches, with or without its trailing slash. Runs on every
+    /// request (the metrics' label), so it allocates nothing.
+    fn matches(&self, path: &str) -> bool {
+        let mut parts = path.trim_end_matches('/').split('/');
+        // `str::is_empty` by name: poem-openapi's `Type::is_empty` (always false) is in scope.
+        self.segments.iter().all(|segment| match (segment, parts.next()) {
+            (None, Some(part)) => !str::is_empty(part),
+            (Some(literal), Some(part)) => literal == part,
+            (_, None) => false,
+        }) && parts.next().is_none()
+    }
 }
 
 /// The paths the server serves, with their methods (for the `Allow` header of a `405`) and the
 /// names of their path parameters (the router only knows them as `param0`, `param1`, ...).
 #[derive(Clone, Debug, Default)]
 pub struct RouteTable {
-    routes: Vec<(String, Vec<String>)>,
-    /// (METHOD, template) → operationId, for the metrics' labels.
-    operations: Vec<(String, String, String)>,
+    routes: Vec<(Template, Vec<String>)>,
+    /// (METHOD, template, operationId), for the metrics' labels.
+    operations: Vec<(String, Template, String)>,
 }
 
 impl RouteTable {
     /// Reads the paths and methods from an OpenAPI document.
     pub fn from_spec(spec: &serde_json::Value) -> Self {
-        let mut table = Vec::new();
-        let mut operations = Vec::new();
+        let mut table = RouteTable::default();
         if let Some(paths) = spec.get("paths").and_then(|p| p.as_object()) {
             for (template, item) in paths {
                 let mut methods: Vec<String> = item
@@ -366,32 +383,32 @@ impl RouteTable {
                     })
                     .unwrap_or_default();
                 methods.sort();
-                table.push((template.clone(), methods));
+                table.routes.push((Template::new(template), methods));
                 for (method, op) in item.as_object().into_iter().flatten() {
                     if let Some(id) = op.get("operationId").and_then(|v| v.as_str()) {
-                        operations.push((method.to_ascii_uppercase(), template.clone(), id.to_owned()));
+                        table.operations.push((method.to_ascii_uppercase(), Template::new(template), id.to_owned()));
                     }
                 }
             }
         }
-        RouteTable { routes: table, operations }
+        table
     }
 
     /// The label of a request in the metrics: its operationId, else the path template it
     /// matched, else `other` (unknown paths must not make a label each).
-    pub fn label(&self, method: &str, path: &str) -> String {
-        if let Some((_, _, id)) = self.operations.iter().find(|(m, t, _)| m == method && template_matches(t, path)) {
-            return id.clone();
+    pub fn label(&self, method: &str, path: &str) -> &str {
+        if let Some((_, _, id)) = self.operations.iter().find(|(m, t, _)| m == method && t.matches(path)) {
+            return id;
         }
-        self.template(path).map_or_else(|| "other".to_owned(), |(t, _)| t.clone())
+        self.template(path).map_or("other", |(t, _)| t.text.as_str())
     }
 
     pub fn add(&mut self, path: &str, methods: &[&str]) {
-        self.routes.push((path.to_owned(), methods.iter().map(|m| (*m).to_owned()).collect()));
+        self.routes.push((Template::new(path), methods.iter().map(|m| (*m).to_owned()).collect()));
     }
 
-    fn template(&self, path: &str) -> Option<&(String, Vec<String>)> {
-        self.routes.iter().find(|(template, _)| template_matches(template, path))
+    fn template(&self, path: &str) -> Option<&(Template, Vec<String>)> {
+        self.routes.iter().find(|(template, _)| template.matches(path))
     }
 
     pub fn allowed_methods(&self, path: &str) -> Option<String> {
@@ -403,6 +420,7 @@ impl RouteTable {
         let index: usize = router_name.strip_prefix("param")?.parse().ok()?;
         let (template, _) = self.template(path)?;
         template
+            .text
             .split('/')
             .filter_map(|segment| segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
             .nth(index)
@@ -488,11 +506,13 @@ mod tests {
 
     #[test]
     fn templates_match_paths_with_or_without_the_slash() {
-        let t = "/api/v2/user/{id}/connection/request/";
-        assert!(template_matches(t, "/api/v2/user/7/connection/request/"));
-        assert!(template_matches(t, "/api/v2/user/abc/connection/request"));
-        assert!(!template_matches(t, "/api/v2/user//connection/request/"));
-        assert!(!template_matches(t, "/api/v2/user/7/connection/accept/"));
+        let t = Template::new("/api/v2/user/{id}/connection/request/");
+        assert!(t.matches("/api/v2/user/7/connection/request/"));
+        assert!(t.matches("/api/v2/user/abc/connection/request"));
+        assert!(!t.matches("/api/v2/user//connection/request/"));
+        assert!(!t.matches("/api/v2/user/7/connection/accept/"));
+        assert!(!t.matches("/api/v2/user/7/connection/request/extra/"));
+        assert!(!t.matches("/api/v2/user/7/connection"));
     }
 
     #[test]
