@@ -49,6 +49,10 @@ enum Command {
         /// limit. Past it: 429 with Retry-After.
         #[arg(long, env = "RATE_LIMIT_ACTIONS", default_value_t = 600)]
         rate_limit_actions: u32,
+        /// Requests one user may have in flight at once on this instance; 0: no cap. Past it:
+        /// 429 with Retry-After.
+        #[arg(long, env = "MAX_IN_FLIGHT_PER_USER", default_value_t = 32)]
+        max_in_flight_per_user: u32,
         #[command(flatten)]
         limits: LimitArgs,
     },
@@ -298,9 +302,25 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
-        Command::Serve { bind, demo, jwt, trust_forwarded_headers, bench_ceiling, rate_limit_actions, limits } => {
-            let options =
-                ServeOptions { demo, jwt, trust_forwarded_headers, bench_ceiling, rate_limit_actions, limits: limits.limits() };
+        Command::Serve {
+            bind,
+            demo,
+            jwt,
+            trust_forwarded_headers,
+            bench_ceiling,
+            rate_limit_actions,
+            max_in_flight_per_user,
+            limits,
+        } => {
+            let options = ServeOptions {
+                demo,
+                jwt,
+                trust_forwarded_headers,
+                bench_ceiling,
+                rate_limit_actions,
+                max_in_flight_per_user,
+                limits: limits.limits(),
+            };
             serve(&cli.database_url, &bind, options).await
         }
     }
@@ -323,11 +343,13 @@ struct ServeOptions {
     trust_forwarded_headers: bool,
     bench_ceiling: bool,
     rate_limit_actions: u32,
+    max_in_flight_per_user: u32,
     limits: server::Limits,
 }
 
 async fn serve(database_url: &str, bind: &str, options: ServeOptions) -> Result<(), Failure> {
-    let ServeOptions { demo, jwt, trust_forwarded_headers, bench_ceiling, rate_limit_actions, limits } = options;
+    let ServeOptions { demo, jwt, trust_forwarded_headers, bench_ceiling, rate_limit_actions, max_in_flight_per_user, limits } =
+        options;
     let shutdown = shutdown_signal();
     let bind = config::parse_bind(bind)?;
     let public_key = match (&jwt.jwt_public_key_file, &jwt.jwt_algorithm) {
@@ -387,6 +409,7 @@ async fn serve(database_url: &str, bind: &str, options: ServeOptions) -> Result<
         bench_ceiling,
         metrics: Default::default(),
         rate_limit: connections_api::api::rate_limit::RateLimiter::new(rate_limit_actions),
+        in_flight: connections_api::api::rate_limit::InFlight::new(max_in_flight_per_user),
     });
     bound.serve(state, limits, shutdown).await.map_err(Failure)
 }

@@ -248,7 +248,11 @@ pub fn app(state: Arc<AppState>, limits: Limits) -> Result<impl Endpoint, String
 
     Ok(routes
         .data(state)
-        .before(|req| async move { Ok(trim_trailing_slash(req)) })
+        .before(|mut req| async move {
+            // Where the token check leaves the request's in-flight slot (dropped with the request).
+            req.extensions_mut().insert(crate::api::rate_limit::SlotHolder::default());
+            Ok(trim_trailing_slash(req))
+        })
         .around(move |next, req| deadline(next, req, limits.request_timeout))
         .around(move |next, req| {
             let routes_table = routes_table.clone();

@@ -85,6 +85,8 @@ pub const NO_SENT_REQUEST: ErrorCode =
     general(409, "no_sent_request", "You have not sent a connection request to this user.");
 pub const NOT_CONNECTED: ErrorCode = general(409, "not_connected", "You are not connected to this user.");
 pub const RATE_LIMITED: ErrorCode = general(429, "rate_limited", "Too many actions: retry after the seconds in Retry-After.");
+pub const TOO_MANY_REQUESTS: ErrorCode =
+    general(429, "too_many_requests", "Too many requests of this user at once: retry after the seconds in Retry-After.");
 pub const INTERNAL: ErrorCode = general(500, "internal_error", "The server failed to answer this request.");
 pub const SERVICE_UNAVAILABLE: ErrorCode =
     general(503, "service_unavailable", "The database is unavailable; retry later.");
@@ -267,7 +269,7 @@ pub fn status_description(status: u16) -> &'static str {
         409 => "Conflict: the relation is not in a state this action applies to.",
         413 => "The request body is too large.",
         415 => "The request body has an unsupported media type.",
-        429 => "Too many actions from this user: retry after the number of seconds in `Retry-After`.",
+        429 => "Too many actions, or too many requests at once, from this user: retry after the number of seconds in `Retry-After`.",
         503 => "The database is unavailable or too slow; retry after the number of seconds in `Retry-After`.",
         _ => "Error.",
     }

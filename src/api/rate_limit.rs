@@ -1,9 +1,10 @@
-//! Per-user rate limiting of the actions: a token bucket per user, refilled continuously.
-//! Each instance counts its own requests; a user spread over several instances gets each one's
-//! allowance.
+//! Per-user limits: a token bucket of actions per user, refilled continuously; and a cap on
+//! one user's requests in flight at once, so that a client flooding from many connections
+//! cannot take every database connection from the others. Each instance counts its own
+//! requests; a user spread over several instances gets each one's allowance.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 #[derive(Debug)]
@@ -41,9 +42,76 @@ impl RateLimiter {
     }
 }
 
+/// How many requests each user has in flight on this instance, capped.
+#[derive(Debug)]
+pub struct InFlight {
+    per_user: u32,
+    counts: Mutex<HashMap<i64, u32>>,
+}
+
+/// One request's place under its user's cap, given back when dropped.
+#[derive(Debug)]
+pub struct Slot {
+    owner: Arc<InFlight>,
+    user: i64,
+}
+
+impl InFlight {
+    /// `None` for 0: no cap.
+    pub fn new(per_user: u32) -> Option<Arc<Self>> {
+        (per_user > 0).then(|| Arc::new(InFlight { per_user, counts: Mutex::default() }))
+    }
+
+    /// A slot for one more request of `user`, or `None` when they have `per_user` in flight.
+    pub fn enter(self: &Arc<Self>, user: i64) -> Option<Slot> {
+        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        let count = counts.entry(user).or_default();
+        if *count >= self.per_user {
+            return None;
+        }
+        *count += 1;
+        Some(Slot { owner: self.clone(), user })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut counts = self.owner.counts.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(count) = counts.get_mut(&self.user) {
+            *count -= 1;
+            if *count == 0 {
+                counts.remove(&self.user);
+            }
+        }
+    }
+}
+
+/// Where the token check leaves the request's slot (it only sees `&Request`): put in every
+/// request's extensions by the server, dropped with the request when its handler is done.
+#[derive(Clone, Debug, Default)]
+pub struct SlotHolder(Arc<Mutex<Option<Slot>>>);
+
+impl SlotHolder {
+    pub fn hold(&self, slot: Slot) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(slot);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_user_gets_as_many_slots_as_the_cap_and_they_come_back() {
+        let cap = InFlight::new(2).unwrap();
+        let first = cap.enter(1).unwrap();
+        let _second = cap.enter(1).unwrap();
+        assert!(cap.enter(1).is_none(), "the third waits for a slot");
+        assert!(cap.enter(2).is_some(), "another user has slots of their own");
+        drop(first);
+        assert!(cap.enter(1).is_some(), "a finished request gives its slot back");
+        assert!(InFlight::new(0).is_none());
+    }
 
     #[test]
     fn a_burst_of_the_minutes_allowance_then_a_wait() {

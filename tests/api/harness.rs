@@ -27,6 +27,15 @@ pub struct TestApp {
     _other: Option<Box<TestApp>>,
 }
 
+/// What a test server may be started with beyond the defaults: no per-user limits (unlike
+/// `serve`'s defaults), the HTTP layer's default limits.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options {
+    pub limits: server::Limits,
+    pub actions_per_minute: Option<u32>,
+    pub in_flight_per_user: Option<u32>,
+}
+
 /// A database URL for one test, and what keeps it alive.
 async fn fresh_database() -> (String, Option<tempfile::TempDir>) {
     match std::env::var("TEST_POSTGRES_URL") {
@@ -55,21 +64,19 @@ impl TestApp {
         let repo = Repo::connect(&url).await.expect("connect");
         repo.migrate().await.expect("migrate");
         repo.set_preference("configurations", "follow_enabled", "false").await.unwrap();
-        Self::start(url, repo, dir, None, server::Limits::default()).await
+        Self::start(url, repo, dir, Options::default()).await
     }
 
-    /// The same, with these HTTP limits (timeouts, connection cap) and action rate limit.
-    pub async fn spawn_with_limits(limits: server::Limits, actions_per_minute: Option<u32>) -> TestApp {
+    /// The same, with these limits (HTTP timeouts, connection cap, per-user limits).
+    pub async fn spawn_with(options: Options) -> TestApp {
         let app = Self::spawn().await;
         let repo = Repo::connect(&app.database_url).await.expect("connect");
-        Self::start(app.database_url.clone(), repo, None, actions_per_minute, limits).await.keep(app)
+        Self::start(app.database_url.clone(), repo, None, options).await.keep(app)
     }
 
     /// The same, with the actions limited to `per_minute` per user.
     pub async fn spawn_with_rate_limit(per_minute: u32) -> TestApp {
-        let app = Self::spawn().await;
-        let repo = Repo::connect(&app.database_url).await.expect("connect");
-        Self::start(app.database_url.clone(), repo, None, Some(per_minute), server::Limits::default()).await.keep(app)
+        Self::spawn_with(Options { actions_per_minute: Some(per_minute), ..Options::default() }).await
     }
 
     /// Keeps `other` (and its database) alive as long as this app.
@@ -81,16 +88,10 @@ impl TestApp {
     /// A second server process-alike on the same database, as several instances would run.
     pub async fn another_instance(&self) -> TestApp {
         let repo = Repo::connect(&self.database_url).await.expect("connect");
-        Self::start(self.database_url.clone(), repo, None, None, server::Limits::default()).await
+        Self::start(self.database_url.clone(), repo, None, Options::default()).await
     }
 
-    async fn start(
-        url: String,
-        repo: Repo,
-        dir: Option<tempfile::TempDir>,
-        rate_limit: Option<u32>,
-        limits: server::Limits,
-    ) -> TestApp {
+    async fn start(url: String, repo: Repo, dir: Option<tempfile::TempDir>, options: Options) -> TestApp {
         let auth = Authenticator::new(SECRET, 30);
         let state = Arc::new(AppState {
             connections: Connections::new(repo.clone()),
@@ -98,12 +99,13 @@ impl TestApp {
             trust_forwarded_headers: false,
             bench_ceiling: false,
             metrics: Default::default(),
-            rate_limit: rate_limit.and_then(connections_api::api::rate_limit::RateLimiter::new),
+            rate_limit: options.actions_per_minute.and_then(connections_api::api::rate_limit::RateLimiter::new),
+            in_flight: options.in_flight_per_user.and_then(connections_api::api::rate_limit::InFlight::new),
         });
         let bound = server::bind("127.0.0.1:0".parse().unwrap()).await.expect("bind port 0");
         let base = format!("http://{}", bound.addr);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(bound.serve(state, limits, async move {
+        tokio::spawn(bound.serve(state, options.limits, async move {
             rx.await.ok();
         }));
         TestApp { base, database_url: url, client: reqwest::Client::new(), repo, auth, _shutdown: tx, _dir: dir, _other: None }

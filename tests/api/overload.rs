@@ -8,7 +8,7 @@ use sea_orm::{ConnectionTrait, DbBackend, TransactionTrait};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::harness::{TestApp, assert_error, json};
+use crate::harness::{Options, TestApp, assert_error, json};
 
 /// How long a test waits for something the server must do by itself before calling it a hang.
 const PATIENCE: Duration = Duration::from_secs(30);
@@ -39,7 +39,7 @@ async fn read_until_closed(stream: &mut TcpStream) -> String {
 /// while they hold every connection slot, a real client waits only until they are cut off.
 #[tokio::test]
 async fn slow_headers_are_cut_off_and_do_not_lock_others_out() {
-    let app = TestApp::spawn_with_limits(limits(1, 30, 8), None).await;
+    let app = TestApp::spawn_with(Options { limits: limits(1, 30, 8), ..Options::default() }).await;
     let alice = app.user("alice").await;
     let mut slow = Vec::new();
     for i in 0..8 {
@@ -64,7 +64,7 @@ async fn slow_headers_are_cut_off_and_do_not_lock_others_out() {
 /// A body that does not arrive within the request timeout is `408` with the error body.
 #[tokio::test]
 async fn a_slow_body_is_408() {
-    let app = TestApp::spawn_with_limits(limits(10, 1, 64), None).await;
+    let app = TestApp::spawn_with(Options { limits: limits(10, 1, 64), ..Options::default() }).await;
     let alice = app.user("alice").await;
     let mut stream = connect(&app).await;
     let head = format!(
@@ -79,13 +79,9 @@ async fn a_slow_body_is_408() {
     assert!(sent.contains(r#""code":"request_timeout""#), "{sent:?}");
 }
 
-/// An answer the database cannot give within the request timeout is `503` with `Retry-After`,
-/// and nothing is half-applied: once the database is free, the action works.
-#[tokio::test]
-async fn an_answer_that_takes_too_long_is_503() {
-    let app = TestApp::spawn_with_limits(limits(10, 1, 64), None).await;
-    let (alice, bob) = (app.user("alice").await, app.user("bob").await);
-    // Another session holds the write lock the action needs.
+/// Another session holding the lock every action needs (SQLite's write lock; on PostgreSQL the
+/// `relations` table), until the transaction is rolled back. The pool comes with it.
+async fn hold_write_lock(app: &TestApp) -> (connections_api::repo::Repo, sea_orm::DatabaseTransaction) {
     let other = connections_api::repo::Repo::connect(&app.database_url).await.unwrap();
     let lock = match other.backend() {
         DbBackend::Sqlite => {
@@ -101,6 +97,49 @@ async fn an_answer_that_takes_too_long_is_503() {
             txn
         }
     };
+    (other, lock)
+}
+
+/// Past `in_flight_per_user` requests of one user at once, the next is `429 too_many_requests`
+/// with `Retry-After`, at once; other users are served; the slots come back when the requests end.
+#[tokio::test]
+async fn one_users_requests_in_flight_are_capped() {
+    let app = TestApp::spawn_with(Options { in_flight_per_user: Some(3), ..Options::default() }).await;
+    let (alice, bob) = (app.user("alice").await, app.user("bob").await);
+    let mut targets = Vec::new();
+    for i in 0..3 {
+        targets.push(app.user(&format!("target{i}")).await);
+    }
+    let (_other, lock) = hold_write_lock(&app).await;
+    // Three of alice's actions wait for the lock: her three slots are taken.
+    let held: Vec<_> = targets
+        .iter()
+        .map(|t| {
+            let request = app.client.post(app.url(&format!("/api/v2/user/{}/connection/request/", t.id)));
+            tokio::spawn(request.bearer_auth(app.token(&alice)).send())
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let refused = app.get(&alice, "/api/v2/user/me/").await;
+    assert_eq!(refused.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned()), Some("1".to_owned()));
+    assert_error(refused, 429, "too_many_requests").await;
+    let (status, _) = json(app.get(&bob, "/api/v2/user/me/").await).await;
+    assert_eq!(status, 200, "another user is served");
+    lock.rollback().await.unwrap();
+    for request in held {
+        assert_eq!(request.await.unwrap().unwrap().status(), 200, "the held requests finish");
+    }
+    let (status, _) = json(app.get(&alice, "/api/v2/user/me/").await).await;
+    assert_eq!(status, 200, "her slots came back");
+}
+
+/// An answer the database cannot give within the request timeout is `503` with `Retry-After`,
+/// and nothing is half-applied: once the database is free, the action works.
+#[tokio::test]
+async fn an_answer_that_takes_too_long_is_503() {
+    let app = TestApp::spawn_with(Options { limits: limits(10, 1, 64), ..Options::default() }).await;
+    let (alice, bob) = (app.user("alice").await, app.user("bob").await);
+    let (_other, lock) = hold_write_lock(&app).await;
     let response = app.request(&alice, bob.id).await;
     assert_eq!(response.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned()), Some("1".to_owned()));
     assert_error(response, 503, "service_unavailable").await;
@@ -110,11 +149,11 @@ async fn an_answer_that_takes_too_long_is_503() {
 }
 
 /// One user floods the server with reads and actions from many connections; another user's
-/// requests, made meanwhile, are all answered. The flood meets the action rate limit (`429`),
+/// requests, made meanwhile, are all answered. The flood meets the per-user limits (`429`),
 /// never a `5xx`.
 #[tokio::test]
 async fn one_client_flooding_leaves_others_served() {
-    let app = TestApp::spawn_with_limits(Limits::default(), Some(60)).await;
+    let app = TestApp::spawn_with(Options { actions_per_minute: Some(60), in_flight_per_user: Some(32), ..Options::default() }).await;
     let (flooder, other) = (app.user("flooder").await, app.user("other").await);
     let mut targets = Vec::new();
     for i in 0..40 {

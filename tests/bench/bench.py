@@ -119,7 +119,7 @@ def bench(args, work: Path) -> int:
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([BIN, "serve", "--bind", f"127.0.0.1:{port}", "--bench-ceiling", "--rate-limit-actions", "0"], env=env)
+    server = subprocess.Popen([BIN, "serve", "--bind", f"127.0.0.1:{port}", "--bench-ceiling", "--rate-limit-actions", "0", "--max-in-flight-per-user", "0"], env=env)
     try:
         for _ in range(600):
             try:
