@@ -27,35 +27,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Migrate the database, then serve the API, /openapi.yaml, /openapi.json and /docs/.
-    Serve {
-        /// Address to listen on.
-        #[arg(long, env = "BIND", default_value = config::DEFAULT_BIND)]
-        bind: String,
-        /// Seed demo users on an empty database, turn friendship mode on, print a token per
-        /// demo user. Without JWT_SECRET, a random secret is made for this process.
-        #[arg(long)]
-        demo: bool,
-        #[command(flatten)]
-        jwt: JwtArgs,
-        /// Build page URLs from X-Forwarded-Proto and X-Forwarded-Host: only behind a reverse
-        /// proxy that sets them.
-        #[arg(long, env = "TRUST_FORWARDED_HEADERS")]
-        trust_forwarded_headers: bool,
-        /// Also serve GET /bench/ceiling (token check, constant answer, no database): the
-        /// framework's own limit, for `make bench`. Not part of the API.
-        #[arg(long, hide = true)]
-        bench_ceiling: bool,
-        /// Actions (request, accept, ...) one user may make per minute on this instance; 0: no
-        /// limit. Past it: 429 with Retry-After.
-        #[arg(long, env = "RATE_LIMIT_ACTIONS", default_value_t = 600)]
-        rate_limit_actions: u32,
-        /// Requests one user may have in flight at once on this instance; 0: no cap. Past it:
-        /// 429 with Retry-After.
-        #[arg(long, env = "MAX_IN_FLIGHT_PER_USER", default_value_t = 32)]
-        max_in_flight_per_user: u32,
-        #[command(flatten)]
-        limits: LimitArgs,
-    },
+    Serve(ServeArgs),
     /// Create or upgrade the schema, then exit.
     Migrate,
     /// Manage users.
@@ -93,6 +65,38 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// `serve`'s settings.
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "BIND", default_value = config::DEFAULT_BIND)]
+    bind: String,
+    /// Seed demo users on an empty database, turn friendship mode on, print a token per
+    /// demo user. Without JWT_SECRET, a random secret is made for this process.
+    #[arg(long)]
+    demo: bool,
+    #[command(flatten)]
+    jwt: JwtArgs,
+    /// Build page URLs from X-Forwarded-Proto and X-Forwarded-Host: only behind a reverse
+    /// proxy that sets them.
+    #[arg(long, env = "TRUST_FORWARDED_HEADERS")]
+    trust_forwarded_headers: bool,
+    /// Also serve GET /bench/ceiling (token check, constant answer, no database): the
+    /// framework's own limit, for `make bench`. Not part of the API.
+    #[arg(long, hide = true)]
+    bench_ceiling: bool,
+    /// Actions (request, accept, ...) one user may make per minute on this instance; 0: no
+    /// limit. Past it: 429 with Retry-After.
+    #[arg(long, env = "RATE_LIMIT_ACTIONS", default_value_t = 600)]
+    rate_limit_actions: u32,
+    /// Requests one user may have in flight at once on this instance; 0: no cap. Past it:
+    /// 429 with Retry-After.
+    #[arg(long, env = "MAX_IN_FLIGHT_PER_USER", default_value_t = 32)]
+    max_in_flight_per_user: u32,
+    #[command(flatten)]
+    limits: LimitArgs,
 }
 
 /// How tokens are verified. JWT_SECRET (HS256, SelfCommunity's own tokens) and
@@ -302,27 +306,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
-        Command::Serve {
-            bind,
-            demo,
-            jwt,
-            trust_forwarded_headers,
-            bench_ceiling,
-            rate_limit_actions,
-            max_in_flight_per_user,
-            limits,
-        } => {
-            let options = ServeOptions {
-                demo,
-                jwt,
-                trust_forwarded_headers,
-                bench_ceiling,
-                rate_limit_actions,
-                max_in_flight_per_user,
-                limits: limits.limits(),
-            };
-            serve(&cli.database_url, &bind, options).await
-        }
+        Command::Serve(args) => serve(&cli.database_url, args).await,
     }
 }
 
@@ -337,21 +321,12 @@ fn preference_value(section: &str, name: &str, value: &str) -> Result<String, Fa
     }
 }
 
-struct ServeOptions {
-    demo: bool,
-    jwt: JwtArgs,
-    trust_forwarded_headers: bool,
-    bench_ceiling: bool,
-    rate_limit_actions: u32,
-    max_in_flight_per_user: u32,
-    limits: server::Limits,
-}
-
-async fn serve(database_url: &str, bind: &str, options: ServeOptions) -> Result<(), Failure> {
-    let ServeOptions { demo, jwt, trust_forwarded_headers, bench_ceiling, rate_limit_actions, max_in_flight_per_user, limits } =
-        options;
+async fn serve(database_url: &str, args: ServeArgs) -> Result<(), Failure> {
+    let ServeArgs { bind, demo, jwt, trust_forwarded_headers, bench_ceiling, rate_limit_actions, max_in_flight_per_user, limits } =
+        args;
+    let limits = limits.limits();
     let shutdown = shutdown_signal();
-    let bind = config::parse_bind(bind)?;
+    let bind = config::parse_bind(&bind)?;
     let public_key = match (&jwt.jwt_public_key_file, &jwt.jwt_algorithm) {
         (Some(path), Some(algorithm)) => Some(config::read_public_key(path, algorithm)?),
         (Some(_), None) => {
