@@ -160,8 +160,7 @@ async fn sigterm_during_a_request(base: &str, pid: u32) -> tokio::task::JoinHand
 #[test]
 fn sigterm_finishes_requests_in_flight_and_exits_0() {
     let cli = Cli::new();
-    cli.ok(&["seed", "--users", "50"]);
-    cli.ok(&["preference", "set", "configurations.follow_enabled", "false"]);
+    cli.seed_friendship_community(50);
     let (mut server, base, port) = start_server(&cli, |_| {});
     let url = cli.url();
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -191,8 +190,7 @@ fn sigterm_finishes_requests_in_flight_and_exits_0() {
 #[test]
 fn sigterm_waits_no_longer_than_the_grace_period() {
     let cli = Cli::new();
-    cli.ok(&["seed", "--users", "5"]);
-    cli.ok(&["preference", "set", "configurations.follow_enabled", "false"]);
+    cli.seed_friendship_community(5);
     let (mut server, base, _) = start_server(&cli, |command| {
         command.env("SHUTDOWN_GRACE", "1");
     });
@@ -201,13 +199,7 @@ fn sigterm_waits_no_longer_than_the_grace_period() {
         // Held past the grace period: the request waits on SQLite's 5 s busy timeout.
         let (_other, lock) = hold_sqlite_write_lock(&cli.url()).await;
         let request = sigterm_during_a_request(&base, server.id()).await;
-        let status = tokio::task::spawn_blocking(move || {
-            let status = server.wait().unwrap();
-            (status, server)
-        })
-        .await
-        .unwrap()
-        .0;
+        let status = tokio::task::spawn_blocking(move || server.wait().unwrap()).await.unwrap();
         let answer = request.await.unwrap();
         lock.rollback().await.unwrap();
         (answer, status)
@@ -220,8 +212,7 @@ fn sigterm_waits_no_longer_than_the_grace_period() {
 #[test]
 fn no_secret_reaches_the_logs() {
     let cli = Cli::new();
-    cli.ok(&["seed", "--users", "5"]);
-    cli.ok(&["preference", "set", "configurations.follow_enabled", "false"]);
+    cli.seed_friendship_community(5);
     let log = cli.dir.path().join("server.log");
     let (mut server, base, _) = start_server(&cli, |command| {
         command.env("RUST_LOG", "debug").stderr(std::fs::File::create(&log).unwrap());
@@ -281,8 +272,7 @@ fn previous_secrets_still_verify() {
 #[test]
 fn json_logs_carry_the_request_id() {
     let cli = Cli::new();
-    cli.ok(&["seed", "--users", "3"]);
-    cli.ok(&["preference", "set", "configurations.follow_enabled", "false"]);
+    cli.seed_friendship_community(3);
     let log = cli.dir.path().join("server.log");
     let (mut server, base, _) = start_server(&cli, |command| {
         command.env("LOG_FORMAT", "json").env("RUST_LOG", "info").stderr(std::fs::File::create(&log).unwrap());

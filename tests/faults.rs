@@ -135,8 +135,7 @@ async fn assert_kept(repo: &Repo, acknowledged: &[(i64, i64)]) {
 fn postgres_stopped_mid_load_gives_503_then_recovers_without_restart() {
     let Some(cluster) = postgres::Cluster::start_new() else { return };
     let cli = Cli::on(&cluster.url());
-    cli.ok(&["seed", "--users", "100"]);
-    cli.ok(&["preference", "set", "configurations.follow_enabled", "false"]);
+    cli.seed_friendship_community(100);
     let (mut server, base, _) = start_server(&cli, |command| {
         command.args(["--rate-limit-actions", "0"]);
     });
@@ -197,8 +196,7 @@ fn postgres_stopped_mid_load_gives_503_then_recovers_without_restart() {
 fn two_processes_on_one_postgres_database_agree() {
     let Some(cluster) = postgres::Cluster::start_new() else { return };
     let cli = Cli::on(&cluster.url());
-    cli.ok(&["seed", "--users", "6"]);
-    cli.ok(&["preference", "set", "configurations.follow_enabled", "false"]);
+    cli.seed_friendship_community(6);
     let no_limit = |command: &mut Command| {
         command.args(["--rate-limit-actions", "0"]);
     };
@@ -274,8 +272,7 @@ fn two_processes_on_one_postgres_database_agree() {
 /// `kill -9` in the middle of a write load, then a new process on the same database: every
 /// request that was answered `200` is there, no action is half-applied, and it serves.
 fn a_killed_server_loses_no_acknowledged_change(cli: &Cli) {
-    cli.ok(&["seed", "--users", "200"]);
-    cli.ok(&["preference", "set", "configurations.follow_enabled", "false"]);
+    cli.seed_friendship_community(200);
     let (mut server, base, _) = start_server(cli, |command| {
         command.args(["--rate-limit-actions", "0"]);
     });
@@ -318,8 +315,7 @@ fn a_killed_server_loses_no_acknowledged_change_on_postgres() {
 #[test]
 fn a_locked_or_read_only_sqlite_file_gives_503() {
     let cli = Cli::new();
-    cli.ok(&["seed", "--users", "3"]);
-    cli.ok(&["preference", "set", "configurations.follow_enabled", "false"]);
+    cli.seed_friendship_community(3);
     let (mut server, base, _) = start_server(&cli, |_| {});
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {

@@ -50,6 +50,13 @@ impl Cli {
         self.command().args(args).output().unwrap()
     }
 
+    /// Users `1..=users` in bulk, and the community in friendship mode (where the connection
+    /// endpoints answer): the set-up of most tests that start a server.
+    pub fn seed_friendship_community(&self, users: u32) {
+        self.ok(&["seed", "--users", &users.to_string()]);
+        self.ok(&["preference", "set", "configurations.follow_enabled", "false"]);
+    }
+
     pub fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args);
         assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
