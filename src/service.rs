@@ -32,6 +32,11 @@ impl PageRequest {
 pub const FOLLOW_ENABLED: (&str, &str) = ("configurations", "follow_enabled");
 pub const CONNECTION_ENABLED: (&str, &str) = ("configurations", "connection_enabled");
 
+/// The user a request acts for: the id its token names. Whether they exist (and are not
+/// deleted) is checked by the operation's first query, not before it: one statement less.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Caller(pub i64);
+
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
     #[error("you cannot connect to yourself")]
@@ -40,10 +45,23 @@ pub enum ServiceError {
     FriendshipModeDisabled,
     #[error("user not found")]
     UserNotFound,
+    /// The token's user does not exist or is deleted (`401`).
+    #[error("the token's user does not exist")]
+    CallerNotFound,
     #[error(transparent)]
     Conflict(#[from] Conflict),
     #[error(transparent)]
-    Repo(#[from] RepoError),
+    Repo(RepoError),
+}
+
+impl From<RepoError> for ServiceError {
+    fn from(err: RepoError) -> Self {
+        match err {
+            RepoError::CallerNotFound => ServiceError::CallerNotFound,
+            RepoError::UserNotFound => ServiceError::UserNotFound,
+            other => ServiceError::Repo(other),
+        }
+    }
 }
 
 /// How long an instance trusts the community mode it read: the contract lets a preference
@@ -71,6 +89,11 @@ impl Connections {
         Ok(self.repo.find_active_user(id).await?)
     }
 
+    /// The caller's own user.
+    pub async fn me(&self, caller: Caller) -> Result<User, ServiceError> {
+        self.repo.find_active_user(caller.0).await?.ok_or(ServiceError::CallerNotFound)
+    }
+
     /// Friendship mode: follows disabled and connections enabled. Read at most every
     /// `MODE_CACHE_TTL`, so that a change is seen within a second everywhere.
     pub async fn friendship_mode(&self) -> Result<bool, ServiceError> {
@@ -81,44 +104,43 @@ impl Connections {
             }
         }
         let read_at = std::time::Instant::now();
-        let follow = self.bool_preference(FOLLOW_ENABLED, false).await?;
-        let connection = self.bool_preference(CONNECTION_ENABLED, true).await?;
-        let mode = !follow && connection;
+        let values = self.repo.preference_values(&[FOLLOW_ENABLED, CONNECTION_ENABLED]).await?;
+        let flag = |i: usize, default: bool| {
+            values.get(i).cloned().flatten().and_then(|v| serde_json::from_str::<bool>(&v).ok()).unwrap_or(default)
+        };
+        let mode = !flag(0, false) && flag(1, true);
         *self.mode.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some((read_at, mode));
         Ok(mode)
     }
 
-    async fn bool_preference(&self, (section, name): (&str, &str), default: bool) -> Result<bool, ServiceError> {
-        let value = self.repo.preference(section, name).await?;
-        Ok(value.and_then(|v| serde_json::from_str::<bool>(&v).ok()).unwrap_or(default))
-    }
-
-    async fn require_friendship_mode(&self) -> Result<(), ServiceError> {
-        if self.friendship_mode().await? { Ok(()) } else { Err(ServiceError::FriendshipModeDisabled) }
-    }
-
-    async fn require_active(&self, id: i64) -> Result<User, ServiceError> {
-        self.repo.find_active_user(id).await?.ok_or(ServiceError::UserNotFound)
+    /// Outside friendship mode, `403`, unless the caller is gone (`401` comes first).
+    async fn require_friendship_mode(&self, caller: Caller) -> Result<(), ServiceError> {
+        if self.friendship_mode().await? {
+            return Ok(());
+        }
+        self.me(caller).await?;
+        Err(ServiceError::FriendshipModeDisabled)
     }
 
     /// `caller`'s status with `target`; `null` with oneself.
-    pub async fn status(&self, caller: &User, target: i64) -> Result<Option<ConnectionStatus>, ServiceError> {
-        if target == caller.id {
+    pub async fn status(&self, caller: Caller, target: i64) -> Result<Option<ConnectionStatus>, ServiceError> {
+        if target == caller.0 {
+            self.me(caller).await?;
             return Ok(None);
         }
-        let relation = self.repo.relation_with_active(caller.id, target).await?;
-        Ok(relation.ok_or(ServiceError::UserNotFound)?.status())
+        Ok(self.repo.pair(caller.0, target).await?.status())
     }
 
     /// `caller`'s status with each of `ids` that exists: duplicates collapse, unknown and
     /// deleted users are left out, oneself is `null`.
-    pub async fn statuses(&self, caller: &User, ids: &[i64]) -> Result<Vec<(i64, Option<ConnectionStatus>)>, ServiceError> {
+    pub async fn statuses(&self, caller: Caller, ids: &[i64]) -> Result<Vec<(i64, Option<ConnectionStatus>)>, ServiceError> {
         let mut ids = ids.to_vec();
         ids.sort_unstable();
         ids.dedup();
-        let known: Vec<i64> = self.repo.active_users(&ids).await?.into_iter().map(|u| u.id).collect();
-        let others: Vec<i64> = known.iter().copied().filter(|id| *id != caller.id).collect();
-        let relations = self.repo.relations(caller.id, &others).await?;
+        let mut known = self.repo.active_ids(caller.0, &ids).await?;
+        known.sort_unstable();
+        let others: Vec<i64> = known.iter().copied().filter(|id| *id != caller.0).collect();
+        let relations = self.repo.relations(caller.0, &others).await?;
         Ok(known
             .into_iter()
             .map(|id| (id, relations.get(&id).copied().unwrap_or(Relation::None).status()))
@@ -126,55 +148,46 @@ impl Connections {
     }
 
     /// A user, with `caller`'s status with them.
-    pub async fn user(&self, caller: &User, id: i64) -> Result<(User, Option<ConnectionStatus>), ServiceError> {
-        if id == caller.id {
-            return Ok((caller.clone(), None));
+    pub async fn user(&self, caller: Caller, id: i64) -> Result<(User, Option<ConnectionStatus>), ServiceError> {
+        if id == caller.0 {
+            return Ok((self.me(caller).await?, None));
         }
-        let user = self.require_active(id).await?;
-        let status = self.repo.relation(caller.id, id).await?.status();
-        Ok((user, status))
+        let (user, relation) = self.repo.user_with_relation(caller.0, id).await?;
+        Ok((user, relation.status()))
     }
 
     /// `of`'s connections as `caller` sees them (mutual ones first), with `caller`'s status
     /// with each.
     pub async fn connections(
         &self,
-        caller: &User,
+        caller: Caller,
         of: i64,
         mutual_only: bool,
         page: PageRequest,
     ) -> Result<Page<(User, Option<ConnectionStatus>)>, ServiceError> {
-        self.require_friendship_mode().await?;
-        self.require_active(of).await?;
-        let found = self.repo.connections_page(of, caller.id, mutual_only, page.limit, page.offset).await?;
-        let others: Vec<i64> = found
-            .items
-            .iter()
-            .filter(|(user, mutual)| !mutual && user.id != caller.id)
-            .map(|(user, _)| user.id)
-            .collect();
-        let relations = self.repo.relations(caller.id, &others).await?;
+        self.require_friendship_mode(caller).await?;
+        let found = self.repo.connections_page(of, caller.0, mutual_only, page.limit, page.offset).await?;
         let items = found
             .items
             .into_iter()
-            .map(|(user, mutual)| {
-                let relation = if mutual { Relation::Connected } else { relations.get(&user.id).copied().unwrap_or(Relation::None) };
-                (user, relation.status())
+            .map(|(user, relation)| {
+                let status = if user.id == caller.0 { None } else { relation.status() };
+                (user, status)
             })
             .collect();
         Ok(Page { count: found.count, items })
     }
 
     /// Pending requests `caller` received, newest first.
-    pub async fn received_requests(&self, caller: &User, page: PageRequest) -> Result<Page<RequestWithUsers>, ServiceError> {
-        self.require_friendship_mode().await?;
-        Ok(self.repo.received_requests_page(caller.id, page.limit, page.offset).await?)
+    pub async fn received_requests(&self, caller: Caller, page: PageRequest) -> Result<Page<RequestWithUsers>, ServiceError> {
+        self.require_friendship_mode(caller).await?;
+        Ok(self.repo.received_requests_page(caller.0, page.limit, page.offset).await?)
     }
 
     /// Requests `caller` sent, newest first; a rejection is never shown.
-    pub async fn sent_requests(&self, caller: &User, page: PageRequest) -> Result<Page<RequestWithUsers>, ServiceError> {
-        self.require_friendship_mode().await?;
-        let mut found = self.repo.sent_requests_page(caller.id, page.limit, page.offset).await?;
+    pub async fn sent_requests(&self, caller: Caller, page: PageRequest) -> Result<Page<RequestWithUsers>, ServiceError> {
+        self.require_friendship_mode(caller).await?;
+        let mut found = self.repo.sent_requests_page(caller.0, page.limit, page.offset).await?;
         for item in &mut found.items {
             item.request.rejected = None;
         }
@@ -186,22 +199,17 @@ impl Connections {
     }
 
     /// Runs `action` of `caller` towards user `target` and returns the caller's status after it.
-    pub async fn act(
-        &self,
-        caller: &User,
-        target: i64,
-        action: Action,
-    ) -> Result<Option<ConnectionStatus>, ServiceError> {
-        self.require_friendship_mode().await?;
-        if target == caller.id {
+    /// Checks, in order: the caller exists (`401`), friendship mode (`403`), not oneself
+    /// (`400`), the target exists (`404`), the state machine (`409`).
+    pub async fn act(&self, caller: Caller, target: i64, action: Action) -> Result<Option<ConnectionStatus>, ServiceError> {
+        self.require_friendship_mode(caller).await?;
+        if target == caller.0 {
+            self.me(caller).await?;
             return Err(ServiceError::SelfConnection);
         }
-        let transition = match self.repo.apply(caller.id, target, action).await {
-            Err(RepoError::UserNotFound(_)) => return Err(ServiceError::UserNotFound),
-            applied => applied??,
-        };
+        let transition = self.repo.apply(caller.0, target, action).await??;
         if let Some(event) = transition.event {
-            tracing::info!(event = event.name(), from_user = caller.id, to_user = target, "relation changed");
+            tracing::info!(event = event.name(), from_user = caller.0, to_user = target, "relation changed");
         }
         Ok(transition.status())
     }

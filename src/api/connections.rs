@@ -34,12 +34,12 @@ impl AppState {
     /// Every action goes through here: the caller's rate limit, then the service.
     async fn act(&self, auth: &BearerAuth, id: i64, action: Action) -> Result<Option<ConnectionStatus>, ApiError> {
         if let Some(limiter) = &self.rate_limit {
-            limiter.check(auth.0.id).map_err(|wait| {
+            limiter.check(auth.0.0).map_err(|wait| {
                 ApiError::new(error::RATE_LIMITED)
                     .with_header(poem::http::header::RETRY_AFTER, wait.as_secs().max(1).to_string())
             })?;
         }
-        Ok(self.connections.act(&auth.0, id, action).await?)
+        Ok(self.connections.act(auth.0, id, action).await?)
     }
 }
 
@@ -220,7 +220,7 @@ impl ConnectionsApi {
         #[oai(validator(minimum(value = "1")), example = "super::example_user_id")]
         id: Path<i64>,
     ) -> Result<StatusResponse, ErrorResponses<UserReadErrors>> {
-        Ok(state.connections.status(&auth.0, id.0).await?.into())
+        Ok(state.connections.status(auth.0, id.0).await?.into())
     }
 
     /// Check User Connections
@@ -236,7 +236,7 @@ impl ConnectionsApi {
         #[oai(validator(minimum(value = "1")), example = "super::example_user_id")]
         id: Path<i64>,
     ) -> Result<IsConnectionResponse, ErrorResponses<UserReadErrors>> {
-        let status = state.connections.status(&auth.0, id.0).await?;
+        let status = state.connections.status(auth.0, id.0).await?;
         Ok(IsConnectionBody { is_connection: status == Some(ConnectionStatus::Connected) }.into())
     }
 
@@ -254,7 +254,7 @@ impl ConnectionsApi {
         auth: BearerAuth,
         body: Json<Body<UserIds>>,
     ) -> Result<StatusesResponse, ErrorResponses<StatusesErrors>> {
-        let statuses = state.connections.statuses(&auth.0, &body.0.0.0).await?;
+        let statuses = state.connections.statuses(auth.0, &body.0.0.0).await?;
         Ok(ConnectionStatusesBody {
             connection_statuses: statuses
                 .into_iter()

@@ -224,6 +224,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::SelfConnection => ApiError::new(SELF_CONNECTION),
             ServiceError::FriendshipModeDisabled => ApiError::new(FRIENDSHIP_MODE_DISABLED),
             ServiceError::UserNotFound => ApiError::new(NOT_FOUND),
+            ServiceError::CallerNotFound => ApiError::invalid_token(USER_NOT_FOUND, USER_NOT_FOUND.message),
             ServiceError::Conflict(conflict) => conflict.into(),
             ServiceError::Repo(err) => err.into(),
         }

@@ -80,7 +80,7 @@ impl ListsApi {
         mutual: Query<Option<i64>>,
     ) -> Result<UserPageResponse, ErrorResponses<UserConnectionsErrors>> {
         let page = page_request(limit.0, offset.0);
-        let found = state.connections.connections(&auth.0, id.0, mutual.0 == Some(1), page).await?;
+        let found = state.connections.connections(auth.0, id.0, mutual.0 == Some(1), page).await?;
         let users = found.items.into_iter().map(|(user, status)| UserBody::new(user, status)).collect();
         Ok(UserPage::new(found.count, links(req, state.trust_forwarded_headers, page, found.count), users).into())
     }
@@ -103,7 +103,7 @@ impl ListsApi {
         offset: Query<Option<i64>>,
     ) -> Result<ConnectionRequestPageResponse, ErrorResponses<RequestListErrors>> {
         let page = page_request(limit.0, offset.0);
-        let found = state.connections.received_requests(&auth.0, page).await?;
+        let found = state.connections.received_requests(auth.0, page).await?;
         Ok(request_page(req, &state, page, found, true))
     }
 
@@ -126,7 +126,7 @@ impl ListsApi {
         offset: Query<Option<i64>>,
     ) -> Result<ConnectionRequestPageResponse, ErrorResponses<RequestListErrors>> {
         let page = page_request(limit.0, offset.0);
-        let found = state.connections.sent_requests(&auth.0, page).await?;
+        let found = state.connections.sent_requests(auth.0, page).await?;
         Ok(request_page(req, &state, page, found, false))
     }
 }

@@ -18,7 +18,7 @@ use poem_openapi::{SecurityScheme, Tags};
 
 use crate::auth::Authenticator;
 use crate::repo::User;
-use crate::service::Connections;
+use crate::service::{Caller, Connections};
 use error::{ApiError, ErrorCode, ErrorSet, USER_NOT_FOUND};
 
 /// What every handler shares: the service and the token verifier.
@@ -55,22 +55,25 @@ pub enum ApiTags {
 /// for one, an identity provider's token (RS256, ES256, EdDSA...) carrying `user_id`.
 #[derive(SecurityScheme)]
 #[oai(rename = "bearerAuth", ty = "bearer", bearer_format = "JWT", checker = "authenticate")]
-pub struct BearerAuth(pub User);
+pub struct BearerAuth(pub Caller);
 
-async fn authenticate(req: &Request, bearer: Bearer) -> poem::Result<User> {
+/// Verifies the token only: whether its user exists (and is not deleted) is checked by each
+/// operation's first query, in the same statement as its own work (`401` all the same).
+async fn authenticate(req: &Request, bearer: Bearer) -> poem::Result<Caller> {
     let state = req
         .data::<Arc<AppState>>()
         .ok_or_else(|| ApiError::new(error::INTERNAL))?;
-    let user = state.user_of_token(&bearer.token).await?;
+    let claims = state.auth.verify(&bearer.token).map_err(ApiError::from)?;
+    let caller = Caller(claims.user_id);
     if let Some(cap) = &state.in_flight {
-        let slot = cap.enter(user.id).ok_or_else(|| {
+        let slot = cap.enter(caller.0).ok_or_else(|| {
             ApiError::new(error::TOO_MANY_REQUESTS).with_header(poem::http::header::RETRY_AFTER, "1")
         })?;
         if let Some(holder) = req.extensions().get::<rate_limit::SlotHolder>() {
             holder.hold(slot);
         }
     }
-    Ok(user)
+    Ok(caller)
 }
 
 impl AppState {

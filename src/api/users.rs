@@ -36,8 +36,8 @@ impl UsersApi {
     /// This endpoint returns the user the token belongs to (`connection_status` `null`).
     /// Requires authentication.
     #[oai(path = "/api/v2/user/me", method = "get", operation_id = "getMe", tag = "OtherTags::Users")]
-    async fn me(&self, auth: BearerAuth) -> Result<UserResponse, ErrorResponses<MeErrors>> {
-        Ok(UserBody::new(auth.0, None).into())
+    async fn me(&self, state: Data<&Arc<AppState>>, auth: BearerAuth) -> Result<UserResponse, ErrorResponses<MeErrors>> {
+        Ok(UserBody::new(state.connections.me(auth.0).await?, None).into())
     }
 
     /// Get Specific User
@@ -53,7 +53,7 @@ impl UsersApi {
         #[oai(validator(minimum(value = "1")), example = "super::example_user_id")]
         id: Path<i64>,
     ) -> Result<UserResponse, ErrorResponses<UserReadErrors>> {
-        let (user, status) = state.connections.user(&auth.0, id.0).await?;
+        let (user, status) = state.connections.user(auth.0, id.0).await?;
         Ok(UserBody::new(user, status).into())
     }
 

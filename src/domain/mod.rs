@@ -46,6 +46,17 @@ impl Relation {
         }
     }
 
+    /// What this relation adds to A's counters: connections, pending requests received,
+    /// requests sent (pending or rejected: the sent list shows both).
+    pub fn counts(self) -> Counts {
+        match self {
+            Relation::None | Relation::ReceivedRejected => Counts::default(),
+            Relation::SentPending | Relation::SentRejected => Counts { sent: 1, ..Counts::default() },
+            Relation::ReceivedPending => Counts { received: 1, ..Counts::default() },
+            Relation::Connected => Counts { connections: 1, ..Counts::default() },
+        }
+    }
+
     /// The same relation seen from B's side.
     pub fn reversed(self) -> Relation {
         match self {
@@ -55,6 +66,31 @@ impl Relation {
             Relation::ReceivedPending => Relation::SentPending,
             Relation::ReceivedRejected => Relation::SentRejected,
             Relation::Connected => Relation::Connected,
+        }
+    }
+}
+
+/// A user's counters, or a change of them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub connections: i64,
+    pub received: i64,
+    pub sent: i64,
+}
+
+impl Counts {
+    pub fn is_zero(self) -> bool {
+        self == Counts::default()
+    }
+}
+
+impl std::ops::Sub for Counts {
+    type Output = Counts;
+    fn sub(self, other: Counts) -> Counts {
+        Counts {
+            connections: self.connections - other.connections,
+            received: self.received - other.received,
+            sent: self.sent - other.sent,
         }
     }
 }
@@ -187,6 +223,14 @@ impl Transition {
 
     pub fn changed(&self) -> bool {
         self.from != self.to
+    }
+
+    /// How the change moves A's counters and B's.
+    pub fn count_changes(&self) -> (Counts, Counts) {
+        (
+            self.to.counts() - self.from.counts(),
+            self.to.reversed().counts() - self.from.reversed().counts(),
+        )
     }
 }
 

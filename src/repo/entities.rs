@@ -14,6 +14,12 @@ pub mod users {
         pub ext_id: Option<i64>,
         pub date_joined: DateTimeUtc,
         pub deleted: bool,
+        /// The user's connections with users who are not deleted.
+        pub connections_counter: i64,
+        /// Pending (not rejected) requests the user received from users who are not deleted.
+        pub connection_requests_received_counter: i64,
+        /// Requests the user sent (pending or rejected) to users who are not deleted.
+        pub connection_requests_sent_counter: i64,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -39,6 +45,8 @@ pub mod relations {
         #[sea_orm(primary_key, auto_increment = false)]
         pub user_high: i64,
         pub kind: String,
+        /// Counts the pair's changes: a PostgreSQL write applies only to the version it read.
+        pub version: i64,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,18 +1,17 @@
-//! The list queries: one query for the page and one for its count, whatever the page size
-//! (plus one for the users a page of requests names). Each order is total, so paging never
-//! skips or repeats an item.
+//! The lists of relations, each page's cost bounded by the page (and its offset), not by the
+//! list's length: counts come from the users' stored counters, pages are read in index order,
+//! and users are joined only for the page's rows. Each order is total, so paging never skips
+//! or repeats an item.
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Query;
-use sea_orm::{
-    ColumnTrait, DbBackend, EntityTrait, FromQueryResult, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Statement, Value,
-};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, JoinType, Order, Query, SelectStatement, UnionType};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 
-use super::entities::{connection_requests, connections, preferences, users};
-use super::{Repo, RepoError, User};
+use super::entities::{connection_requests as requests, connections, users};
+use super::relations::{fold_relations, relation_row, relations_query, request_relation};
+use super::rows::{self, Row, USER_COLUMNS};
+use super::{Repo, RepoError, User, sqlite};
 use crate::domain::Relation;
 
 /// One page of a list and the size of the whole list.
@@ -25,50 +24,335 @@ pub struct Page<T> {
 /// A connection request with both of its users.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RequestWithUsers {
-    pub request: connection_requests::Model,
+    pub request: requests::Model,
     pub from_user: User,
     pub to_user: User,
 }
 
-/// A row of the connections list: the user, and whether they are connected with the caller too.
-#[derive(Clone, Debug, PartialEq, Eq, FromQueryResult)]
-struct ConnectionRow {
-    id: i64,
-    username: String,
-    real_name: String,
-    avatar: Option<String>,
-    ext_id: Option<i64>,
-    date_joined: DateTime<Utc>,
-    deleted: bool,
-    mutual: i32,
+fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
 }
 
-#[derive(Debug, FromQueryResult)]
-struct CountRow {
-    count: i64,
+/// `EXISTS`: the user `u` is connected with `caller` too.
+fn connected_with(caller: i64) -> Expr {
+    let u = || Expr::col((Alias::new("u"), users::Column::Id));
+    let low = Expr::case(u().lt(caller), u()).finally(caller);
+    let high = Expr::case(u().lt(caller), caller).finally(u());
+    Expr::exists(
+        Query::select()
+            .expr(Expr::val(1))
+            .from_as(connections::Entity, Alias::new("m"))
+            .and_where(Expr::col((Alias::new("m"), connections::Column::UserLow)).eq(low))
+            .and_where(Expr::col((Alias::new("m"), connections::Column::UserHigh)).eq(high))
+            .to_owned(),
+    )
 }
 
-/// SQL written once with PostgreSQL's `$1` placeholders; SQLite reads them as `?1`.
-fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
-    let sql = match backend {
-        DbBackend::Postgres => sql.to_owned(),
-        _ => sql.replace('$', "?"),
+/// `of`'s connections recorded on one side of the pair (`of` is the pair's lower id, or its
+/// higher), with the other user `u` active; `mutual`: only those also connected with `caller`
+/// (`Some(true)`), only the others (`Some(false)`), or all (`None`). Read in the order of the
+/// index on (`of`'s side, created, other side).
+fn connections_side(of: i64, caller: i64, of_is_low: bool, mutual: Option<bool>, columns: impl FnOnce(&mut SelectStatement)) -> SelectStatement {
+    let (of_col, other_col) = if of_is_low {
+        (connections::Column::UserLow, connections::Column::UserHigh)
+    } else {
+        (connections::Column::UserHigh, connections::Column::UserLow)
     };
-    Statement::from_sql_and_values(backend, sql, values)
+    let mut q = Query::select();
+    columns(&mut q);
+    q.from_as(connections::Entity, Alias::new("c"))
+        .join_as(
+            JoinType::InnerJoin,
+            users::Entity,
+            Alias::new("u"),
+            Expr::col((Alias::new("u"), users::Column::Id)).equals((Alias::new("c"), other_col)),
+        )
+        .and_where(Expr::col((Alias::new("c"), of_col)).eq(of))
+        .and_where(Expr::col((Alias::new("u"), users::Column::Deleted)).eq(false));
+    match mutual {
+        Some(true) => {
+            q.and_where(connected_with(caller));
+        }
+        Some(false) => {
+            q.and_where(connected_with(caller).not());
+        }
+        None => {}
+    }
+    q.to_owned()
 }
 
-/// `other` of each of `of`'s connections, not deleted; `mutual` = also connected with `caller`.
-const CONNECTIONS_FROM: &str = "
-    FROM connections c
-    JOIN users u ON u.id = CASE WHEN c.user_low = $1 THEN c.user_high ELSE c.user_low END
-    LEFT JOIN connections m
-        ON m.user_low = CASE WHEN u.id < $2 THEN u.id ELSE $2 END
-       AND m.user_high = CASE WHEN u.id < $2 THEN $2 ELSE u.id END
-    WHERE (c.user_low = $1 OR c.user_high = $1) AND u.deleted = FALSE";
+/// A page of `of`'s connections (users and the connection's date), newest first, then by user
+/// id descending: the two sides of the pair merged in index order.
+fn connections_page_query(of: i64, caller: i64, mutual: Option<bool>, limit: u64, offset: u64) -> SelectStatement {
+    let columns = |q: &mut SelectStatement| {
+        rows::select_user(q, "u");
+        q.expr_as(Expr::col((Alias::new("c"), connections::Column::Created)), Alias::new("created"));
+        // The caller's request with `u`, if any: who sent it, and whether it was rejected.
+        let request = |column: Expr| {
+            let u = || Expr::col((Alias::new("u"), users::Column::Id));
+            Expr::SubQuery(
+                None,
+                Box::new(
+                    Query::select()
+                        .expr(column)
+                        .from(requests::Entity)
+                        .and_where(Expr::col(requests::Column::UserLow).eq(Expr::case(u().lt(caller), u()).finally(caller)))
+                        .and_where(Expr::col(requests::Column::UserHigh).eq(Expr::case(u().lt(caller), caller).finally(u())))
+                        .to_owned()
+                        .into(),
+                ),
+            )
+        };
+        q.expr(request(Expr::col(requests::Column::FromUserId)));
+        q.expr(request(Expr::case(Expr::col(requests::Column::Rejected).is_null(), 0).finally(1).into()));
+        // A compound SELECT is ordered by its columns' names.
+        q.expr_as(Expr::col((Alias::new("u"), users::Column::Id)), Alias::new("uid"));
+    };
+    let mut q = connections_side(of, caller, true, mutual, columns);
+    q.union(UnionType::All, connections_side(of, caller, false, mutual, columns))
+        .order_by(Alias::new("created"), Order::Desc)
+        .order_by(Alias::new("uid"), Order::Desc)
+        .limit(limit)
+        .offset(offset);
+    q
+}
+
+/// How many of `of`'s connections are (or are not) connected with `caller` too.
+fn connections_count_query(of: i64, caller: i64, mutual: bool) -> SelectStatement {
+    let side = |of_is_low| {
+        Expr::SubQuery(
+            None,
+            Box::new(
+                connections_side(of, caller, of_is_low, Some(mutual), |q| {
+                    q.expr(Func::count(Expr::val(1)));
+                })
+                .into(),
+            ),
+        )
+    };
+    Query::select().expr(side(true).add(side(false))).to_owned()
+}
+
+/// The caller's check and the list owner's, in one statement: is `caller` active, and `of`'s
+/// `counter` (`NULL` when `of` does not exist or is deleted).
+fn owner_query(caller: i64, of: i64, counter: users::Column) -> SelectStatement {
+    Query::select()
+        .expr(super::relations::is_active(caller))
+        .expr(Expr::SubQuery(
+            None,
+            Box::new(
+                Query::select()
+                    .column(counter)
+                    .from(users::Entity)
+                    .and_where(Expr::col(users::Column::Id).eq(of))
+                    .and_where(Expr::col(users::Column::Deleted).eq(false))
+                    .to_owned()
+                    .into(),
+            ),
+        ))
+        .to_owned()
+}
+
+fn owner_row(row: &impl Row) -> Result<(bool, Option<i64>), RepoError> {
+    Ok((row.boolean(0)?, row.opt_int(1)?))
+}
+
+/// A user of a connections page and the caller's request with them, if any: `(sender,
+/// rejected)`.
+type ConnectionRow = (User, Option<(i64, bool)>);
+
+fn connection_row(row: &impl Row) -> Result<ConnectionRow, RepoError> {
+    let sender = row.opt_int(USER_COLUMNS + 1)?;
+    let rejected = row.opt_int(USER_COLUMNS + 2)?.unwrap_or(0) != 0;
+    Ok((rows::user_at(row, 0)?, sender.map(|s| (s, rejected))))
+}
+
+/// A page of the requests one user received (`received`) or sent, newest first: the users of
+/// each row joined as the index delivers it.
+fn requests_page_query(user: i64, received: bool, limit: u64, offset: u64) -> SelectStatement {
+    let (r, f, t) = (Alias::new("r"), Alias::new("f"), Alias::new("t"));
+    let mut q = Query::select();
+    for column in [
+        requests::Column::Id,
+        requests::Column::FromUserId,
+        requests::Column::ToUserId,
+        requests::Column::UserLow,
+        requests::Column::UserHigh,
+        requests::Column::Created,
+        requests::Column::Rejected,
+        requests::Column::Viewed,
+    ] {
+        q.expr(Expr::col((r.clone(), column)));
+    }
+    rows::select_user(&mut q, "f");
+    rows::select_user(&mut q, "t");
+    q.from_as(requests::Entity, r.clone())
+        .join_as(JoinType::InnerJoin, users::Entity, f.clone(), Expr::col((f.clone(), users::Column::Id)).equals((r.clone(), requests::Column::FromUserId)))
+        .join_as(JoinType::InnerJoin, users::Entity, t.clone(), Expr::col((t.clone(), users::Column::Id)).equals((r.clone(), requests::Column::ToUserId)));
+    if received {
+        q.and_where(Expr::col((r.clone(), requests::Column::ToUserId)).eq(user))
+            .and_where(Expr::col((r.clone(), requests::Column::Rejected)).is_null())
+            .and_where(Expr::col((f, users::Column::Deleted)).eq(false));
+    } else {
+        q.and_where(Expr::col((r.clone(), requests::Column::FromUserId)).eq(user))
+            .and_where(Expr::col((t, users::Column::Deleted)).eq(false));
+    }
+    q.order_by((r.clone(), requests::Column::Created), Order::Desc)
+        .order_by((r, requests::Column::Id), Order::Desc)
+        .limit(limit)
+        .offset(offset)
+        .to_owned()
+}
+
+fn request_row(row: &impl Row) -> Result<RequestWithUsers, RepoError> {
+    Ok(RequestWithUsers {
+        request: requests::Model {
+            id: row.int(0)?,
+            from_user_id: row.int(1)?,
+            to_user_id: row.int(2)?,
+            user_low: row.int(3)?,
+            user_high: row.int(4)?,
+            created: row.time(5)?,
+            rejected: row.opt_time(6)?,
+            viewed: row.opt_time(7)?,
+        },
+        from_user: rows::user_at(row, 8)?,
+        to_user: rows::user_at(row, 8 + USER_COLUMNS)?,
+    })
+}
+
+/// The caller's own counter (`None`: the caller does not exist or is deleted).
+fn own_counter_query(caller: i64, counter: users::Column) -> SelectStatement {
+    Query::select()
+        .column(counter)
+        .from(users::Entity)
+        .and_where(Expr::col(users::Column::Id).eq(caller))
+        .and_where(Expr::col(users::Column::Deleted).eq(false))
+        .to_owned()
+}
+
+/// The connections page, engine-independent: which segment to read next, given what the
+/// previous statements answered. The caller's mutual connections with `of` come first (one
+/// index-ordered segment), then the others (another); `offset` is split at the number of
+/// mutual ones, which is only counted when this page does not show where they end.
+struct ConnectionsPlan {
+    of: i64,
+    caller: i64,
+    mutual_only: bool,
+    limit: u64,
+    offset: u64,
+}
+
+impl ConnectionsPlan {
+    fn owner(&self) -> SelectStatement {
+        owner_query(self.caller, self.of, users::Column::ConnectionsCounter)
+    }
+
+    /// The caller's check, then the owner's; the owner's connection count.
+    fn check_owner(&self, owner: Option<(bool, Option<i64>)>) -> Result<u64, RepoError> {
+        let (caller_active, counter) = owner.ok_or_else(|| RepoError::Database("the owner query returned no row".into()))?;
+        if !caller_active {
+            return Err(RepoError::CallerNotFound);
+        }
+        Ok(count(counter.ok_or(RepoError::UserNotFound)?))
+    }
+
+    /// The first segment: all of one's own connections (all connected with oneself), or the
+    /// mutual ones.
+    fn first(&self) -> SelectStatement {
+        let mutual = (self.of != self.caller).then_some(true);
+        connections_page_query(self.of, self.caller, mutual, self.limit, self.offset)
+    }
+
+    /// Whether the first segment is the whole answer: one's own list.
+    fn single_segment(&self) -> bool {
+        self.of == self.caller
+    }
+
+    /// The number of mutual connections if this page tells it, else `None` (count them).
+    fn mutual_count_from(&self, shown: usize) -> Option<u64> {
+        (!self.mutual_only && shown > 0).then(|| self.offset + shown as u64)
+    }
+
+    fn mutual_count(&self) -> SelectStatement {
+        connections_count_query(self.of, self.caller, true)
+    }
+
+    /// The second segment's statement, if the page has room left.
+    fn rest(&self, shown: usize, mutual_count: u64) -> Option<SelectStatement> {
+        let room = self.limit.saturating_sub(shown as u64);
+        (!self.mutual_only && room > 0).then(|| {
+            connections_page_query(self.of, self.caller, Some(false), room, self.offset.saturating_sub(mutual_count))
+        })
+    }
+
+    fn run_sqlite(&self, conn: &rusqlite::Connection) -> Result<Page<(User, Relation)>, RepoError> {
+        let total = self.check_owner(sqlite::query_one(conn, &self.owner(), |r| owner_row(r))?)?;
+        let first = sqlite::query(conn, &self.first(), |r| connection_row(r))?;
+        if self.single_segment() {
+            return Ok(page_of(self.caller, total, first, Vec::new()));
+        }
+        let mutual_count = match self.mutual_count_from(first.len()) {
+            Some(n) => n,
+            None => count(sqlite::query_one(conn, &self.mutual_count(), |r| r.int(0))?.unwrap_or(0)),
+        };
+        if self.mutual_only {
+            return Ok(page_of(self.caller, mutual_count, first, Vec::new()));
+        }
+        let rest = match self.rest(first.len(), mutual_count) {
+            Some(q) => sqlite::query(conn, &q, |r| connection_row(r))?,
+            None => Vec::new(),
+        };
+        Ok(page_of(self.caller, total, first, rest))
+    }
+
+    async fn run_postgres(&self, db: &DatabaseConnection) -> Result<Page<(User, Relation)>, RepoError> {
+        let owner = db.query_one_raw(rows::postgres(&self.owner())).await?;
+        let total = self.check_owner(owner.map(|r| owner_row(&r)).transpose()?)?;
+        let first = pg_users(db, &self.first()).await?;
+        if self.single_segment() {
+            return Ok(page_of(self.caller, total, first, Vec::new()));
+        }
+        let mutual_count = match self.mutual_count_from(first.len()) {
+            Some(n) => n,
+            None => {
+                let row = db.query_one_raw(rows::postgres(&self.mutual_count())).await?;
+                count(row.map(|r| r.int(0)).transpose()?.unwrap_or(0))
+            }
+        };
+        if self.mutual_only {
+            return Ok(page_of(self.caller, mutual_count, first, Vec::new()));
+        }
+        let rest = match self.rest(first.len(), mutual_count) {
+            Some(q) => pg_users(db, &q).await?,
+            None => Vec::new(),
+        };
+        Ok(page_of(self.caller, total, first, rest))
+    }
+}
+
+/// A page of users connected with the caller (`mutual`), then of others, each with their
+/// relation with `caller`.
+fn page_of(caller: i64, count: u64, mutual: Vec<ConnectionRow>, others: Vec<ConnectionRow>) -> Page<(User, Relation)> {
+    let others = others.into_iter().map(|(user, request)| {
+        let relation = match request {
+            Some((sender, rejected)) => request_relation(sender == caller, rejected),
+            None => Relation::None,
+        };
+        (user, relation)
+    });
+    let items = mutual.into_iter().map(|(u, _)| (u, Relation::Connected)).chain(others).collect();
+    Page { count, items }
+}
+
+async fn pg_users(db: &DatabaseConnection, query: &SelectStatement) -> Result<Vec<ConnectionRow>, RepoError> {
+    db.query_all_raw(rows::postgres(query)).await?.iter().map(connection_row).collect()
+}
 
 impl Repo {
     /// `of`'s connections as `caller` sees them: those also connected with the caller first,
     /// then the others; newest connection first in each group; user id (descending) last.
+    /// Each user comes with their relation with the caller, read in the same statements.
     pub async fn connections_page(
         &self,
         of: i64,
@@ -76,170 +360,69 @@ impl Repo {
         mutual_only: bool,
         limit: u64,
         offset: u64,
-    ) -> Result<Page<(User, bool)>, RepoError> {
-        let backend = self.backend();
-        let mutual_filter = if mutual_only { " AND m.id IS NOT NULL" } else { "" };
-        let count = CountRow::find_by_statement(statement(
-            backend,
-            &format!("SELECT COUNT(*) AS count {CONNECTIONS_FROM}{mutual_filter}"),
-            vec![of.into(), caller.into()],
-        ))
-        .one(self.connection())
-        .await?
-        .map_or(0, |row| u64::try_from(row.count).unwrap_or(0));
-        let rows = ConnectionRow::find_by_statement(statement(
-            backend,
-            &format!(
-                "SELECT u.id, u.username, u.real_name, u.avatar, u.ext_id, u.date_joined, u.deleted,
-                        CASE WHEN m.id IS NULL THEN 0 ELSE 1 END AS mutual
-                 {CONNECTIONS_FROM}{mutual_filter}
-                 ORDER BY mutual DESC, c.created DESC, u.id DESC
-                 LIMIT $3 OFFSET $4"
-            ),
-            vec![of.into(), caller.into(), limit_value(limit), limit_value(offset)],
-        ))
-        .all(self.connection())
-        .await?;
-        let items = rows
-            .into_iter()
-            .map(|r| {
-                let user = User {
-                    id: r.id,
-                    username: r.username,
-                    real_name: r.real_name,
-                    avatar: r.avatar,
-                    ext_id: r.ext_id,
-                    date_joined: r.date_joined,
-                    deleted: r.deleted,
-                };
-                (user, r.mutual == 1)
-            })
-            .collect();
-        Ok(Page { count, items })
+    ) -> Result<Page<(User, Relation)>, RepoError> {
+        let plan = ConnectionsPlan { of, caller, mutual_only, limit, offset };
+        match self.sqlite() {
+            Some(engine) => engine.read(move |conn| plan.run_sqlite(conn)).await,
+            None => plan.run_postgres(self.connection()).await,
+        }
     }
 
     /// Pending requests `caller` received, newest first.
     pub async fn received_requests_page(&self, caller: i64, limit: u64, offset: u64) -> Result<Page<RequestWithUsers>, RepoError> {
-        let query = connection_requests::Entity::find()
-            .filter(connection_requests::Column::ToUserId.eq(caller))
-            .filter(connection_requests::Column::Rejected.is_null())
-            .filter(active(connection_requests::Column::FromUserId));
-        self.requests_page(query, limit, offset).await
+        self.requests_page(caller, true, limit, offset).await
     }
 
     /// Requests `caller` sent (pending or rejected: the requester is not told), newest first.
     pub async fn sent_requests_page(&self, caller: i64, limit: u64, offset: u64) -> Result<Page<RequestWithUsers>, RepoError> {
-        let query = connection_requests::Entity::find()
-            .filter(connection_requests::Column::FromUserId.eq(caller))
-            .filter(active(connection_requests::Column::ToUserId));
-        self.requests_page(query, limit, offset).await
+        self.requests_page(caller, false, limit, offset).await
     }
 
-    async fn requests_page(
-        &self,
-        query: sea_orm::Select<connection_requests::Entity>,
-        limit: u64,
-        offset: u64,
-    ) -> Result<Page<RequestWithUsers>, RepoError> {
-        let count = query.clone().count(self.connection()).await?;
-        let requests = query
-            .order_by_desc(connection_requests::Column::Created)
-            .order_by_desc(connection_requests::Column::Id)
-            .limit(limit)
-            .offset(offset)
-            .all(self.connection())
-            .await?;
-        let mut ids: Vec<i64> = requests.iter().flat_map(|r| [r.from_user_id, r.to_user_id]).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        let users: HashMap<i64, User> = users::Entity::find()
-            .filter(users::Column::Id.is_in(ids))
-            .all(self.connection())
-            .await?
-            .into_iter()
-            .map(|u| (u.id, u))
-            .collect();
-        let items = requests
-            .into_iter()
-            .filter_map(|request| {
-                let from_user = users.get(&request.from_user_id)?.clone();
-                let to_user = users.get(&request.to_user_id)?.clone();
-                Some(RequestWithUsers { request, from_user, to_user })
-            })
-            .collect();
-        Ok(Page { count, items })
+    async fn requests_page(&self, caller: i64, received: bool, limit: u64, offset: u64) -> Result<Page<RequestWithUsers>, RepoError> {
+        let counter = if received {
+            users::Column::ConnectionRequestsReceivedCounter
+        } else {
+            users::Column::ConnectionRequestsSentCounter
+        };
+        let (own, page) = (own_counter_query(caller, counter), requests_page_query(caller, received, limit, offset));
+        let (total, items) = match self.sqlite() {
+            Some(engine) => {
+                engine
+                    .read(move |conn| {
+                        let Some(total) = sqlite::query_one(conn, &own, |r| r.int(0))? else {
+                            return Err(RepoError::CallerNotFound);
+                        };
+                        Ok((total, sqlite::query(conn, &page, |r| request_row(r))?))
+                    })
+                    .await?
+            }
+            None => {
+                let db = self.connection();
+                let total = db.query_one_raw(rows::postgres(&own)).await?.ok_or(RepoError::CallerNotFound)?.int(0)?;
+                let items = db.query_all_raw(rows::postgres(&page)).await?.iter().map(request_row).collect::<Result<_, _>>()?;
+                (total, items)
+            }
+        };
+        Ok(Page { count: count(total), items })
     }
 
-    pub async fn preferences_page(&self, limit: u64, offset: u64) -> Result<Page<preferences::Model>, RepoError> {
-        let query = preferences::Entity::find();
-        let count = query.clone().count(self.connection()).await?;
-        let items = query
-            .order_by_asc(preferences::Column::Id)
-            .limit(limit)
-            .offset(offset)
-            .all(self.connection())
-            .await?;
-        Ok(Page { count, items })
-    }
-
-    /// The users among `ids` that exist and are not deleted.
-    pub async fn active_users(&self, ids: &[i64]) -> Result<Vec<User>, RepoError> {
-        Ok(users::Entity::find()
-            .filter(users::Column::Id.is_in(ids.iter().copied()))
-            .filter(users::Column::Deleted.eq(false))
-            .all(self.connection())
-            .await?)
-    }
-
-    /// `caller`'s relation with each of `others` (two queries, whatever their number).
+    /// `caller`'s relation with each of `others` (one statement, whatever their number).
     pub async fn relations(&self, caller: i64, others: &[i64]) -> Result<HashMap<i64, Relation>, RepoError> {
-        let mut map: HashMap<i64, Relation> = others.iter().map(|id| (*id, Relation::None)).collect();
         if others.is_empty() {
-            return Ok(map);
+            return Ok(HashMap::new());
         }
-        use connection_requests::Column::{FromUserId, ToUserId};
-        use connections::Column::{UserHigh, UserLow};
-        let requests = connection_requests::Entity::find()
-            .filter(either_side(FromUserId, ToUserId, caller, others))
-            .all(self.connection())
-            .await?;
-        for r in requests {
-            let sent = r.from_user_id == caller;
-            let other = if sent { r.to_user_id } else { r.from_user_id };
-            map.insert(other, super::request_relation(sent, r.rejected.is_some()));
-        }
-        let pairs = connections::Entity::find()
-            .filter(either_side(UserLow, UserHigh, caller, others))
-            .all(self.connection())
-            .await?;
-        for c in pairs {
-            let other = if c.user_low == caller { c.user_high } else { c.user_low };
-            map.insert(other, Relation::Connected);
-        }
-        Ok(map)
+        let query = relations_query(caller, others);
+        let found = match self.sqlite() {
+            Some(engine) => engine.read(move |conn| sqlite::query(conn, &query, |r| relation_row(r))).await?,
+            None => self
+                .connection()
+                .query_all_raw(rows::postgres(&query))
+                .await?
+                .iter()
+                .map(relation_row)
+                .collect::<Result<_, _>>()?,
+        };
+        Ok(fold_relations(caller, others, found))
     }
-}
-
-/// Rows with `caller` in one of the two columns and one of `others` in the other.
-fn either_side<C: ColumnTrait>(one: C, other: C, caller: i64, others: &[i64]) -> sea_orm::Condition {
-    let side = |mine: C, theirs: C| {
-        sea_orm::Condition::all().add(mine.eq(caller)).add(theirs.is_in(others.iter().copied()))
-    };
-    sea_orm::Condition::any().add(side(one, other)).add(side(other, one))
-}
-
-/// `column` names a user who exists and is not deleted.
-fn active<C: ColumnTrait>(column: C) -> sea_orm::sea_query::SimpleExpr {
-    column.in_subquery(
-        Query::select()
-            .column(users::Column::Id)
-            .from(users::Entity)
-            .and_where(users::Column::Deleted.eq(false))
-            .to_owned(),
-    )
-}
-
-fn limit_value(n: u64) -> Value {
-    i64::try_from(n).unwrap_or(i64::MAX).into()
 }
 

@@ -12,7 +12,7 @@ pub struct Migrator;
 #[async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(CreateSchema)]
+        vec![Box::new(CreateSchema), Box::new(CountersAndVersions)]
     }
 }
 
@@ -132,6 +132,81 @@ impl MigrationTrait for CreateSchema {
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
         db.execute_unprepared(&render(DOWN, db.get_database_backend())).await?;
+        Ok(())
+    }
+}
+
+/// Each user's counters (connections, pending requests received, requests sent), kept by every
+/// change in its own transaction so that lists need no `COUNT(*)`; a version on each pair, so
+/// that a PostgreSQL write can check in one statement that the pair is still as it read it;
+/// indexes that read a user's connections newest first from either side of the pair.
+struct CountersAndVersions;
+
+impl MigrationName for CountersAndVersions {
+    fn name(&self) -> &str {
+        "m20261201_000002_counters_and_versions"
+    }
+}
+
+const COUNTERS_UP: &str = r#"
+ALTER TABLE users ADD COLUMN connections_counter {INT} NOT NULL DEFAULT 0 CHECK (connections_counter >= 0);
+ALTER TABLE users ADD COLUMN connection_requests_received_counter {INT} NOT NULL DEFAULT 0
+    CHECK (connection_requests_received_counter >= 0);
+ALTER TABLE users ADD COLUMN connection_requests_sent_counter {INT} NOT NULL DEFAULT 0
+    CHECK (connection_requests_sent_counter >= 0);
+ALTER TABLE relations ADD COLUMN version {INT} NOT NULL DEFAULT 0;
+CREATE INDEX connections_of_low ON connections (user_low, created, user_high);
+CREATE INDEX connections_of_high ON connections (user_high, created, user_low);
+"#;
+
+/// Each counter as its rows count it, for the user `users.id`. Deleted users count nowhere.
+const COUNT_CONNECTIONS: &str = "(SELECT COUNT(*) FROM connections c \
+    JOIN users o ON o.id = CASE WHEN c.user_low = users.id THEN c.user_high ELSE c.user_low END \
+    WHERE (c.user_low = users.id OR c.user_high = users.id) AND o.deleted = FALSE)";
+const COUNT_RECEIVED: &str = "(SELECT COUNT(*) FROM connection_requests r JOIN users o ON o.id = r.from_user_id \
+    WHERE r.to_user_id = users.id AND r.rejected IS NULL AND o.deleted = FALSE)";
+const COUNT_SENT: &str = "(SELECT COUNT(*) FROM connection_requests r JOIN users o ON o.id = r.to_user_id \
+    WHERE r.from_user_id = users.id AND o.deleted = FALSE)";
+
+/// Sets every counter from the rows (after a bulk load, and for databases that had rows
+/// before the counters existed).
+pub fn recount() -> String {
+    format!(
+        "UPDATE users SET connections_counter = {COUNT_CONNECTIONS}, \
+         connection_requests_received_counter = {COUNT_RECEIVED}, connection_requests_sent_counter = {COUNT_SENT}"
+    )
+}
+
+/// The three counts as columns `c`, `r` and `s` of a query over `users`.
+pub fn counted_columns() -> String {
+    format!("{COUNT_CONNECTIONS} AS c, {COUNT_RECEIVED} AS r, {COUNT_SENT} AS s")
+}
+
+const COUNTERS_DOWN: &str = r#"
+DROP INDEX connections_of_high;
+DROP INDEX connections_of_low;
+ALTER TABLE relations DROP COLUMN version;
+ALTER TABLE users DROP COLUMN connection_requests_sent_counter;
+ALTER TABLE users DROP COLUMN connection_requests_received_counter;
+ALTER TABLE users DROP COLUMN connections_counter;
+"#;
+
+#[async_trait]
+impl MigrationTrait for CountersAndVersions {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        db.execute_unprepared(&render(COUNTERS_UP, db.get_database_backend())).await?;
+        db.execute_unprepared(&recount()).await?;
+        Ok(())
+    }
+
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        db.execute_unprepared(COUNTERS_DOWN).await?;
         Ok(())
     }
 }

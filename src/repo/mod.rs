@@ -1,34 +1,41 @@
-//! The repository layer: sea-orm entities, the schema, and every query the service needs.
-//! Each state change is one transaction that locks the pair it touches.
+//! The repository layer: sea-orm entities, the schema, and every query the service needs, one
+//! module per resource (users, preferences, relations and their lists), each with both
+//! engines' paths side by side.
+//!
+//! - SQLite (the embedded default): the request path runs on synchronous connections
+//!   (`sqlite.rs`: one writer thread with group commit, readers in one blocking call per
+//!   request); sqlx, through sea-orm, only migrates and serves the operator's commands.
+//! - PostgreSQL: sea-orm on sqlx; each statement is a round trip, so each request has as few
+//!   as it can (see `relations.rs`).
+//!
+//! The statements are built by sea-query from the entities, for both engines alike.
 
 pub mod entities;
 mod lists;
 pub mod migration;
+mod preferences;
+pub mod relations;
+mod rows;
 mod seed;
-
-pub use seed::Seeded;
+pub mod sqlite;
+mod users;
 
 pub use lists::{Page, RequestWithUsers};
+pub use seed::Seeded;
+pub use sqlite::Durability;
 
 use std::time::Duration;
 
-use chrono::Utc;
-use sea_orm::sea_query::OnConflict;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectOptions, ConnectionTrait, Database,
-    DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, SqliteTransactionMode, TransactionOptions, TransactionTrait,
-};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, EntityTrait, PaginatorTrait};
 use sea_orm_migration::MigratorTrait;
 
-use crate::domain::{self, Action, Conflict, Relation, Transition};
-use entities::{connection_requests, connections, preferences, relations, users};
+use entities::{connection_requests, connections};
 
 pub use entities::users::Model as User;
 
 /// Everything the repository can fail with. `Unavailable` is the database being out of reach
-/// or too busy, which a client may retry; anything else is a bug or a broken database.
+/// or too busy, which a client may retry; `Database` is a bug or a broken database.
 #[derive(Debug, thiserror::Error)]
 pub enum RepoError {
     #[error("the database is unavailable: {0}")]
@@ -37,8 +44,24 @@ pub enum RepoError {
     Database(String),
     #[error("{0}")]
     Invalid(String),
-    #[error("no user {0} (or deleted)")]
-    UserNotFound(i64),
+    /// The user a request acts for (its token's) does not exist or is deleted.
+    #[error("the caller does not exist or is deleted")]
+    CallerNotFound,
+    /// The user a request names does not exist or is deleted.
+    #[error("no such user (or deleted)")]
+    UserNotFound,
+}
+
+impl Clone for RepoError {
+    fn clone(&self) -> Self {
+        match self {
+            RepoError::Unavailable(s) => RepoError::Unavailable(s.clone()),
+            RepoError::Database(s) => RepoError::Database(s.clone()),
+            RepoError::Invalid(s) => RepoError::Invalid(s.clone()),
+            RepoError::CallerNotFound => RepoError::CallerNotFound,
+            RepoError::UserNotFound => RepoError::UserNotFound,
+        }
+    }
 }
 
 impl From<DbErr> for RepoError {
@@ -82,51 +105,54 @@ fn is_unavailable(err: &DbErr) -> bool {
 const POSTGRES_STATEMENT_TIMEOUT: &str = "10s";
 const POSTGRES_LOCK_TIMEOUT: &str = "5s";
 
-/// How long an SQLite writer waits for another one before giving up with "busy".
-const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Pool sizes. On SQLite the pool only migrates and serves operators' commands (requests use
+/// the engine in `sqlite.rs`); PostgreSQL connections are processes on the server's side.
+const SQLITE_POOL: u32 = 2;
+const POSTGRES_POOL: u32 = 16;
 
 #[derive(Clone, Debug)]
 pub struct Repo {
     db: DatabaseConnection,
-    /// SQLite has one writer at a time. Writers of this process queue here, in order, instead
-    /// of in SQLite's busy handler, which sleeps in growing steps and ruins tail latency.
-    /// (Other processes on the same file still meet the busy timeout.)
-    sqlite_writer: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// SQLite's request path; `None` on PostgreSQL.
+    sqlite: Option<sqlite::Sqlite>,
 }
 
-/// Pool sizes: SQLite runs each connection on a thread of its own, and more of them than a few
-/// per core only adds switching; PostgreSQL connections are processes on the server's side.
-const SQLITE_POOL: u32 = 6;
-const POSTGRES_POOL: u32 = 16;
-
 impl Repo {
-    /// Connects (creating an SQLite file if missing) without touching the schema.
+    /// Connects (creating an SQLite file if missing) without touching the schema, with the
+    /// default durability.
     pub async fn connect(url: &str) -> Result<Self, RepoError> {
+        Self::connect_with(url, Durability::default()).await
+    }
+
+    /// The same, with SQLite's commits reaching the disk as `durability` says.
+    pub async fn connect_with(url: &str, durability: Durability) -> Result<Self, RepoError> {
         let mut options = ConnectOptions::new(url.to_owned());
-        let sqlite = url.starts_with("sqlite:");
-        let pool = if sqlite { SQLITE_POOL } else { POSTGRES_POOL };
+        let is_sqlite = url.starts_with("sqlite:");
+        let pool = if is_sqlite { SQLITE_POOL } else { POSTGRES_POOL };
         // sqlx pings a connection on every checkout by default: one more round trip per
-        // statement (on SQLite, two more thread switches). An SQLite connection is a file in
-        // this process and cannot go stale; a PostgreSQL one can (a restarted server, a proxy's
-        // idle timeout), so it is pinged when it has sat idle for a second.
-        if sqlite {
+        // statement. An SQLite connection is a file in this process and cannot go stale; a
+        // PostgreSQL one can (a restarted server, a proxy's idle timeout), so it is pinged
+        // when it has sat idle for a second.
+        if is_sqlite {
             options.test_before_acquire(false);
         } else {
             options.test_before_acquire_if_idle_for(Duration::from_secs(1));
         }
+        let synchronous = match durability {
+            Durability::Full => SqliteSynchronous::Full,
+            Durability::Normal => SqliteSynchronous::Normal,
+        };
         options
             .max_connections(pool)
             .min_connections(1)
             .connect_timeout(Duration::from_secs(5))
             .acquire_timeout(Duration::from_secs(5))
             .sqlx_logging(false)
-            .map_sqlx_sqlite_opts(|opts| {
+            .map_sqlx_sqlite_opts(move |opts| {
                 opts.create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
-                    // In WAL mode NORMAL survives a killed process; a power loss may lose the
-                    // last commits (FULL would not, at the cost of an fsync per commit).
-                    .synchronous(SqliteSynchronous::Normal)
-                    .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                    .synchronous(synchronous)
+                    .busy_timeout(sqlite::BUSY_TIMEOUT)
                     .foreign_keys(true)
             })
             // A statement or a lock wait that takes this long fails (503) well before the
@@ -135,27 +161,40 @@ impl Repo {
                 opts.options([("statement_timeout", POSTGRES_STATEMENT_TIMEOUT), ("lock_timeout", POSTGRES_LOCK_TIMEOUT)])
             });
         let db = Database::connect(options).await?;
-        Ok(Repo { db, sqlite_writer: Default::default() })
+        // The pool's first connection has created the file and set WAL mode.
+        let sqlite = if is_sqlite { Some(sqlite::Sqlite::open(url, durability)?) } else { None };
+        Ok(Repo { db, sqlite })
     }
 
-    /// The connection pool's current use.
+    /// SQLite's request path, or `None` on PostgreSQL.
+    fn sqlite(&self) -> Option<&sqlite::Sqlite> {
+        self.sqlite.as_ref()
+    }
+
+    /// The connections' current use: SQLite's readers, PostgreSQL's pool.
     pub fn pool_use(&self) -> crate::metrics::PoolUse {
-        match self.backend() {
-            DbBackend::Sqlite => {
-                let pool = self.db.get_sqlite_connection_pool();
-                crate::metrics::PoolUse { size: pool.size(), idle: pool.num_idle() as u32, max: SQLITE_POOL }
+        match &self.sqlite {
+            Some(engine) => {
+                let readers = engine.reader_use();
+                crate::metrics::PoolUse { size: readers.open, idle: readers.idle, max: readers.open.max(1) }
             }
-            DbBackend::Postgres => {
+            None => {
                 let pool = self.db.get_postgres_connection_pool();
                 crate::metrics::PoolUse { size: pool.size(), idle: pool.num_idle() as u32, max: POSTGRES_POOL }
             }
-            _ => crate::metrics::PoolUse::default(),
         }
     }
 
-    /// One round trip to the database: is it there?
+    /// One statement on the request path's connections: is the database there?
     pub async fn ping(&self) -> Result<(), RepoError> {
-        Ok(self.db.ping().await?)
+        match self.sqlite() {
+            Some(engine) => {
+                engine
+                    .read(|conn| conn.query_row("SELECT 1", [], |_| Ok(())).map_err(sqlite::error))
+                    .await
+            }
+            None => Ok(self.db.ping().await?),
+        }
     }
 
     /// Creates or upgrades the schema.
@@ -164,182 +203,13 @@ impl Repo {
         Ok(())
     }
 
-    /// The underlying connection, for operators' tools and tests that probe the schema.
+    /// The sea-orm connection, for operators' tools and tests that probe the schema.
     pub fn connection(&self) -> &DatabaseConnection {
         &self.db
     }
 
     pub fn backend(&self) -> DbBackend {
         self.db.get_database_backend()
-    }
-
-    /// A write transaction. SQLite takes its write lock at BEGIN (IMMEDIATE), so two writers
-    /// queue on the busy timeout instead of failing when one upgrades a read lock.
-    async fn begin_write(&self) -> Result<DatabaseTransaction, DbErr> {
-        self.db
-            .begin_with_options(TransactionOptions {
-                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-                ..Default::default()
-            })
-            .await
-    }
-
-    // ----- users -----
-
-    /// A user who exists and is not deleted.
-    pub async fn find_active_user(&self, id: i64) -> Result<Option<User>, RepoError> {
-        Ok(users::Entity::find_by_id(id)
-            .filter(users::Column::Deleted.eq(false))
-            .one(&self.db)
-            .await?)
-    }
-
-    pub async fn create_user(&self, username: &str, real_name: &str) -> Result<User, RepoError> {
-        let taken = users::Entity::find()
-            .filter(users::Column::Username.eq(username))
-            .count(&self.db)
-            .await?;
-        if taken > 0 {
-            return Err(RepoError::Invalid(format!("the username {username:?} is taken")));
-        }
-        let user = users::ActiveModel {
-            username: Set(username.to_owned()),
-            real_name: Set(real_name.to_owned()),
-            avatar: Set(None),
-            ext_id: Set(None),
-            date_joined: Set(Utc::now()),
-            deleted: Set(false),
-            ..Default::default()
-        };
-        Ok(user.insert(&self.db).await?)
-    }
-
-    /// Marks a user deleted. Returns false when there is no such (undeleted) user.
-    pub async fn delete_user(&self, id: i64) -> Result<bool, RepoError> {
-        let result = users::Entity::update_many()
-            .col_expr(users::Column::Deleted, true.into())
-            .filter(users::Column::Id.eq(id))
-            .filter(users::Column::Deleted.eq(false))
-            .exec(&self.db)
-            .await?;
-        Ok(result.rows_affected == 1)
-    }
-
-    pub async fn find_user_by_username(&self, username: &str) -> Result<Option<User>, RepoError> {
-        Ok(users::Entity::find()
-            .filter(users::Column::Username.eq(username))
-            .one(&self.db)
-            .await?)
-    }
-
-    pub async fn count_users(&self) -> Result<u64, RepoError> {
-        Ok(users::Entity::find().count(&self.db).await?)
-    }
-
-    // ----- preferences -----
-
-    pub async fn preferences(&self) -> Result<Vec<preferences::Model>, RepoError> {
-        Ok(preferences::Entity::find()
-            .order_by_asc(preferences::Column::Id)
-            .all(&self.db)
-            .await?)
-    }
-
-    pub async fn preference(&self, section: &str, name: &str) -> Result<Option<String>, RepoError> {
-        Ok(preferences::Entity::find()
-            .filter(preferences::Column::Section.eq(section))
-            .filter(preferences::Column::Name.eq(name))
-            .one(&self.db)
-            .await?
-            .map(|p| p.value))
-    }
-
-    /// Creates or replaces a preference; `value` is JSON text.
-    pub async fn set_preference(&self, section: &str, name: &str, value: &str) -> Result<(), RepoError> {
-        let row = preferences::ActiveModel {
-            section: Set(section.to_owned()),
-            name: Set(name.to_owned()),
-            value: Set(value.to_owned()),
-            ..Default::default()
-        };
-        preferences::Entity::insert(row)
-            .on_conflict(
-                OnConflict::columns([preferences::Column::Section, preferences::Column::Name])
-                    .update_column(preferences::Column::Value)
-                    .to_owned(),
-            )
-            .exec_without_returning(&self.db)
-            .await?;
-        Ok(())
-    }
-
-    // ----- relations -----
-
-    /// The relation between `caller` and `other`, seen from `caller`'s side.
-    pub async fn relation(&self, caller: i64, other: i64) -> Result<Relation, RepoError> {
-        Ok(read_relation(&self.db, caller, other).await?)
-    }
-
-    /// The same, in the same statement as the check that `other` exists and is not deleted
-    /// (`None` when not).
-    pub async fn relation_with_active(&self, caller: i64, other: i64) -> Result<Option<Relation>, RepoError> {
-        Ok(read_relation_with(&self.db, caller, other, true).await?)
-    }
-
-    /// Runs `action` of `caller` on the relation with `other` in one transaction: locks the
-    /// pair, reads its state (and that `other` exists: else `UserNotFound`), asks the state
-    /// machine, writes the new state, commits.
-    pub async fn apply(
-        &self,
-        caller: i64,
-        other: i64,
-        action: Action,
-    ) -> Result<Result<Transition, Conflict>, RepoError> {
-        let (low, high) = ordered(caller, other);
-        let _writer = match self.backend() {
-            DbBackend::Sqlite => Some(self.sqlite_writer.lock().await),
-            _ => None,
-        };
-        let txn = self.begin_write().await?;
-
-        // Every action on this pair, from any instance, queues here. On SQLite the IMMEDIATE
-        // transaction already holds the database's write lock. On PostgreSQL a transaction-scoped
-        // advisory lock on the pair comes before any row is touched: row locks alone let two
-        // first actions on a new pair deadlock in the unique indexes.
-        if self.backend() == DbBackend::Postgres {
-            txn.execute_raw(sea_orm::Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                "SELECT pg_advisory_xact_lock($1)",
-                [pair_lock_key(low, high).into()],
-            ))
-            .await?;
-        }
-        // The other user's existence is checked in the same statement, under the same lock.
-        let Some(current) = read_relation_with(&txn, caller, other, true).await? else {
-            txn.rollback().await?;
-            return Err(RepoError::UserNotFound(other));
-        };
-        let transition = match domain::apply(current, action) {
-            Ok(transition) => transition,
-            Err(conflict) => {
-                txn.rollback().await?;
-                return Ok(Err(conflict));
-            }
-        };
-        if transition.changed() {
-            write_relation(&txn, caller, other, transition.from, transition.to).await?;
-        }
-        if transition.mark_viewed {
-            connection_requests::Entity::update_many()
-                .col_expr(connection_requests::Column::Viewed, Some(Utc::now()).into())
-                .filter(connection_requests::Column::FromUserId.eq(other))
-                .filter(connection_requests::Column::ToUserId.eq(caller))
-                .filter(connection_requests::Column::Viewed.is_null())
-                .exec(&txn)
-                .await?;
-        }
-        txn.commit().await?;
-        Ok(Ok(transition))
     }
 
     /// Counts of the rows that make up relations, for tests and operators.
@@ -349,178 +219,29 @@ impl Repo {
             connections: connections::Entity::find().count(&self.db).await?,
         })
     }
+
+    /// Users whose stored counters differ from what their rows count (should be none), with
+    /// the stored and the counted values: `(id, stored, counted)`.
+    pub async fn miscounted_users(&self) -> Result<Vec<(i64, [i64; 3], [i64; 3])>, RepoError> {
+        let sql = format!(
+            "SELECT id, connections_counter, connection_requests_received_counter, connection_requests_sent_counter, \
+             c, r, s FROM (SELECT id, deleted, connections_counter, connection_requests_received_counter, \
+             connection_requests_sent_counter, {} FROM users) t WHERE deleted = FALSE AND \
+             (connections_counter <> c OR connection_requests_received_counter <> r OR connection_requests_sent_counter <> s)",
+            migration::counted_columns()
+        );
+        let rows = self.db.query_all_raw(sea_orm::Statement::from_string(self.backend(), sql)).await?;
+        rows.iter()
+            .map(|row| {
+                use rows::Row;
+                Ok((row.int(0)?, [row.int(1)?, row.int(2)?, row.int(3)?], [row.int(4)?, row.int(5)?, row.int(6)?]))
+            })
+            .collect()
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RelationCounts {
     pub requests: u64,
     pub connections: u64,
-}
-
-/// The advisory lock key of a pair. Two pairs may share a key: they then wait for each other,
-/// which costs time, never correctness.
-fn pair_lock_key(low: i64, high: i64) -> i64 {
-    low.wrapping_mul(0x9E37_79B9_7F4A_7C15_u64 as i64) ^ high
-}
-
-fn ordered(a: i64, b: i64) -> (i64, i64) {
-    if a < b { (a, b) } else { (b, a) }
-}
-
-async fn read_relation<C: ConnectionTrait>(db: &C, caller: i64, other: i64) -> Result<Relation, DbErr> {
-    read_relation_with(db, caller, other, false)
-        .await?
-        .ok_or_else(|| DbErr::Custom("the relation query returned no row".to_owned()))
-}
-
-/// The relation in one statement (each statement is a round trip to the database, and on
-/// SQLite two thread switches): the pair's request, if any, and whether the pair is connected.
-/// With `only_if_other_is_active`, `None` when `other` does not exist or is deleted.
-async fn read_relation_with<C: ConnectionTrait>(
-    db: &C,
-    caller: i64,
-    other: i64,
-    only_if_other_is_active: bool,
-) -> Result<Option<Relation>, DbErr> {
-    const SQL: &str = "SELECT \
-        (SELECT from_user_id FROM connection_requests WHERE user_low = $1 AND user_high = $2) AS from_user_id, \
-        (SELECT rejected IS NOT NULL FROM connection_requests WHERE user_low = $1 AND user_high = $2) AS rejected, \
-        EXISTS (SELECT 1 FROM connections WHERE user_low = $1 AND user_high = $2) AS connected";
-    const ACTIVE_OTHER: &str = " FROM users WHERE id = $3 AND deleted = false";
-    let (low, high) = ordered(caller, other);
-    let backend = db.get_database_backend();
-    let mut sql = SQL.to_owned();
-    let mut values: Vec<sea_orm::Value> = vec![low.into(), high.into()];
-    if only_if_other_is_active {
-        sql.push_str(ACTIVE_OTHER);
-        values.push(other.into());
-    }
-    if backend == DbBackend::Sqlite {
-        // SQLite's numbered parameters are written ?N.
-        sql = sql.replace('$', "?");
-    }
-    let Some(row) = db.query_one_raw(sea_orm::Statement::from_sql_and_values(backend, sql, values)).await? else {
-        return Ok(None);
-    };
-    let from_user_id: Option<i64> = row.try_get("", "from_user_id")?;
-    let rejected: Option<bool> = row.try_get("", "rejected")?;
-    let connected: bool = row.try_get("", "connected")?;
-    Ok(Some(match from_user_id {
-        Some(from) => request_relation(from == caller, rejected.unwrap_or(false)),
-        None if connected => Relation::Connected,
-        None => Relation::None,
-    }))
-}
-
-/// The relation a request makes, from the side of the one who `sent` it or not.
-fn request_relation(sent: bool, rejected: bool) -> Relation {
-    match (sent, rejected) {
-        (true, false) => Relation::SentPending,
-        (true, true) => Relation::SentRejected,
-        (false, false) => Relation::ReceivedPending,
-        (false, true) => Relation::ReceivedRejected,
-    }
-}
-
-/// Turns the rows of the pair from `from` into `to` (both seen from `caller`'s side).
-async fn write_relation<C: ConnectionTrait>(
-    db: &C,
-    caller: i64,
-    other: i64,
-    from: Relation,
-    to: Relation,
-) -> Result<(), DbErr> {
-    let (low, high) = ordered(caller, other);
-    let now = Utc::now();
-    let delete_request = || {
-        connection_requests::Entity::delete_many()
-            .filter(connection_requests::Column::UserLow.eq(low))
-            .filter(connection_requests::Column::UserHigh.eq(high))
-    };
-    // The pair's row, which the request and connection rows must agree with: created by the
-    // pair's first change, its kind set by every change after.
-    let set_kind = |kind: &'static str| {
-        relations::Entity::insert(relations::ActiveModel {
-            user_low: Set(low),
-            user_high: Set(high),
-            kind: Set(kind.to_owned()),
-        })
-        .on_conflict(
-            OnConflict::columns([relations::Column::UserLow, relations::Column::UserHigh])
-                .update_column(relations::Column::Kind)
-                .to_owned(),
-        )
-    };
-    let has_request = |r: Relation| {
-        matches!(
-            r,
-            Relation::SentPending | Relation::SentRejected | Relation::ReceivedPending | Relation::ReceivedRejected
-        )
-    };
-    let sender = |r: Relation| match r {
-        Relation::SentPending | Relation::SentRejected => Some(caller),
-        Relation::ReceivedPending | Relation::ReceivedRejected => Some(other),
-        _ => None,
-    };
-    let rejected = |r: Relation| matches!(r, Relation::SentRejected | Relation::ReceivedRejected);
-
-    // Same request, only its rejection changes (reject / cancel_reject): keep its id and date.
-    if has_request(from) && has_request(to) && sender(from) == sender(to) {
-        connection_requests::Entity::update_many()
-            .col_expr(connection_requests::Column::Rejected, rejected(to).then_some(now).into())
-            .filter(connection_requests::Column::UserLow.eq(low))
-            .filter(connection_requests::Column::UserHigh.eq(high))
-            .exec(db)
-            .await?;
-        return Ok(());
-    }
-
-    // Otherwise clear what was there, then create what must be. The order matters: the
-    // composite foreign keys only allow rows whose kind matches the pair's kind.
-    if has_request(from) {
-        delete_request().exec(db).await?;
-    }
-    if from == Relation::Connected {
-        connections::Entity::delete_many()
-            .filter(connections::Column::UserLow.eq(low))
-            .filter(connections::Column::UserHigh.eq(high))
-            .exec(db)
-            .await?;
-    }
-    match to {
-        Relation::None => {
-            set_kind(relations::NONE).exec_without_returning(db).await?;
-        }
-        Relation::Connected => {
-            set_kind(relations::CONNECTION).exec_without_returning(db).await?;
-            connections::ActiveModel {
-                user_low: Set(low),
-                user_high: Set(high),
-                created: Set(now),
-                ..Default::default()
-            }
-            .insert(db)
-            .await?;
-        }
-        _ => {
-            let Some(from_user) = sender(to) else {
-                return Err(DbErr::Custom(format!("{to:?} is not a request state")));
-            };
-            let to_user = if from_user == caller { other } else { caller };
-            set_kind(relations::REQUEST).exec_without_returning(db).await?;
-            connection_requests::ActiveModel {
-                from_user_id: Set(from_user),
-                to_user_id: Set(to_user),
-                user_low: Set(low),
-                user_high: Set(high),
-                created: Set(now),
-                rejected: Set(rejected(to).then_some(now)),
-                viewed: Set(None),
-                ..Default::default()
-            }
-            .insert(db)
-            .await?;
-        }
-    }
-    Ok(())
 }

@@ -74,6 +74,7 @@ impl Repo {
                 user_low: Set(*low),
                 user_high: Set(*high),
                 kind: Set(if *k < connections { relations::CONNECTION } else { relations::REQUEST }.to_owned()),
+                ..Default::default()
             }))
             .exec_without_returning(&txn)
             .await?;
@@ -106,6 +107,11 @@ impl Repo {
                 .exec_without_returning(&txn)
                 .await?;
             }
+        }
+        // The counters, as the rows count them.
+        {
+            use sea_orm::ConnectionTrait;
+            txn.execute_unprepared(&super::migration::recount()).await?;
         }
         txn.commit().await?;
         if self.backend() == sea_orm::DbBackend::Sqlite {

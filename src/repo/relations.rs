@@ -1,0 +1,535 @@
+//! Relations between two users: their state read in one statement, and each action's change,
+//! on both engines side by side. The statements are built once by sea-query for both.
+//!
+//! - SQLite: the action runs in the writer's batch (see `sqlite.rs`): read, decide, write,
+//!   inside the batch's transaction, which holds the database's only write lock.
+//! - PostgreSQL: one statement reads the pair; one statement writes the change, and only if
+//!   the pair is still at the version that was read (else it reads again): two round trips,
+//!   one commit, no lock held between them.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{
+    Alias, CommonTableExpression, DeleteStatement, Expr, ExprTrait, Func, InsertStatement, OnConflict, Order, Query,
+    SelectStatement, SubQueryStatement, UpdateStatement, WithClause,
+};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+
+use super::entities::{connection_requests as requests, connections, relations, users};
+use super::rows::{self, Row};
+use super::{Repo, RepoError, sqlite};
+use crate::domain::{self, Action, Conflict, Counts, Relation, Transition};
+
+/// How often a PostgreSQL write reads the pair again after another change got there first.
+const MAX_RETRIES: usize = 32;
+
+pub fn ordered(a: i64, b: i64) -> (i64, i64) {
+    if a < b { (a, b) } else { (b, a) }
+}
+
+/// The relation a request makes, from the side of the one who `sent` it or not.
+pub fn request_relation(sent: bool, rejected: bool) -> Relation {
+    match (sent, rejected) {
+        (true, false) => Relation::SentPending,
+        (true, true) => Relation::SentRejected,
+        (false, false) => Relation::ReceivedPending,
+        (false, true) => Relation::ReceivedRejected,
+    }
+}
+
+/// A pair as one statement reads it.
+#[derive(Clone, Copy, Debug)]
+pub struct PairState {
+    pub caller_active: bool,
+    pub other_active: bool,
+    /// `None`: the pair was never acted on.
+    pub version: Option<i64>,
+    sender: Option<i64>,
+    rejected: Option<bool>,
+    connected: bool,
+}
+
+impl PairState {
+    pub fn relation(&self, caller: i64) -> Relation {
+        match self.sender {
+            Some(from) => request_relation(from == caller, self.rejected.unwrap_or(false)),
+            None if self.connected => Relation::Connected,
+            None => Relation::None,
+        }
+    }
+
+    pub fn read_row(row: &impl Row) -> Result<PairState, RepoError> {
+        Ok(PairState {
+            caller_active: row.boolean(0)?,
+            other_active: row.boolean(1)?,
+            version: row.opt_int(2)?,
+            sender: row.opt_int(3)?,
+            rejected: row.opt_int(4)?.map(|r| r != 0),
+            connected: row.boolean(5)?,
+        })
+    }
+
+    /// The caller first (a token whose user is gone is `401`), then the other user (`404`).
+    fn require_users(&self) -> Result<(), RepoError> {
+        if !self.caller_active {
+            Err(RepoError::CallerNotFound)
+        } else if !self.other_active {
+            Err(RepoError::UserNotFound)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// `id` names a user who exists and is not deleted.
+pub fn is_active(id: i64) -> Expr {
+    Expr::exists(
+        Query::select()
+            .expr(Expr::val(1))
+            .from(users::Entity)
+            .and_where(Expr::col(users::Column::Id).eq(id))
+            .and_where(Expr::col(users::Column::Deleted).eq(false))
+            .to_owned(),
+    )
+}
+
+fn scalar(select: SelectStatement) -> Expr {
+    Expr::SubQuery(None, Box::new(select.into()))
+}
+
+fn of_pair<C: sea_orm::sea_query::IntoIden + Copy>(select: &mut SelectStatement, low_col: C, high_col: C, low: i64, high: i64) {
+    select.and_where(Expr::col(low_col).eq(low)).and_where(Expr::col(high_col).eq(high));
+}
+
+/// The pair's state and both users' in one statement (see [`PairState`]).
+pub fn pair_state_query(caller: i64, other: i64) -> SelectStatement {
+    let (low, high) = ordered(caller, other);
+    let mut version = Query::select().column(relations::Column::Version).from(relations::Entity).to_owned();
+    of_pair(&mut version, relations::Column::UserLow, relations::Column::UserHigh, low, high);
+    let request = |column: Expr| {
+        let mut q = Query::select().expr(column).from(requests::Entity).to_owned();
+        of_pair(&mut q, requests::Column::UserLow, requests::Column::UserHigh, low, high);
+        q
+    };
+    let mut connected = Query::select().expr(Expr::val(1)).from(connections::Entity).to_owned();
+    of_pair(&mut connected, connections::Column::UserLow, connections::Column::UserHigh, low, high);
+    Query::select()
+        .expr(is_active(caller))
+        .expr(is_active(other))
+        .expr(scalar(version))
+        .expr(scalar(request(Expr::col(requests::Column::FromUserId))))
+        .expr(scalar(request(
+            Expr::case(Expr::col(requests::Column::Rejected).is_null(), 0).finally(1).into(),
+        )))
+        .expr(Expr::exists(connected))
+        .to_owned()
+}
+
+/// A change to one table, as one statement.
+enum Write {
+    Insert(InsertStatement),
+    Update(UpdateStatement),
+    Delete(DeleteStatement),
+}
+
+impl Write {
+    fn run_sqlite(&self, conn: &rusqlite::Connection) -> Result<usize, RepoError> {
+        match self {
+            Write::Insert(s) => sqlite::execute(conn, s),
+            Write::Update(s) => sqlite::execute(conn, s),
+            Write::Delete(s) => sqlite::execute(conn, s),
+        }
+    }
+
+    fn into_sub_query(self) -> SubQueryStatement {
+        match self {
+            Write::Insert(s) => s.into(),
+            Write::Update(s) => s.into(),
+            Write::Delete(s) => s.into(),
+        }
+    }
+}
+
+/// The statements that turn the pair's rows from `t.from` into `t.to` and move both users'
+/// counters, each under `guard` (PostgreSQL: "the version check passed"). The pair's own row
+/// is written apart ([`set_kind`]), before these on SQLite, whose foreign keys are checked
+/// statement by statement.
+fn row_writes(caller: i64, other: i64, t: &Transition, now: DateTime<Utc>, guard: Option<Expr>) -> (Vec<Write>, Vec<Write>) {
+    let (low, high) = ordered(caller, other);
+    let guarded = |cond: Expr| match &guard {
+        Some(g) => cond.and(g.clone()),
+        None => cond,
+    };
+    let pair = |low_col: Expr, high_col: Expr| guarded(low_col.eq(low).and(high_col.eq(high)));
+    let sender = |r: Relation| match r {
+        Relation::SentPending | Relation::SentRejected => Some(caller),
+        Relation::ReceivedPending | Relation::ReceivedRejected => Some(other),
+        _ => None,
+    };
+    let rejected = |r: Relation| matches!(r, Relation::SentRejected | Relation::ReceivedRejected).then_some(now);
+    let request_pair = || pair(Expr::col(requests::Column::UserLow), Expr::col(requests::Column::UserHigh));
+
+    let (mut before, mut after) = (Vec::new(), Vec::new());
+    match (sender(t.from), sender(t.to)) {
+        // The same request, only its rejection changes (reject / cancel_reject).
+        (Some(a), Some(b)) if a == b => {
+            after.push(Write::Update(
+                Query::update()
+                    .table(requests::Entity)
+                    .value(requests::Column::Rejected, rejected(t.to))
+                    .and_where(request_pair())
+                    .to_owned(),
+            ));
+        }
+        (from_sender, to_sender) => {
+            if from_sender.is_some() {
+                before.push(Write::Delete(Query::delete().from_table(requests::Entity).and_where(request_pair()).to_owned()));
+            }
+            if t.from == Relation::Connected {
+                before.push(Write::Delete(
+                    Query::delete()
+                        .from_table(connections::Entity)
+                        .and_where(pair(Expr::col(connections::Column::UserLow), Expr::col(connections::Column::UserHigh)))
+                        .to_owned(),
+                ));
+            }
+            if let Some(from_user) = to_sender {
+                let to_user = if from_user == caller { other } else { caller };
+                after.push(insert_guarded(
+                    requests::Entity,
+                    vec![
+                        (requests::Column::FromUserId, from_user.into()),
+                        (requests::Column::ToUserId, to_user.into()),
+                        (requests::Column::UserLow, low.into()),
+                        (requests::Column::UserHigh, high.into()),
+                        (requests::Column::Created, now.into()),
+                        (requests::Column::Rejected, rejected(t.to).into()),
+                    ],
+                    guard.clone(),
+                ));
+            }
+            if t.to == Relation::Connected {
+                after.push(insert_guarded(
+                    connections::Entity,
+                    vec![
+                        (connections::Column::UserLow, low.into()),
+                        (connections::Column::UserHigh, high.into()),
+                        (connections::Column::Created, now.into()),
+                    ],
+                    guard.clone(),
+                ));
+            }
+        }
+    }
+    // Counters, lower user id first: on PostgreSQL every writer takes users' row locks in the
+    // same order, so two changes can never wait for each other in a circle.
+    let (mine, theirs) = t.count_changes();
+    let mut moves = [(caller, mine), (other, theirs)];
+    moves.sort_by_key(|(id, _)| *id);
+    for (id, change) in moves {
+        if !change.is_zero() {
+            after.push(Write::Update(count_update(id, change, guard.clone())));
+        }
+    }
+    (before, after)
+}
+
+fn insert_guarded<T: sea_orm::sea_query::IntoIden, C: sea_orm::sea_query::IntoIden>(
+    table: T,
+    values: Vec<(C, Expr)>,
+    guard: Option<Expr>,
+) -> Write {
+    let (columns, exprs): (Vec<C>, Vec<Expr>) = values.into_iter().unzip();
+    let mut select = Query::select().exprs(exprs).to_owned();
+    if let Some(g) = guard {
+        select.and_where(g);
+    }
+    let mut insert = Query::insert().into_table(table).columns(columns).to_owned();
+    // A SELECT of as many values as columns: cannot fail.
+    let _ = insert.select_from(select);
+    Write::Insert(insert)
+}
+
+/// Adds `change` to user `id`'s counters.
+fn count_update(id: i64, change: Counts, guard: Option<Expr>) -> UpdateStatement {
+    use users::Column as C;
+    let mut update = Query::update().table(users::Entity).to_owned();
+    for (column, by) in [
+        (C::ConnectionsCounter, change.connections),
+        (C::ConnectionRequestsReceivedCounter, change.received),
+        (C::ConnectionRequestsSentCounter, change.sent),
+    ] {
+        if by != 0 {
+            update.value(column, Expr::col(column).add(by));
+        }
+    }
+    let mut cond = Expr::col(C::Id).eq(id);
+    if let Some(g) = guard {
+        cond = cond.and(g);
+    }
+    update.and_where(cond).to_owned()
+}
+
+/// The kind of row the pair holds in state `r`.
+fn kind(r: Relation) -> &'static str {
+    match r {
+        Relation::None => relations::NONE,
+        Relation::Connected => relations::CONNECTION,
+        _ => relations::REQUEST,
+    }
+}
+
+/// Creates the pair's row or sets its kind, one version further.
+fn set_kind(low: i64, high: i64, to: Relation) -> InsertStatement {
+    Query::insert()
+        .into_table(relations::Entity)
+        .columns([relations::Column::UserLow, relations::Column::UserHigh, relations::Column::Kind, relations::Column::Version])
+        .values_panic([low.into(), high.into(), kind(to).into(), 1i64.into()])
+        .on_conflict(
+            OnConflict::columns([relations::Column::UserLow, relations::Column::UserHigh])
+                .update_column(relations::Column::Kind)
+                .value(relations::Column::Version, Expr::col((relations::Entity, relations::Column::Version)).add(1))
+                .to_owned(),
+        )
+        .to_owned()
+}
+
+/// `mark_seen`: the request from `other` to `caller` is seen now, if it was not before.
+fn mark_viewed(caller: i64, other: i64, now: DateTime<Utc>) -> UpdateStatement {
+    Query::update()
+        .table(requests::Entity)
+        .value(requests::Column::Viewed, now)
+        .and_where(Expr::col(requests::Column::FromUserId).eq(other))
+        .and_where(Expr::col(requests::Column::ToUserId).eq(caller))
+        .and_where(Expr::col(requests::Column::Viewed).is_null())
+        .to_owned()
+}
+
+// ----- SQLite: inside the writer's batch -----
+
+fn apply_sqlite(
+    conn: &rusqlite::Connection,
+    caller: i64,
+    other: i64,
+    action: Action,
+) -> Result<Result<Transition, Conflict>, RepoError> {
+    let state = sqlite::query_one(conn, &pair_state_query(caller, other), |r| PairState::read_row(r))?
+        .ok_or_else(|| RepoError::Database("the pair query returned no row".into()))?;
+    state.require_users()?;
+    let transition = match domain::apply(state.relation(caller), action) {
+        Ok(t) => t,
+        Err(conflict) => return Ok(Err(conflict)),
+    };
+    let now = Utc::now();
+    if transition.changed() {
+        let (low, high) = ordered(caller, other);
+        let (before, after) = row_writes(caller, other, &transition, now, None);
+        for write in &before {
+            write.run_sqlite(conn)?;
+        }
+        sqlite::execute(conn, &set_kind(low, high, transition.to))?;
+        for write in &after {
+            write.run_sqlite(conn)?;
+        }
+    }
+    if transition.mark_viewed {
+        sqlite::execute(conn, &mark_viewed(caller, other, now))?;
+    }
+    Ok(Ok(transition))
+}
+
+// ----- PostgreSQL: read, then one conditional statement -----
+
+async fn read_pair_postgres(db: &DatabaseConnection, caller: i64, other: i64) -> Result<PairState, RepoError> {
+    let row = db
+        .query_one_raw(rows::postgres(&pair_state_query(caller, other)))
+        .await?
+        .ok_or_else(|| RepoError::Database("the pair query returned no row".into()))?;
+    PairState::read_row(&row)
+}
+
+/// The change as one statement: lock both users (lower id first) if neither is deleted, move
+/// the pair's row to the next version if it is still at `expected` (`None`: no row yet), and
+/// only then change the other rows. Answers one row with the number of pair rows changed
+/// (0: someone else changed the pair first, or a user was deleted meanwhile).
+fn change_statement(caller: i64, other: i64, t: &Transition, expected: Option<i64>, now: DateTime<Utc>) -> sea_orm::sea_query::WithQuery {
+    let (low, high) = ordered(caller, other);
+    let locked = Query::select()
+        .column(users::Column::Id)
+        .from(users::Entity)
+        .and_where(Expr::col(users::Column::Id).is_in([low, high]))
+        .and_where(Expr::col(users::Column::Deleted).eq(false))
+        .order_by(users::Column::Id, Order::Asc)
+        .lock(sea_orm::sea_query::LockType::NoKeyUpdate)
+        .to_owned();
+    let both_locked = scalar(Query::select().expr(Func::count(Expr::val(1))).from(Alias::new("locked")).to_owned()).eq(2);
+    let mut pair_row = Query::insert()
+        .into_table(relations::Entity)
+        .columns([relations::Column::UserLow, relations::Column::UserHigh, relations::Column::Kind, relations::Column::Version])
+        .to_owned();
+    let _ = pair_row.select_from(
+        Query::select()
+            .exprs([Expr::val(low), Expr::val(high), Expr::val(kind(t.to)), Expr::val(1i64)])
+            .and_where(both_locked)
+            .to_owned(),
+    );
+    pair_row
+        .on_conflict(
+            OnConflict::columns([relations::Column::UserLow, relations::Column::UserHigh])
+                .update_column(relations::Column::Kind)
+                .value(relations::Column::Version, Expr::col((relations::Entity, relations::Column::Version)).add(1))
+                .action_and_where(
+                    Expr::col((relations::Entity, relations::Column::Version)).eq(expected.unwrap_or(-1)),
+                )
+                .to_owned(),
+        )
+        .returning_col(relations::Column::Version);
+    let changed = Expr::exists(Query::select().expr(Expr::val(1)).from(Alias::new("pair")).to_owned());
+    let (before, after) = row_writes(caller, other, t, now, Some(changed));
+    let mut with = WithClause::new();
+    with.cte(CommonTableExpression::new().query(locked).table_name(Alias::new("locked")).to_owned());
+    with.cte(CommonTableExpression::new().query(pair_row).table_name(Alias::new("pair")).to_owned());
+    for (i, write) in before.into_iter().chain(after).enumerate() {
+        with.cte(CommonTableExpression::new().query(write.into_sub_query()).table_name(Alias::new(format!("w{i}"))).to_owned());
+    }
+    Query::select().expr(Func::count(Expr::val(1))).from(Alias::new("pair")).to_owned().with(with)
+}
+
+async fn apply_postgres(
+    db: &DatabaseConnection,
+    caller: i64,
+    other: i64,
+    action: Action,
+) -> Result<Result<Transition, Conflict>, RepoError> {
+    for _ in 0..MAX_RETRIES {
+        let state = read_pair_postgres(db, caller, other).await?;
+        state.require_users()?;
+        let transition = match domain::apply(state.relation(caller), action) {
+            Ok(t) => t,
+            Err(conflict) => return Ok(Err(conflict)),
+        };
+        let now = Utc::now();
+        if transition.mark_viewed {
+            db.execute_raw(rows::postgres(&mark_viewed(caller, other, now))).await?;
+        }
+        if !transition.changed() {
+            return Ok(Ok(transition));
+        }
+        let statement = change_statement(caller, other, &transition, state.version, now);
+        let row = db
+            .query_one_raw(rows::postgres(&statement))
+            .await?
+            .ok_or_else(|| RepoError::Database("the change statement returned no row".into()))?;
+        if row.int(0)? == 1 {
+            return Ok(Ok(transition));
+        }
+        // Another change reached the pair first (or a user was deleted): read it again.
+    }
+    Err(RepoError::Unavailable("the pair kept changing under this request".into()))
+}
+
+impl Repo {
+    /// Runs `action` of `caller` on the relation with `other` as one transaction: checks that
+    /// both users exist (else `CallerNotFound` / `UserNotFound`), reads the pair, asks the
+    /// state machine, writes the new state and both users' counters.
+    pub async fn apply(&self, caller: i64, other: i64, action: Action) -> Result<Result<Transition, Conflict>, RepoError> {
+        match self.sqlite() {
+            Some(engine) => engine.write(move |conn| apply_sqlite(conn, caller, other, action)).await,
+            None => apply_postgres(self.connection(), caller, other, action).await,
+        }
+    }
+
+    /// The relation between `caller` and `other`, seen from `caller`'s side, in one statement
+    /// that also checks both users (`CallerNotFound`, `UserNotFound`).
+    pub async fn pair(&self, caller: i64, other: i64) -> Result<Relation, RepoError> {
+        let state = match self.sqlite() {
+            Some(engine) => {
+                engine
+                    .read(move |conn| {
+                        sqlite::query_one(conn, &pair_state_query(caller, other), |r| PairState::read_row(r))?
+                            .ok_or_else(|| RepoError::Database("the pair query returned no row".into()))
+                    })
+                    .await?
+            }
+            None => read_pair_postgres(self.connection(), caller, other).await?,
+        };
+        state.require_users()?;
+        Ok(state.relation(caller))
+    }
+
+    /// The relation between two users, whoever they are (tests and operators).
+    pub async fn relation(&self, caller: i64, other: i64) -> Result<Relation, RepoError> {
+        let state = match self.sqlite() {
+            Some(engine) => {
+                engine
+                    .read(move |conn| {
+                        sqlite::query_one(conn, &pair_state_query(caller, other), |r| PairState::read_row(r))?
+                            .ok_or_else(|| RepoError::Database("the pair query returned no row".into()))
+                    })
+                    .await?
+            }
+            None => read_pair_postgres(self.connection(), caller, other).await?,
+        };
+        Ok(state.relation(caller))
+    }
+}
+
+// ----- many relations at once (the statuses batch, list pages) -----
+
+/// `caller`'s requests and connections with any of `others`, in one statement: `(other,
+/// sender, rejected, connected)`.
+pub fn relations_query(caller: i64, others: &[i64]) -> SelectStatement {
+    let either = |one: requests::Column, two: requests::Column| {
+        Expr::col(one).eq(caller).and(Expr::col(two).is_in(others.iter().copied()))
+    };
+    let mut requests_q = Query::select()
+        .expr(Expr::case(Expr::col(requests::Column::FromUserId).eq(caller), Expr::col(requests::Column::ToUserId))
+            .finally(Expr::col(requests::Column::FromUserId)))
+        .column(requests::Column::FromUserId)
+        .expr(Expr::case(Expr::col(requests::Column::Rejected).is_null(), 0).finally(1))
+        .expr(Expr::val(0))
+        .from(requests::Entity)
+        .cond_where(
+            sea_orm::Condition::any()
+                .add(either(requests::Column::FromUserId, requests::Column::ToUserId))
+                .add(either(requests::Column::ToUserId, requests::Column::FromUserId)),
+        )
+        .to_owned();
+    let side = |one: connections::Column, two: connections::Column| {
+        Expr::col(one).eq(caller).and(Expr::col(two).is_in(others.iter().copied()))
+    };
+    let connections_q = Query::select()
+        .expr(Expr::case(Expr::col(connections::Column::UserLow).eq(caller), Expr::col(connections::Column::UserHigh))
+            .finally(Expr::col(connections::Column::UserLow)))
+        .expr(Expr::null())
+        .expr(Expr::val(0))
+        .expr(Expr::val(1))
+        .from(connections::Entity)
+        .cond_where(
+            sea_orm::Condition::any()
+                .add(side(connections::Column::UserLow, connections::Column::UserHigh))
+                .add(side(connections::Column::UserHigh, connections::Column::UserLow)),
+        )
+        .to_owned();
+    requests_q.union(sea_orm::sea_query::UnionType::All, connections_q);
+    requests_q
+}
+
+/// Folds the rows of [`relations_query`] into each other user's relation with `caller`.
+pub fn fold_relations(caller: i64, others: &[i64], rows: Vec<(i64, Option<i64>, bool, bool)>) -> HashMap<i64, Relation> {
+    let mut map: HashMap<i64, Relation> = others.iter().map(|id| (*id, Relation::None)).collect();
+    for (other, sender, rejected, connected) in rows {
+        let relation = match sender {
+            _ if connected => Relation::Connected,
+            Some(from) => request_relation(from == caller, rejected),
+            None => Relation::None,
+        };
+        map.insert(other, relation);
+    }
+    map
+}
+
+pub fn relation_row(row: &impl Row) -> Result<(i64, Option<i64>, bool, bool), RepoError> {
+    Ok((row.int(0)?, row.opt_int(1)?, row.int(2)? != 0, row.int(3)? != 0))
+}

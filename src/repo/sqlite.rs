@@ -1,0 +1,406 @@
+//! SQLite on the request path, without an async driver in between: one thread owns the write
+//! connection and commits everything queued in one transaction (group commit), and reads run
+//! on synchronous reader connections, a request's queries in one blocking call.
+//!
+//! sqlx's SQLite driver runs each connection on a thread of its own and hands every statement
+//! over and every answer back: two thread switches per statement, which cost more than the
+//! statements. Here a request costs one hand-off, whatever its number of statements.
+
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::types::{ToSqlOutput, Value as SqlValue, ValueRef};
+use rusqlite::{Connection, OpenFlags, ToSql};
+use sea_orm::sea_query::{self, SqliteQueryBuilder};
+use tokio::sync::oneshot;
+
+use super::RepoError;
+
+/// How long a connection waits for another process's lock before giving up with "busy" (503).
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// The most requests one transaction of the writer commits together.
+const MAX_BATCH: usize = 512;
+/// Reader connections kept open when idle (more are opened under load, then closed).
+const IDLE_READERS: usize = 4;
+/// How often the checkpointer folds the write-ahead log back into the database.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+/// How a commit reaches the disk (`SQLITE_SYNCHRONOUS`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Durability {
+    /// WAL with `synchronous=FULL`: every commit (every batch) is flushed to disk before its
+    /// requests are answered, so a power loss loses nothing acknowledged.
+    #[default]
+    Full,
+    /// WAL with `synchronous=NORMAL`: a killed process loses nothing acknowledged, a power
+    /// loss may lose the last commits.
+    Normal,
+}
+
+impl Durability {
+    fn pragma(self) -> &'static str {
+        match self {
+            Durability::Full => "FULL",
+            Durability::Normal => "NORMAL",
+        }
+    }
+}
+
+/// Where the database is and how to open it, read from an `sqlite:` URL.
+#[derive(Clone, Debug)]
+struct Target {
+    path: PathBuf,
+    read_only: bool,
+}
+
+impl Target {
+    fn parse(url: &str) -> Result<Target, RepoError> {
+        let rest = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .ok_or_else(|| RepoError::Invalid(format!("not an SQLite URL: {url}")))?;
+        let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+        if path.is_empty() || path == ":memory:" {
+            return Err(RepoError::Invalid("SQLite needs a file (an in-memory database is not shared)".into()));
+        }
+        let read_only = serde_urlencoded::from_str::<Vec<(String, String)>>(query)
+            .unwrap_or_default()
+            .iter()
+            .any(|(k, v)| k == "mode" && v == "ro");
+        Ok(Target { path: PathBuf::from(path), read_only })
+    }
+
+    fn open(&self, durability: Durability) -> Result<Connection, RepoError> {
+        let mut flags = OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+        flags |= if self.read_only { OpenFlags::SQLITE_OPEN_READ_ONLY } else { OpenFlags::SQLITE_OPEN_READ_WRITE };
+        let conn = Connection::open_with_flags(&self.path, flags).map_err(error)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(error)?;
+        conn.set_prepared_statement_cache_capacity(64);
+        // journal_mode=WAL is a property of the file (set when sqlx created it); these are per
+        // connection.
+        conn.execute_batch(&format!("PRAGMA foreign_keys = ON; PRAGMA synchronous = {};", durability.pragma()))
+            .map_err(error)?;
+        Ok(conn)
+    }
+}
+
+/// One request's unit of work for the writer, and where its answer goes once the batch it ran
+/// in has committed (or failed).
+trait Unit: Send {
+    fn run(&mut self, conn: &Connection);
+    fn finish(self: Box<Self>, commit: Result<(), RepoError>);
+}
+
+struct Pending<T, F> {
+    work: Option<F>,
+    outcome: Option<Result<T, RepoError>>,
+    reply: oneshot::Sender<Result<T, RepoError>>,
+}
+
+impl<T, F> Unit for Pending<T, F>
+where
+    T: Send,
+    F: FnOnce(&Connection) -> Result<T, RepoError> + Send,
+{
+    /// Runs the work in its own savepoint: a failure undoes this request's writes only.
+    fn run(&mut self, conn: &Connection) {
+        let Some(work) = self.work.take() else { return };
+        let outcome = (|| {
+            conn.prepare_cached("SAVEPOINT unit").and_then(|mut s| s.execute([])).map_err(error)?;
+            let outcome = work(conn);
+            let end = if outcome.is_ok() { "RELEASE unit" } else { "ROLLBACK TO unit" };
+            conn.prepare_cached(end).and_then(|mut s| s.execute([])).map_err(error)?;
+            if outcome.is_err() {
+                conn.prepare_cached("RELEASE unit").and_then(|mut s| s.execute([])).map_err(error)?;
+            }
+            outcome
+        })();
+        self.outcome = Some(outcome);
+    }
+
+    /// Answers only after `COMMIT` returned: a `200` means committed.
+    fn finish(self: Box<Self>, commit: Result<(), RepoError>) {
+        let answer = match (commit, self.outcome) {
+            (Ok(()), Some(outcome)) => outcome,
+            (Ok(()), None) => Err(RepoError::Unavailable("the batch ended before this request ran".into())),
+            (Err(err), _) => Err(err),
+        };
+        let _ = self.reply.send(answer);
+    }
+}
+
+type Job = Box<dyn Unit>;
+
+/// The SQLite engine: the writer's queue and the readers.
+#[derive(Clone)]
+pub struct Sqlite {
+    writer: mpsc::Sender<Job>,
+    readers: Arc<Readers>,
+}
+
+impl std::fmt::Debug for Sqlite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sqlite").field("readers", &self.readers.open()).finish()
+    }
+}
+
+struct Readers {
+    target: Target,
+    durability: Durability,
+    idle: Mutex<Vec<Connection>>,
+    open: std::sync::atomic::AtomicU32,
+}
+
+impl Readers {
+    fn open(&self) -> u32 {
+        self.open.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn take(&self) -> Result<Connection, RepoError> {
+        if let Some(conn) = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop() {
+            return Ok(conn);
+        }
+        let conn = self.target.open(self.durability)?;
+        conn.execute_batch("PRAGMA query_only = ON").map_err(error)?;
+        self.open.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(conn)
+    }
+
+    fn give_back(&self, conn: Connection) {
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.len() < IDLE_READERS {
+            idle.push(conn);
+        } else {
+            drop(idle);
+            drop(conn);
+            self.open.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+}
+
+/// Connection use, for `/metrics`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ReaderUse {
+    pub open: u32,
+    pub idle: u32,
+}
+
+impl Sqlite {
+    /// Opens the writer (its thread) and the checkpointer (its thread); readers open on demand.
+    /// The file must exist and be in WAL mode already (`Repo::connect` sees to it).
+    pub fn open(url: &str, durability: Durability) -> Result<Sqlite, RepoError> {
+        let target = Target::parse(url)?;
+        let writer_conn = target.open(durability)?;
+        // Checkpoints happen on the checkpointer's connection, never in a commit.
+        writer_conn.execute_batch("PRAGMA wal_autocheckpoint = 0").map_err(error)?;
+        let (tx, rx) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || write_loop(writer_conn, rx))
+            .map_err(|e| RepoError::Database(format!("cannot start the SQLite writer: {e}")))?;
+        let checkpointer = if target.read_only { None } else { Some(target.open(durability)?) };
+        let readers = Arc::new(Readers { target, durability, idle: Mutex::new(Vec::new()), open: Default::default() });
+        if let Some(conn) = checkpointer {
+            let engine = Arc::downgrade(&readers);
+            std::thread::Builder::new()
+                .name("sqlite-checkpoint".into())
+                .spawn(move || checkpoint_loop(conn, engine))
+                .map_err(|e| RepoError::Database(format!("cannot start the SQLite checkpointer: {e}")))?;
+        }
+        Ok(Sqlite { writer: tx, readers })
+    }
+
+    /// Runs `work` in the writer's next batch and answers once that batch has committed.
+    pub async fn write<T, F>(&self, work: F) -> Result<T, RepoError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, RepoError> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job: Job = Box::new(Pending { work: Some(work), outcome: None, reply });
+        self.writer
+            .send(job)
+            .map_err(|_| RepoError::Unavailable("the SQLite writer has stopped".into()))?;
+        answer.await.map_err(|_| RepoError::Unavailable("the SQLite writer has stopped".into()))?
+    }
+
+    /// Runs `work` (all of a request's queries) on a reader connection, in one blocking call.
+    pub async fn read<T, F>(&self, work: F) -> Result<T, RepoError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, RepoError> + Send + 'static,
+    {
+        let readers = self.readers.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = readers.take()?;
+            let outcome = work(&conn);
+            readers.give_back(conn);
+            outcome
+        })
+        .await
+        .map_err(|e| RepoError::Database(format!("a read panicked or was cancelled: {e}")))?
+    }
+
+    pub fn reader_use(&self) -> ReaderUse {
+        let idle = self.readers.idle.lock().map(|v| v.len() as u32).unwrap_or(0);
+        ReaderUse { open: self.readers.open(), idle }
+    }
+}
+
+/// The writer: takes everything queued, runs it in one transaction, each request in its own
+/// savepoint, commits, then answers every request of the batch. Ends when every sender is gone.
+fn write_loop(conn: Connection, jobs: mpsc::Receiver<Job>) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = Vec::with_capacity(16);
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let committed = run_batch(&conn, &mut batch);
+        for job in batch {
+            job.finish(committed.clone());
+        }
+    }
+}
+
+fn run_batch(conn: &Connection, batch: &mut [Job]) -> Result<(), RepoError> {
+    exec(conn, "BEGIN IMMEDIATE")?;
+    for job in batch.iter_mut() {
+        job.run(conn);
+        // An I/O error or a full disk can make SQLite roll the whole transaction back: the
+        // requests before this one are then not committed either.
+        if conn.is_autocommit() {
+            return Err(RepoError::Unavailable("the batch's transaction was rolled back by the database".into()));
+        }
+    }
+    if let Err(err) = exec(conn, "COMMIT") {
+        if !conn.is_autocommit() {
+            let _ = exec(conn, "ROLLBACK");
+        }
+        return Err(err);
+    }
+    Ok(())
+}
+
+/// Folds the write-ahead log into the database, off the commit path. `PASSIVE` never waits
+/// for readers or the writer. Ends when the engine is dropped.
+fn checkpoint_loop(conn: Connection, engine: std::sync::Weak<Readers>) {
+    loop {
+        std::thread::sleep(CHECKPOINT_EVERY);
+        if engine.strong_count() == 0 {
+            return;
+        }
+        let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+    }
+}
+
+fn exec(conn: &Connection, sql: &str) -> Result<(), RepoError> {
+    conn.prepare_cached(sql).and_then(|mut s| s.execute([])).map(|_| ()).map_err(error)
+}
+
+/// SQLite's primary result codes that mean "busy, locked, read-only, I/O error, full or cannot
+/// open": the database is unavailable (`503`), not broken.
+pub fn error(err: rusqlite::Error) -> RepoError {
+    use rusqlite::ErrorCode::*;
+    match &err {
+        rusqlite::Error::SqliteFailure(e, _)
+            if matches!(
+                e.code,
+                DatabaseBusy | DatabaseLocked | ReadOnly | SystemIoFailure | DiskFull | CannotOpen
+            ) =>
+        {
+            RepoError::Unavailable(err.to_string())
+        }
+        _ => RepoError::Database(err.to_string()),
+    }
+}
+
+// ----- statements built by sea-query, run on rusqlite -----
+
+/// A sea-query value bound as an SQLite parameter, encoded as sqlx encodes it (timestamps as
+/// RFC 3339 text), so rows written by either driver compare and sort alike.
+struct Param<'a>(&'a sea_query::Value);
+
+impl ToSql for Param<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        use sea_query::Value as V;
+        Ok(match self.0 {
+            V::Bool(v) => v.map_or(ToSqlOutput::Owned(SqlValue::Null), |b| ToSqlOutput::Owned(SqlValue::Integer(b as i64))),
+            V::TinyInt(v) => opt_int(v.map(i64::from)),
+            V::SmallInt(v) => opt_int(v.map(i64::from)),
+            V::Int(v) => opt_int(v.map(i64::from)),
+            V::BigInt(v) => opt_int(*v),
+            V::TinyUnsigned(v) => opt_int(v.map(i64::from)),
+            V::SmallUnsigned(v) => opt_int(v.map(i64::from)),
+            V::Unsigned(v) => opt_int(v.map(i64::from)),
+            V::BigUnsigned(v) => opt_int(v.and_then(|n| i64::try_from(n).ok())),
+            V::String(v) => v.as_deref().map_or(ToSqlOutput::Owned(SqlValue::Null), |s| ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes()))),
+            V::ChronoDateTimeUtc(v) => v.as_ref().map_or(ToSqlOutput::Owned(SqlValue::Null), |t| {
+                ToSqlOutput::Owned(SqlValue::Text(timestamp(t)))
+            }),
+            other => {
+                return Err(rusqlite::Error::ToSqlConversionFailure(format!("unsupported parameter {other:?}").into()));
+            }
+        })
+    }
+}
+
+fn opt_int(v: Option<i64>) -> ToSqlOutput<'static> {
+    ToSqlOutput::Owned(v.map_or(SqlValue::Null, SqlValue::Integer))
+}
+
+/// How timestamps are stored on SQLite (sqlx's encoding of `DateTime<Utc>`).
+pub fn timestamp(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::AutoSi, false)
+}
+
+/// Reads a stored timestamp back.
+pub fn parse_timestamp(text: &str) -> rusqlite::Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .or_else(|_| {
+            chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f").map(|t| t.and_utc())
+        })
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
+}
+
+/// Builds `statement` for SQLite.
+pub fn build<S: sea_query::QueryStatementWriter>(statement: &S) -> (String, sea_query::Values) {
+    statement.build(SqliteQueryBuilder)
+}
+
+/// Runs a statement that changes rows; returns how many.
+pub fn execute<S: sea_query::QueryStatementWriter>(conn: &Connection, statement: &S) -> Result<usize, RepoError> {
+    let (sql, values) = build(statement);
+    let mut prepared = conn.prepare_cached(&sql).map_err(error)?;
+    prepared.execute(rusqlite::params_from_iter(values.iter().map(Param))).map_err(error)
+}
+
+/// Runs a query and maps each row.
+pub fn query<S, T>(conn: &Connection, statement: &S, mut map: impl FnMut(&rusqlite::Row<'_>) -> Result<T, RepoError>) -> Result<Vec<T>, RepoError>
+where
+    S: sea_query::QueryStatementWriter,
+{
+    let (sql, values) = build(statement);
+    let mut prepared = conn.prepare_cached(&sql).map_err(error)?;
+    let mut rows = prepared.query(rusqlite::params_from_iter(values.iter().map(Param))).map_err(error)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(error)? {
+        out.push(map(row)?);
+    }
+    Ok(out)
+}
+
+/// Runs a query expected to answer at most one row.
+pub fn query_one<S, T>(conn: &Connection, statement: &S, map: impl FnMut(&rusqlite::Row<'_>) -> Result<T, RepoError>) -> Result<Option<T>, RepoError>
+where
+    S: sea_query::QueryStatementWriter,
+{
+    Ok(query(conn, statement, map)?.into_iter().next())
+}

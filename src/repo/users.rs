@@ -1,0 +1,185 @@
+//! Users: the request path's reads (on SQLite's readers or PostgreSQL) and the operator's
+//! commands (through sea-orm on both engines).
+
+use chrono::Utc;
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait,
+    QueryFilter, TransactionTrait,
+};
+
+use super::entities::users;
+use super::rows::{self, Row};
+use super::{Repo, RepoError, User, sqlite};
+
+/// User `id`, if they exist and are not deleted.
+pub fn active_user_query(id: i64) -> SelectStatement {
+    let mut q = Query::select().from(users::Entity).to_owned();
+    rows::select_user(&mut q, "users");
+    q.and_where(Expr::col(users::Column::Id).eq(id)).and_where(Expr::col(users::Column::Deleted).eq(false)).to_owned()
+}
+
+/// Which of `ids` exist and are not deleted.
+fn active_ids_query(ids: &[i64]) -> SelectStatement {
+    Query::select()
+        .column(users::Column::Id)
+        .from(users::Entity)
+        .and_where(Expr::col(users::Column::Id).is_in(ids.iter().copied()))
+        .and_where(Expr::col(users::Column::Deleted).eq(false))
+        .to_owned()
+}
+
+impl Repo {
+    /// A user who exists and is not deleted.
+    pub async fn find_active_user(&self, id: i64) -> Result<Option<User>, RepoError> {
+        match self.sqlite() {
+            Some(engine) => engine.read(move |conn| sqlite::query_one(conn, &active_user_query(id), |r| rows::user_at(r, 0))).await,
+            None => self
+                .connection()
+                .query_one_raw(rows::postgres(&active_user_query(id)))
+                .await?
+                .map(|r| rows::user_at(&r, 0))
+                .transpose(),
+        }
+    }
+
+    /// User `id` as `caller` sees them, with the pair's relation, in one hand-off: both users
+    /// are checked (`CallerNotFound`, `UserNotFound`).
+    pub async fn user_with_relation(&self, caller: i64, id: i64) -> Result<(User, crate::domain::Relation), RepoError> {
+        let pair = super::relations::pair_state_query(caller, id);
+        let (state, user) = match self.sqlite() {
+            Some(engine) => {
+                engine
+                    .read(move |conn| {
+                        let state = sqlite::query_one(conn, &pair, |r| super::relations::PairState::read_row(r))?;
+                        let user = sqlite::query_one(conn, &active_user_query(id), |r| rows::user_at(r, 0))?;
+                        Ok((state, user))
+                    })
+                    .await?
+            }
+            None => {
+                let db = self.connection();
+                let state = db.query_one_raw(rows::postgres(&pair)).await?;
+                let state = state.map(|r| super::relations::PairState::read_row(&r)).transpose()?;
+                let user = db.query_one_raw(rows::postgres(&active_user_query(id))).await?;
+                (state, user.map(|r| rows::user_at(&r, 0)).transpose()?)
+            }
+        };
+        let state = state.ok_or_else(|| RepoError::Database("the pair query returned no row".into()))?;
+        if !state.caller_active {
+            return Err(RepoError::CallerNotFound);
+        }
+        let user = user.ok_or(RepoError::UserNotFound)?;
+        Ok((user, state.relation(caller)))
+    }
+
+    /// The users among `ids` that exist and are not deleted, and whether `caller` does (the
+    /// caller's check folded into the same statement).
+    pub async fn active_ids(&self, caller: i64, ids: &[i64]) -> Result<Vec<i64>, RepoError> {
+        let mut asked = ids.to_vec();
+        asked.push(caller);
+        let query = active_ids_query(&asked);
+        let found: Vec<i64> = match self.sqlite() {
+            Some(engine) => engine.read(move |conn| sqlite::query(conn, &query, |r| r.int(0))).await?,
+            None => self
+                .connection()
+                .query_all_raw(rows::postgres(&query))
+                .await?
+                .iter()
+                .map(|r| r.int(0))
+                .collect::<Result<_, _>>()?,
+        };
+        if !found.contains(&caller) {
+            return Err(RepoError::CallerNotFound);
+        }
+        Ok(found.into_iter().filter(|id| ids.contains(id)).collect())
+    }
+
+    pub async fn create_user(&self, username: &str, real_name: &str) -> Result<User, RepoError> {
+        let taken = users::Entity::find()
+            .filter(users::Column::Username.eq(username))
+            .count(self.connection())
+            .await?;
+        if taken > 0 {
+            return Err(RepoError::Invalid(format!("the username {username:?} is taken")));
+        }
+        let user = users::ActiveModel {
+            username: Set(username.to_owned()),
+            real_name: Set(real_name.to_owned()),
+            avatar: Set(None),
+            ext_id: Set(None),
+            date_joined: Set(Utc::now()),
+            deleted: Set(false),
+            ..Default::default()
+        };
+        Ok(user.insert(self.connection()).await?)
+    }
+
+    /// Marks a user deleted, and in the same transaction takes their relations out of the
+    /// other users' counters (deleted users count nowhere). Returns false when there is no
+    /// such (undeleted) user.
+    pub async fn delete_user(&self, id: i64) -> Result<bool, RepoError> {
+        let db = self.connection();
+        let backend = self.backend();
+        let txn = match backend {
+            DbBackend::Sqlite => {
+                db.begin_with_options(sea_orm::TransactionOptions {
+                    sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+                    ..Default::default()
+                })
+                .await?
+            }
+            _ => db.begin().await?,
+        };
+        let sql = |text: &str| sea_orm::Statement::from_sql_and_values(backend, placeholders(backend, text), [id.into()]);
+        if backend == DbBackend::Postgres {
+            // The same lock order as every action (user ids ascending), so no action waits for
+            // this transaction while it waits for the action.
+            txn.execute_raw(sql(
+                "SELECT id FROM users WHERE id = $1 OR id IN (SELECT user_low FROM connections WHERE user_high = $1) \
+                 OR id IN (SELECT user_high FROM connections WHERE user_low = $1) \
+                 OR id IN (SELECT from_user_id FROM connection_requests WHERE to_user_id = $1) \
+                 OR id IN (SELECT to_user_id FROM connection_requests WHERE from_user_id = $1) \
+                 ORDER BY id FOR NO KEY UPDATE",
+            ))
+            .await?;
+        }
+        let deleted = txn.execute_raw(sql("UPDATE users SET deleted = TRUE WHERE id = $1 AND deleted = FALSE")).await?;
+        if deleted.rows_affected() != 1 {
+            txn.rollback().await?;
+            return Ok(false);
+        }
+        for update in [
+            "UPDATE users SET connections_counter = connections_counter - 1 WHERE deleted = FALSE AND \
+             (id IN (SELECT user_low FROM connections WHERE user_high = $1) OR id IN (SELECT user_high FROM connections WHERE user_low = $1))",
+            "UPDATE users SET connection_requests_sent_counter = connection_requests_sent_counter - 1 WHERE deleted = FALSE AND \
+             id IN (SELECT from_user_id FROM connection_requests WHERE to_user_id = $1)",
+            "UPDATE users SET connection_requests_received_counter = connection_requests_received_counter - 1 WHERE deleted = FALSE AND \
+             id IN (SELECT to_user_id FROM connection_requests WHERE from_user_id = $1 AND rejected IS NULL)",
+        ] {
+            txn.execute_raw(sql(update)).await?;
+        }
+        txn.commit().await?;
+        Ok(true)
+    }
+
+    pub async fn find_user_by_username(&self, username: &str) -> Result<Option<User>, RepoError> {
+        Ok(users::Entity::find()
+            .filter(users::Column::Username.eq(username))
+            .one(self.connection())
+            .await?)
+    }
+
+    pub async fn count_users(&self) -> Result<u64, RepoError> {
+        Ok(users::Entity::find().count(self.connection()).await?)
+    }
+}
+
+/// Operators' SQL is written with PostgreSQL's `$1`; SQLite reads it as `?1`.
+pub fn placeholders(backend: DbBackend, sql: &str) -> String {
+    match backend {
+        DbBackend::Postgres => sql.to_owned(),
+        _ => sql.replace('$', "?"),
+    }
+}
+
