@@ -9,7 +9,7 @@ use tracing_subscriber::EnvFilter;
 use connections_api::api::{AppState, spec};
 use connections_api::auth::{Authenticator, random_hex};
 use connections_api::config::{self, ConfigError, Settings};
-use connections_api::repo::Repo;
+use connections_api::repo::{Durability, Repo};
 use connections_api::server;
 use connections_api::service::{CONNECTION_ENABLED, Connections, FOLLOW_ENABLED};
 
@@ -19,6 +19,13 @@ struct Cli {
     /// Database: sqlite://FILE (created if missing) or postgres://USER:PASSWORD@HOST/DB.
     #[arg(long, env = "DATABASE_URL", default_value = config::DEFAULT_DATABASE_URL, global = true, hide_env_values = true)]
     database_url: String,
+
+    /// SQLite only: how a commit reaches the disk. `full` (the default) flushes every commit
+    /// (one flush per group of writes) so a power loss loses nothing acknowledged; `normal`
+    /// flushes at checkpoints only, so a power loss may lose the last commits (a killed
+    /// process still loses nothing).
+    #[arg(long, env = "SQLITE_SYNCHRONOUS", default_value = "full", value_parser = ["full", "normal"], global = true)]
+    sqlite_synchronous: String,
 
     #[command(subcommand)]
     command: Command,
@@ -216,9 +223,10 @@ fn jwt_secret_from_env() -> Option<String> {
     std::env::var("JWT_SECRET").ok()
 }
 
-async fn open_database(url: &str) -> Result<Repo, Failure> {
+async fn open_database(url: &str, synchronous: &str) -> Result<Repo, Failure> {
     config::check_database_url(url)?;
-    let repo = Repo::connect(url).await.map_err(|e| {
+    let durability = if synchronous == "normal" { Durability::Normal } else { Durability::Full };
+    let repo = Repo::connect_with(url, durability).await.map_err(|e| {
         ConfigError::new("DATABASE_URL", format!("cannot open {}: {e}", config::redact_url(url)))
     })?;
     repo.migrate().await.map_err(|e| {
@@ -239,7 +247,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Seed { users, connections, requests } => {
-            let repo = open_database(&cli.database_url).await?;
+            let repo = open_database(&cli.database_url, &cli.sqlite_synchronous).await?;
             let started = std::time::Instant::now();
             let seeded = repo.seed(users, connections, requests).await?;
             eprintln!(
@@ -265,18 +273,18 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Migrate => {
-            open_database(&cli.database_url).await?;
+            open_database(&cli.database_url, &cli.sqlite_synchronous).await?;
             eprintln!("migrated {}", config::redact_url(&cli.database_url));
             Ok(())
         }
         Command::User(UserCommand::Create { username, real_name }) => {
-            let repo = open_database(&cli.database_url).await?;
+            let repo = open_database(&cli.database_url, &cli.sqlite_synchronous).await?;
             let user = repo.create_user(&username, &real_name).await?;
             println!("{}", user.id);
             Ok(())
         }
         Command::User(UserCommand::Delete { id }) => {
-            let repo = open_database(&cli.database_url).await?;
+            let repo = open_database(&cli.database_url, &cli.sqlite_synchronous).await?;
             if repo.delete_user(id).await? {
                 Ok(())
             } else {
@@ -290,7 +298,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Preference(PreferenceCommand::Set { key, value }) => {
-            let repo = open_database(&cli.database_url).await?;
+            let repo = open_database(&cli.database_url, &cli.sqlite_synchronous).await?;
             let (section, name) = key
                 .split_once('.')
                 .filter(|(s, n)| !s.is_empty() && !n.is_empty())
@@ -300,13 +308,13 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Preference(PreferenceCommand::List) => {
-            let repo = open_database(&cli.database_url).await?;
+            let repo = open_database(&cli.database_url, &cli.sqlite_synchronous).await?;
             for p in repo.preferences().await? {
                 println!("{}.{} = {}", p.section, p.name, p.value);
             }
             Ok(())
         }
-        Command::Serve(args) => serve(&cli.database_url, args).await,
+        Command::Serve(args) => serve(&cli.database_url, &cli.sqlite_synchronous, args).await,
     }
 }
 
@@ -321,7 +329,7 @@ fn preference_value(section: &str, name: &str, value: &str) -> Result<String, Fa
     }
 }
 
-async fn serve(database_url: &str, args: ServeArgs) -> Result<(), Failure> {
+async fn serve(database_url: &str, sqlite_synchronous: &str, args: ServeArgs) -> Result<(), Failure> {
     let ServeArgs { bind, demo, jwt, trust_forwarded_headers, bench_ceiling, rate_limit_actions, max_in_flight_per_user, limits } =
         args;
     let limits = limits.limits();
@@ -347,7 +355,7 @@ async fn serve(database_url: &str, args: ServeArgs) -> Result<(), Failure> {
     let bound = server::bind(settings.bind)
         .await
         .map_err(|e| ConfigError::new("BIND", format!("cannot listen on {}: {e}", settings.bind)))?;
-    let repo = open_database(&settings.database_url).await?;
+    let repo = open_database(&settings.database_url, sqlite_synchronous).await?;
     // Demo mode signs its tokens: without JWT_SECRET it makes a secret for this process.
     let (secret, ephemeral) = match (&settings.jwt_secret, demo) {
         (Some(secret), _) => (Some(secret.clone()), false),

@@ -11,6 +11,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection};
 use super::entities::{connection_requests as requests, connections, users};
 use super::relations::{fold_relations, relation_row, relations_query, request_relation};
 use super::rows::{self, Row, USER_COLUMNS};
+use super::shapes::{self, Arg, Cell, Shape};
 use super::{Repo, RepoError, User, sqlite};
 use crate::domain::Relation;
 
@@ -105,11 +106,17 @@ fn connections_page_query(of: i64, caller: i64, mutual: Option<bool>, limit: u64
         };
         q.expr(request(Expr::col(requests::Column::FromUserId)));
         q.expr(request(Expr::case(Expr::col(requests::Column::Rejected).is_null(), 0).finally(1).into()));
-        // A compound SELECT is ordered by its columns' names.
-        q.expr_as(Expr::col((Alias::new("u"), users::Column::Id)), Alias::new("uid"));
     };
-    let mut q = connections_side(of, caller, true, mutual, columns);
-    q.union(UnionType::All, connections_side(of, caller, false, mutual, columns))
+    // Each side ordered by its own index (`of`'s column, created, the other user's column).
+    let side = |of_is_low: bool| {
+        let other_col = if of_is_low { connections::Column::UserHigh } else { connections::Column::UserLow };
+        connections_side(of, caller, of_is_low, mutual, |q| {
+            columns(q);
+            q.expr_as(Expr::col((Alias::new("c"), other_col)), Alias::new("uid"));
+        })
+    };
+    let mut q = side(true);
+    q.union(UnionType::All, side(false))
         .order_by(Alias::new("created"), Order::Desc)
         .order_by(Alias::new("uid"), Order::Desc)
         .limit(limit)
@@ -231,6 +238,31 @@ fn own_counter_query(caller: i64, counter: users::Column) -> SelectStatement {
         .to_owned()
 }
 
+static CONNECTIONS_PAGE: [Cell; 3] = [const { Cell::new() }; 3];
+static MUTUAL_COUNT: Cell = Cell::new();
+static OWNER: Cell = Cell::new();
+static REQUESTS_PAGE: [Cell; 2] = [const { Cell::new() }; 2];
+static OWN_COUNTER: [Cell; 2] = [const { Cell::new() }; 2];
+
+/// A statement built once and the arguments of this call.
+type Bound = (&'static Shape, Vec<Arg>);
+
+/// A page of `of`'s connections (see [`connections_page_query`]).
+fn connections_page(of: i64, caller: i64, mutual: Option<bool>, limit: u64, offset: u64) -> Bound {
+    let variant = match mutual {
+        None => 0,
+        Some(true) => 1,
+        Some(false) => 2,
+    };
+    let shape = CONNECTIONS_PAGE[variant]
+        .get(|| connections_page_query(shapes::int(0), shapes::int(1), mutual, shapes::int(2) as u64, shapes::int(3) as u64));
+    (shape, vec![Arg::Int(of), Arg::Int(caller), Arg::Int(as_int(limit)), Arg::Int(as_int(offset))])
+}
+
+fn as_int(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
 /// The connections page, engine-independent: which segment to read next, given what the
 /// previous statements answered. The caller's mutual connections with `of` come first (one
 /// index-ordered segment), then the others (another); `offset` is split at the number of
@@ -244,8 +276,9 @@ struct ConnectionsPlan {
 }
 
 impl ConnectionsPlan {
-    fn owner(&self) -> SelectStatement {
-        owner_query(self.caller, self.of, users::Column::ConnectionsCounter)
+    fn owner(&self) -> Bound {
+        let shape = OWNER.get(|| owner_query(shapes::int(0), shapes::int(1), users::Column::ConnectionsCounter));
+        (shape, vec![Arg::Int(self.caller), Arg::Int(self.of)])
     }
 
     /// The caller's check, then the owner's; the owner's connection count.
@@ -259,9 +292,9 @@ impl ConnectionsPlan {
 
     /// The first segment: all of one's own connections (all connected with oneself), or the
     /// mutual ones.
-    fn first(&self) -> SelectStatement {
+    fn first(&self) -> Bound {
         let mutual = (self.of != self.caller).then_some(true);
-        connections_page_query(self.of, self.caller, mutual, self.limit, self.offset)
+        connections_page(self.of, self.caller, mutual, self.limit, self.offset)
     }
 
     /// Whether the first segment is the whole answer: one's own list.
@@ -274,49 +307,57 @@ impl ConnectionsPlan {
         (!self.mutual_only && shown > 0).then(|| self.offset + shown as u64)
     }
 
-    fn mutual_count(&self) -> SelectStatement {
-        connections_count_query(self.of, self.caller, true)
+    fn mutual_count(&self) -> Bound {
+        let shape = MUTUAL_COUNT.get(|| connections_count_query(shapes::int(0), shapes::int(1), true));
+        (shape, vec![Arg::Int(self.of), Arg::Int(self.caller)])
     }
 
     /// The second segment's statement, if the page has room left.
-    fn rest(&self, shown: usize, mutual_count: u64) -> Option<SelectStatement> {
+    fn rest(&self, shown: usize, mutual_count: u64) -> Option<Bound> {
         let room = self.limit.saturating_sub(shown as u64);
         (!self.mutual_only && room > 0).then(|| {
-            connections_page_query(self.of, self.caller, Some(false), room, self.offset.saturating_sub(mutual_count))
+            connections_page(self.of, self.caller, Some(false), room, self.offset.saturating_sub(mutual_count))
         })
     }
 
     fn run_sqlite(&self, conn: &rusqlite::Connection) -> Result<Page<(User, Relation)>, RepoError> {
-        let total = self.check_owner(sqlite::query_one(conn, &self.owner(), |r| owner_row(r))?)?;
-        let first = sqlite::query(conn, &self.first(), |r| connection_row(r))?;
-        if self.single_segment() {
-            return Ok(page_of(self.caller, total, first, Vec::new()));
-        }
-        let mutual_count = match self.mutual_count_from(first.len()) {
-            Some(n) => n,
-            None => count(sqlite::query_one(conn, &self.mutual_count(), |r| r.int(0))?.unwrap_or(0)),
-        };
-        if self.mutual_only {
-            return Ok(page_of(self.caller, mutual_count, first, Vec::new()));
-        }
-        let rest = match self.rest(first.len(), mutual_count) {
-            Some(q) => sqlite::query(conn, &q, |r| connection_row(r))?,
-            None => Vec::new(),
-        };
-        Ok(page_of(self.caller, total, first, rest))
-    }
-
-    async fn run_postgres(&self, db: &DatabaseConnection) -> Result<Page<(User, Relation)>, RepoError> {
-        let owner = db.query_one_raw(rows::postgres(&self.owner())).await?;
-        let total = self.check_owner(owner.map(|r| owner_row(&r)).transpose()?)?;
-        let first = pg_users(db, &self.first()).await?;
+        let run = |(shape, args): Bound| sqlite::query_shape(conn, shape, &args, |r| connection_row(r));
+        let (shape, args) = self.owner();
+        let total = self.check_owner(sqlite::query_shape_one(conn, shape, &args, |r| owner_row(r))?)?;
+        let first = run(self.first())?;
         if self.single_segment() {
             return Ok(page_of(self.caller, total, first, Vec::new()));
         }
         let mutual_count = match self.mutual_count_from(first.len()) {
             Some(n) => n,
             None => {
-                let row = db.query_one_raw(rows::postgres(&self.mutual_count())).await?;
+                let (shape, args) = self.mutual_count();
+                count(sqlite::query_shape_one(conn, shape, &args, |r| r.int(0))?.unwrap_or(0))
+            }
+        };
+        if self.mutual_only {
+            return Ok(page_of(self.caller, mutual_count, first, Vec::new()));
+        }
+        let rest = match self.rest(first.len(), mutual_count) {
+            Some(bound) => run(bound)?,
+            None => Vec::new(),
+        };
+        Ok(page_of(self.caller, total, first, rest))
+    }
+
+    async fn run_postgres(&self, db: &DatabaseConnection) -> Result<Page<(User, Relation)>, RepoError> {
+        let (shape, args) = self.owner();
+        let owner = db.query_one_raw(shape.postgres(&args)).await?;
+        let total = self.check_owner(owner.map(|r| owner_row(&r)).transpose()?)?;
+        let first = pg_users(db, self.first()).await?;
+        if self.single_segment() {
+            return Ok(page_of(self.caller, total, first, Vec::new()));
+        }
+        let mutual_count = match self.mutual_count_from(first.len()) {
+            Some(n) => n,
+            None => {
+                let (shape, args) = self.mutual_count();
+                let row = db.query_one_raw(shape.postgres(&args)).await?;
                 count(row.map(|r| r.int(0)).transpose()?.unwrap_or(0))
             }
         };
@@ -324,7 +365,7 @@ impl ConnectionsPlan {
             return Ok(page_of(self.caller, mutual_count, first, Vec::new()));
         }
         let rest = match self.rest(first.len(), mutual_count) {
-            Some(q) => pg_users(db, &q).await?,
+            Some(bound) => pg_users(db, bound).await?,
             None => Vec::new(),
         };
         Ok(page_of(self.caller, total, first, rest))
@@ -345,8 +386,8 @@ fn page_of(caller: i64, count: u64, mutual: Vec<ConnectionRow>, others: Vec<Conn
     Page { count, items }
 }
 
-async fn pg_users(db: &DatabaseConnection, query: &SelectStatement) -> Result<Vec<ConnectionRow>, RepoError> {
-    db.query_all_raw(rows::postgres(query)).await?.iter().map(connection_row).collect()
+async fn pg_users(db: &DatabaseConnection, (shape, args): Bound) -> Result<Vec<ConnectionRow>, RepoError> {
+    db.query_all_raw(shape.postgres(&args)).await?.iter().map(connection_row).collect()
 }
 
 impl Repo {
@@ -384,22 +425,28 @@ impl Repo {
         } else {
             users::Column::ConnectionRequestsSentCounter
         };
-        let (own, page) = (own_counter_query(caller, counter), requests_page_query(caller, received, limit, offset));
+        let variant = usize::from(received);
+        let own = OWN_COUNTER[variant].get(|| own_counter_query(shapes::int(0), counter));
+        let own_args = [Arg::Int(caller)];
+        let page = REQUESTS_PAGE[variant]
+            .get(|| requests_page_query(shapes::int(0), received, shapes::int(1) as u64, shapes::int(2) as u64));
+        let page_args = [Arg::Int(caller), Arg::Int(as_int(limit)), Arg::Int(as_int(offset))];
         let (total, items) = match self.sqlite() {
             Some(engine) => {
                 engine
                     .read(move |conn| {
-                        let Some(total) = sqlite::query_one(conn, &own, |r| r.int(0))? else {
+                        let Some(total) = sqlite::query_shape_one(conn, own, &own_args, |r| r.int(0))? else {
                             return Err(RepoError::CallerNotFound);
                         };
-                        Ok((total, sqlite::query(conn, &page, |r| request_row(r))?))
+                        Ok((total, sqlite::query_shape(conn, page, &page_args, |r| request_row(r))?))
                     })
                     .await?
             }
             None => {
                 let db = self.connection();
-                let total = db.query_one_raw(rows::postgres(&own)).await?.ok_or(RepoError::CallerNotFound)?.int(0)?;
-                let items = db.query_all_raw(rows::postgres(&page)).await?.iter().map(request_row).collect::<Result<_, _>>()?;
+                let total = db.query_one_raw(own.postgres(&own_args)).await?.ok_or(RepoError::CallerNotFound)?.int(0)?;
+                let items =
+                    db.query_all_raw(page.postgres(&page_args)).await?.iter().map(request_row).collect::<Result<_, _>>()?;
                 (total, items)
             }
         };
@@ -426,3 +473,20 @@ impl Repo {
     }
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Prints the statements (`cargo test print_list_sql -- --nocapture`), for EXPLAIN.
+    #[test]
+    fn print_list_sql() {
+        for q in [
+            connections_page_query(5, 7, Some(true), 20, 40),
+            connections_count_query(5, 7, true),
+            requests_page_query(5, true, 20, 0),
+        ] {
+            println!("{};", q.to_string(sea_orm::sea_query::SqliteQueryBuilder));
+        }
+    }
+}

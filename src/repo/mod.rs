@@ -17,6 +17,7 @@ mod preferences;
 pub mod relations;
 mod rows;
 mod seed;
+mod shapes;
 pub mod sqlite;
 mod users;
 
@@ -175,8 +176,14 @@ impl Repo {
     pub fn pool_use(&self) -> crate::metrics::PoolUse {
         match &self.sqlite {
             Some(engine) => {
+                // Readers are threads with a connection each; "idle" is how many are not
+                // needed by the queue.
                 let readers = engine.reader_use();
-                crate::metrics::PoolUse { size: readers.open, idle: readers.idle, max: readers.open.max(1) }
+                crate::metrics::PoolUse {
+                    size: readers.readers,
+                    idle: readers.readers.saturating_sub(readers.queued),
+                    max: readers.readers,
+                }
             }
             None => {
                 let pool = self.db.get_postgres_connection_pool();

@@ -17,7 +17,8 @@ use sea_orm::sea_query::{
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 use super::entities::{connection_requests as requests, connections, relations, users};
-use super::rows::{self, Row};
+use super::rows::Row;
+use super::shapes::{self, Arg, Cell, Cells, Shape};
 use super::{Repo, RepoError, sqlite};
 use crate::domain::{self, Action, Conflict, Counts, Relation, Transition};
 
@@ -103,15 +104,14 @@ fn of_pair<C: sea_orm::sea_query::IntoIden + Copy>(select: &mut SelectStatement,
 }
 
 /// The pair's state and both users' in one statement (see [`PairState`]).
-pub fn pair_state_query(caller: i64, other: i64) -> SelectStatement {
-    let (low, high) = ordered(caller, other);
-    let mut version = Query::select().column(relations::Column::Version).from(relations::Entity).to_owned();
-    of_pair(&mut version, relations::Column::UserLow, relations::Column::UserHigh, low, high);
+fn pair_state_query(caller: i64, other: i64, low: i64, high: i64) -> SelectStatement {
     let request = |column: Expr| {
         let mut q = Query::select().expr(column).from(requests::Entity).to_owned();
         of_pair(&mut q, requests::Column::UserLow, requests::Column::UserHigh, low, high);
         q
     };
+    let mut version = Query::select().column(relations::Column::Version).from(relations::Entity).to_owned();
+    of_pair(&mut version, relations::Column::UserLow, relations::Column::UserHigh, low, high);
     let mut connected = Query::select().expr(Expr::val(1)).from(connections::Entity).to_owned();
     of_pair(&mut connected, connections::Column::UserLow, connections::Column::UserHigh, low, high);
     Query::select()
@@ -126,6 +126,49 @@ pub fn pair_state_query(caller: i64, other: i64) -> SelectStatement {
         .to_owned()
 }
 
+static PAIR_STATE: Cell = Cell::new();
+
+/// The statement and arguments that read the pair of `caller` and `other`.
+pub fn pair_state(caller: i64, other: i64) -> (&'static Shape, [Arg; 4]) {
+    let shape = PAIR_STATE.get(|| pair_state_query(shapes::int(0), shapes::int(1), shapes::int(2), shapes::int(3)));
+    let (low, high) = ordered(caller, other);
+    (shape, [Arg::Int(caller), Arg::Int(other), Arg::Int(low), Arg::Int(high)])
+}
+
+/// The users of a pair as the statements of a change take them (real ids, or sentinels when
+/// the statements are built once).
+#[derive(Clone, Copy, Debug)]
+struct Ids {
+    caller: i64,
+    other: i64,
+    low: i64,
+    high: i64,
+    caller_is_low: bool,
+}
+
+impl Ids {
+    /// The sentinels of a statement built once: caller, other, low, high (arguments 0 to 3).
+    fn sentinels(caller_is_low: bool) -> Ids {
+        let (caller, other) = (shapes::int(0), shapes::int(1));
+        let (low, high) = if caller_is_low { (caller, other) } else { (other, caller) };
+        Ids { caller, other, low, high, caller_is_low }
+    }
+}
+
+/// The arguments of a change's statements: caller, other, low, high, now, expected version.
+fn change_args(caller: i64, other: i64, now: DateTime<Utc>, expected: Option<i64>) -> [Arg; 6] {
+    let (low, high) = ordered(caller, other);
+    [Arg::Int(caller), Arg::Int(other), Arg::Int(low), Arg::Int(high), Arg::Time(now), Arg::Int(expected.unwrap_or(-1))]
+}
+
+/// Which of the cached statement sets a transition uses.
+fn transition_key(t: &Transition, caller_is_low: bool) -> usize {
+    let index = |r: Relation| Relation::ALL.iter().position(|x| *x == r).unwrap_or(0);
+    (index(t.from) * Relation::ALL.len() + index(t.to)) * 2 + usize::from(caller_is_low)
+}
+
+const TRANSITION_KEYS: usize = 6 * 6 * 2;
+
 /// A change to one table, as one statement.
 enum Write {
     Insert(InsertStatement),
@@ -134,11 +177,11 @@ enum Write {
 }
 
 impl Write {
-    fn run_sqlite(&self, conn: &rusqlite::Connection) -> Result<usize, RepoError> {
+    fn shape(&self) -> Shape {
         match self {
-            Write::Insert(s) => sqlite::execute(conn, s),
-            Write::Update(s) => sqlite::execute(conn, s),
-            Write::Delete(s) => sqlite::execute(conn, s),
+            Write::Insert(s) => Shape::new(s),
+            Write::Update(s) => Shape::new(s),
+            Write::Delete(s) => Shape::new(s),
         }
     }
 
@@ -155,8 +198,8 @@ impl Write {
 /// counters, each under `guard` (PostgreSQL: "the version check passed"). The pair's own row
 /// is written apart ([`set_kind`]), before these on SQLite, whose foreign keys are checked
 /// statement by statement.
-fn row_writes(caller: i64, other: i64, t: &Transition, now: DateTime<Utc>, guard: Option<Expr>) -> (Vec<Write>, Vec<Write>) {
-    let (low, high) = ordered(caller, other);
+fn row_writes(ids: Ids, t: &Transition, now: DateTime<Utc>, guard: Option<Expr>) -> (Vec<Write>, Vec<Write>) {
+    let Ids { caller, other, low, high, caller_is_low } = ids;
     let guarded = |cond: Expr| match &guard {
         Some(g) => cond.and(g.clone()),
         None => cond,
@@ -225,8 +268,7 @@ fn row_writes(caller: i64, other: i64, t: &Transition, now: DateTime<Utc>, guard
     // Counters, lower user id first: on PostgreSQL every writer takes users' row locks in the
     // same order, so two changes can never wait for each other in a circle.
     let (mine, theirs) = t.count_changes();
-    let mut moves = [(caller, mine), (other, theirs)];
-    moves.sort_by_key(|(id, _)| *id);
+    let moves = if caller_is_low { [(caller, mine), (other, theirs)] } else { [(other, theirs), (caller, mine)] };
     for (id, change) in moves {
         if !change.is_zero() {
             after.push(Write::Update(count_update(id, change, guard.clone())));
@@ -308,33 +350,54 @@ fn mark_viewed(caller: i64, other: i64, now: DateTime<Utc>) -> UpdateStatement {
 
 // ----- SQLite: inside the writer's batch -----
 
+/// SQLite's statements of each transition, in order: the rows it removes, the pair's row,
+/// the rows it adds and the counters.
+static SQLITE_WRITES: [Cells; TRANSITION_KEYS] = [const { Cells::new() }; TRANSITION_KEYS];
+static MARK_VIEWED: Cell = Cell::new();
+
+fn sqlite_writes(t: &Transition, caller_is_low: bool) -> &'static [Shape] {
+    SQLITE_WRITES[transition_key(t, caller_is_low)].get(|| {
+        let ids = Ids::sentinels(caller_is_low);
+        let (before, after) = row_writes(ids, t, shapes::time(4), None);
+        before
+            .iter()
+            .map(Write::shape)
+            .chain([Shape::new(&set_kind(ids.low, ids.high, t.to))])
+            .chain(after.iter().map(Write::shape))
+            .collect()
+    })
+}
+
+fn mark_viewed_shape() -> &'static Shape {
+    MARK_VIEWED.get(|| mark_viewed(shapes::int(0), shapes::int(1), shapes::time(4)))
+}
+
+fn read_pair_sqlite(conn: &rusqlite::Connection, caller: i64, other: i64) -> Result<PairState, RepoError> {
+    let (shape, args) = pair_state(caller, other);
+    sqlite::query_shape_one(conn, shape, &args, |r| PairState::read_row(r))?
+        .ok_or_else(|| RepoError::Database("the pair query returned no row".into()))
+}
+
 fn apply_sqlite(
     conn: &rusqlite::Connection,
     caller: i64,
     other: i64,
     action: Action,
 ) -> Result<Result<Transition, Conflict>, RepoError> {
-    let state = sqlite::query_one(conn, &pair_state_query(caller, other), |r| PairState::read_row(r))?
-        .ok_or_else(|| RepoError::Database("the pair query returned no row".into()))?;
+    let state = read_pair_sqlite(conn, caller, other)?;
     state.require_users()?;
     let transition = match domain::apply(state.relation(caller), action) {
         Ok(t) => t,
         Err(conflict) => return Ok(Err(conflict)),
     };
-    let now = Utc::now();
+    let args = change_args(caller, other, Utc::now(), state.version);
     if transition.changed() {
-        let (low, high) = ordered(caller, other);
-        let (before, after) = row_writes(caller, other, &transition, now, None);
-        for write in &before {
-            write.run_sqlite(conn)?;
-        }
-        sqlite::execute(conn, &set_kind(low, high, transition.to))?;
-        for write in &after {
-            write.run_sqlite(conn)?;
+        for shape in sqlite_writes(&transition, caller < other) {
+            sqlite::execute_shape(conn, shape, &args)?;
         }
     }
     if transition.mark_viewed {
-        sqlite::execute(conn, &mark_viewed(caller, other, now))?;
+        sqlite::execute_shape(conn, mark_viewed_shape(), &args)?;
     }
     Ok(Ok(transition))
 }
@@ -342,8 +405,9 @@ fn apply_sqlite(
 // ----- PostgreSQL: read, then one conditional statement -----
 
 async fn read_pair_postgres(db: &DatabaseConnection, caller: i64, other: i64) -> Result<PairState, RepoError> {
+    let (shape, args) = pair_state(caller, other);
     let row = db
-        .query_one_raw(rows::postgres(&pair_state_query(caller, other)))
+        .query_one_raw(shape.postgres(&args))
         .await?
         .ok_or_else(|| RepoError::Database("the pair query returned no row".into()))?;
     PairState::read_row(&row)
@@ -353,8 +417,8 @@ async fn read_pair_postgres(db: &DatabaseConnection, caller: i64, other: i64) ->
 /// the pair's row to the next version if it is still at `expected` (`None`: no row yet), and
 /// only then change the other rows. Answers one row with the number of pair rows changed
 /// (0: someone else changed the pair first, or a user was deleted meanwhile).
-fn change_statement(caller: i64, other: i64, t: &Transition, expected: Option<i64>, now: DateTime<Utc>) -> sea_orm::sea_query::WithQuery {
-    let (low, high) = ordered(caller, other);
+fn change_statement(ids: Ids, t: &Transition, expected: i64, now: DateTime<Utc>) -> sea_orm::sea_query::WithQuery {
+    let Ids { low, high, .. } = ids;
     let locked = Query::select()
         .column(users::Column::Id)
         .from(users::Entity)
@@ -379,14 +443,12 @@ fn change_statement(caller: i64, other: i64, t: &Transition, expected: Option<i6
             OnConflict::columns([relations::Column::UserLow, relations::Column::UserHigh])
                 .update_column(relations::Column::Kind)
                 .value(relations::Column::Version, Expr::col((relations::Entity, relations::Column::Version)).add(1))
-                .action_and_where(
-                    Expr::col((relations::Entity, relations::Column::Version)).eq(expected.unwrap_or(-1)),
-                )
+                .action_and_where(Expr::col((relations::Entity, relations::Column::Version)).eq(expected))
                 .to_owned(),
         )
         .returning_col(relations::Column::Version);
     let changed = Expr::exists(Query::select().expr(Expr::val(1)).from(Alias::new("pair")).to_owned());
-    let (before, after) = row_writes(caller, other, t, now, Some(changed));
+    let (before, after) = row_writes(ids, t, now, Some(changed));
     let mut with = WithClause::new();
     with.cte(CommonTableExpression::new().query(locked).table_name(Alias::new("locked")).to_owned());
     with.cte(CommonTableExpression::new().query(pair_row).table_name(Alias::new("pair")).to_owned());
@@ -395,6 +457,9 @@ fn change_statement(caller: i64, other: i64, t: &Transition, expected: Option<i6
     }
     Query::select().expr(Func::count(Expr::val(1))).from(Alias::new("pair")).to_owned().with(with)
 }
+
+/// PostgreSQL's one statement of each transition.
+static POSTGRES_CHANGES: [Cell; TRANSITION_KEYS] = [const { Cell::new() }; TRANSITION_KEYS];
 
 async fn apply_postgres(
     db: &DatabaseConnection,
@@ -409,16 +474,18 @@ async fn apply_postgres(
             Ok(t) => t,
             Err(conflict) => return Ok(Err(conflict)),
         };
-        let now = Utc::now();
+        let args = change_args(caller, other, Utc::now(), state.version);
         if transition.mark_viewed {
-            db.execute_raw(rows::postgres(&mark_viewed(caller, other, now))).await?;
+            db.execute_raw(mark_viewed_shape().postgres(&args)).await?;
         }
         if !transition.changed() {
             return Ok(Ok(transition));
         }
-        let statement = change_statement(caller, other, &transition, state.version, now);
+        let caller_is_low = caller < other;
+        let shape = POSTGRES_CHANGES[transition_key(&transition, caller_is_low)]
+            .get(|| change_statement(Ids::sentinels(caller_is_low), &transition, shapes::int(5), shapes::time(4)));
         let row = db
-            .query_one_raw(rows::postgres(&statement))
+            .query_one_raw(shape.postgres(&args))
             .await?
             .ok_or_else(|| RepoError::Database("the change statement returned no row".into()))?;
         if row.int(0)? == 1 {
@@ -445,12 +512,7 @@ impl Repo {
     pub async fn pair(&self, caller: i64, other: i64) -> Result<Relation, RepoError> {
         let state = match self.sqlite() {
             Some(engine) => {
-                engine
-                    .read(move |conn| {
-                        sqlite::query_one(conn, &pair_state_query(caller, other), |r| PairState::read_row(r))?
-                            .ok_or_else(|| RepoError::Database("the pair query returned no row".into()))
-                    })
-                    .await?
+                engine.read(move |conn| read_pair_sqlite(conn, caller, other)).await?
             }
             None => read_pair_postgres(self.connection(), caller, other).await?,
         };
@@ -462,12 +524,7 @@ impl Repo {
     pub async fn relation(&self, caller: i64, other: i64) -> Result<Relation, RepoError> {
         let state = match self.sqlite() {
             Some(engine) => {
-                engine
-                    .read(move |conn| {
-                        sqlite::query_one(conn, &pair_state_query(caller, other), |r| PairState::read_row(r))?
-                            .ok_or_else(|| RepoError::Database("the pair query returned no row".into()))
-                    })
-                    .await?
+                engine.read(move |conn| read_pair_sqlite(conn, caller, other)).await?
             }
             None => read_pair_postgres(self.connection(), caller, other).await?,
         };

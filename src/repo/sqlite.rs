@@ -7,8 +7,6 @@
 //! statements. Here a request costs one hand-off, whatever its number of statements.
 
 use std::path::PathBuf;
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -23,10 +21,13 @@ use super::RepoError;
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// The most requests one transaction of the writer commits together.
 const MAX_BATCH: usize = 512;
-/// Reader connections kept open when idle (more are opened under load, then closed).
-const IDLE_READERS: usize = 4;
-/// How often the checkpointer folds the write-ahead log back into the database.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+/// Reader threads, each with its own connection: enough to keep both cores busy while one
+/// waits for the disk, few enough that they do not take turns on the cores.
+const READERS: usize = 4;
+/// The writer's page cache (SQLite's default is 2 MiB per connection).
+const WRITER_CACHE_KIB: u32 = 16 * 1024;
+/// How often the writer folds the write-ahead log back into the database, between batches.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 
 /// How a commit reaches the disk (`SQLITE_SYNCHRONOUS`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -78,6 +79,9 @@ impl Target {
         flags |= if self.read_only { OpenFlags::SQLITE_OPEN_READ_ONLY } else { OpenFlags::SQLITE_OPEN_READ_WRITE };
         let conn = Connection::open_with_flags(&self.path, flags).map_err(error)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(error)?;
+        // Plans that do not depend on the values bound: otherwise SQLite prepares a statement
+        // again whenever a value it looked at (a LIMIT, an OFFSET) changes.
+        conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true).map_err(error)?;
         conn.set_prepared_statement_cache_capacity(64);
         // journal_mode=WAL is a property of the file (set when sqlx created it); these are per
         // connection.
@@ -133,84 +137,57 @@ where
 }
 
 type Job = Box<dyn Unit>;
+type Read = Box<dyn FnOnce(&Connection) + Send>;
 
-/// The SQLite engine: the writer's queue and the readers.
+/// The SQLite engine: the writer's queue and the readers'.
 #[derive(Clone)]
 pub struct Sqlite {
-    writer: mpsc::Sender<Job>,
-    readers: Arc<Readers>,
+    writer: flume::Sender<Job>,
+    readers: flume::Sender<Read>,
 }
 
 impl std::fmt::Debug for Sqlite {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sqlite").field("readers", &self.readers.open()).finish()
+        f.debug_struct("Sqlite").field("queued_writes", &self.writer.len()).field("queued_reads", &self.readers.len()).finish()
     }
 }
 
-struct Readers {
-    target: Target,
-    durability: Durability,
-    idle: Mutex<Vec<Connection>>,
-    open: std::sync::atomic::AtomicU32,
-}
-
-impl Readers {
-    fn open(&self) -> u32 {
-        self.open.load(std::sync::atomic::Ordering::Relaxed)
-    }
-
-    fn take(&self) -> Result<Connection, RepoError> {
-        if let Some(conn) = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop() {
-            return Ok(conn);
-        }
-        let conn = self.target.open(self.durability)?;
-        conn.execute_batch("PRAGMA query_only = ON").map_err(error)?;
-        self.open.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Ok(conn)
-    }
-
-    fn give_back(&self, conn: Connection) {
-        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        if idle.len() < IDLE_READERS {
-            idle.push(conn);
-        } else {
-            drop(idle);
-            drop(conn);
-            self.open.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-        }
-    }
-}
-
-/// Connection use, for `/metrics`.
+/// The engine's queues, for `/metrics`.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ReaderUse {
-    pub open: u32,
-    pub idle: u32,
+    pub readers: u32,
+    pub queued: u32,
 }
 
 impl Sqlite {
-    /// Opens the writer (its thread) and the checkpointer (its thread); readers open on demand.
-    /// The file must exist and be in WAL mode already (`Repo::connect` sees to it).
+    /// Opens the writer and the readers, each connection on a thread of its own. The file
+    /// must exist and be in WAL mode already (`Repo::connect` sees to it). The threads end
+    /// when the last clone of the engine is dropped, the writer after its batch.
     pub fn open(url: &str, durability: Durability) -> Result<Sqlite, RepoError> {
         let target = Target::parse(url)?;
         let writer_conn = target.open(durability)?;
-        // Checkpoints happen on the checkpointer's connection, never in a commit.
-        writer_conn.execute_batch("PRAGMA wal_autocheckpoint = 0").map_err(error)?;
-        let (tx, rx) = mpsc::channel::<Job>();
-        std::thread::Builder::new()
-            .name("sqlite-writer".into())
-            .spawn(move || write_loop(writer_conn, rx))
-            .map_err(|e| RepoError::Database(format!("cannot start the SQLite writer: {e}")))?;
-        let checkpointer = if target.read_only { None } else { Some(target.open(durability)?) };
-        let readers = Arc::new(Readers { target, durability, idle: Mutex::new(Vec::new()), open: Default::default() });
-        if let Some(conn) = checkpointer {
-            let engine = Arc::downgrade(&readers);
-            std::thread::Builder::new()
-                .name("sqlite-checkpoint".into())
-                .spawn(move || checkpoint_loop(conn, engine))
-                .map_err(|e| RepoError::Database(format!("cannot start the SQLite checkpointer: {e}")))?;
+        // The writer checkpoints between batches (see `write_loop`), never inside a commit.
+        // Each request's savepoint journals the pages it changes: in memory, not a temp file.
+        // A larger page cache for the writer: every write reads the pages it changes.
+        writer_conn
+            .execute_batch(&format!(
+                "PRAGMA wal_autocheckpoint = 0; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -{WRITER_CACHE_KIB};"
+            ))
+            .map_err(error)?;
+        let (writer, jobs) = flume::unbounded::<Job>();
+        spawn("sqlite-writer", move || write_loop(writer_conn, jobs))?;
+        let (readers, reads) = flume::unbounded::<Read>();
+        for i in 0..READERS {
+            let conn = target.open(durability)?;
+            conn.execute_batch("PRAGMA query_only = ON").map_err(error)?;
+            let reads = reads.clone();
+            spawn(&format!("sqlite-reader-{i}"), move || {
+                while let Ok(read) = reads.recv() {
+                    read(&conn);
+                }
+            })?;
         }
-        Ok(Sqlite { writer: tx, readers })
+        Ok(Sqlite { writer, readers })
     }
 
     /// Runs `work` in the writer's next batch and answers once that batch has committed.
@@ -227,32 +204,43 @@ impl Sqlite {
         answer.await.map_err(|_| RepoError::Unavailable("the SQLite writer has stopped".into()))?
     }
 
-    /// Runs `work` (all of a request's queries) on a reader connection, in one blocking call.
+    /// Runs `work` (all of a request's queries) on a reader's connection, in one hand-off.
     pub async fn read<T, F>(&self, work: F) -> Result<T, RepoError>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, RepoError> + Send + 'static,
     {
-        let readers = self.readers.clone();
-        tokio::task::spawn_blocking(move || {
-            let conn = readers.take()?;
-            let outcome = work(&conn);
-            readers.give_back(conn);
-            outcome
-        })
-        .await
-        .map_err(|e| RepoError::Database(format!("a read panicked or was cancelled: {e}")))?
+        let (reply, answer) = oneshot::channel();
+        let read: Read = Box::new(move |conn| {
+            let _ = reply.send(work(conn));
+        });
+        self.readers
+            .send(read)
+            .map_err(|_| RepoError::Unavailable("the SQLite readers have stopped".into()))?;
+        answer.await.map_err(|_| RepoError::Unavailable("an SQLite reader has stopped".into()))?
     }
 
     pub fn reader_use(&self) -> ReaderUse {
-        let idle = self.readers.idle.lock().map(|v| v.len() as u32).unwrap_or(0);
-        ReaderUse { open: self.readers.open(), idle }
+        ReaderUse { readers: READERS as u32, queued: self.readers.len() as u32 }
     }
 }
 
+fn spawn(name: &str, body: impl FnOnce() + Send + 'static) -> Result<(), RepoError> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(body)
+        .map(|_| ())
+        .map_err(|e| RepoError::Database(format!("cannot start {name}: {e}")))
+}
+
 /// The writer: takes everything queued, runs it in one transaction, each request in its own
-/// savepoint, commits, then answers every request of the batch. Ends when every sender is gone.
-fn write_loop(conn: Connection, jobs: mpsc::Receiver<Job>) {
+/// savepoint, commits, then answers every request of the batch. Between batches, at most
+/// every `CHECKPOINT_EVERY`, it folds the write-ahead log into the database: after the
+/// batch's answers, and right before the next `BEGIN`, so that the log starts over from its
+/// beginning instead of growing while readers keep it in use.
+fn write_loop(conn: Connection, jobs: flume::Receiver<Job>) {
+    let mut last_checkpoint = std::time::Instant::now();
+    let mut written = false;
     while let Ok(first) = jobs.recv() {
         let mut batch = Vec::with_capacity(16);
         batch.push(first);
@@ -263,8 +251,14 @@ fn write_loop(conn: Connection, jobs: mpsc::Receiver<Job>) {
             }
         }
         let committed = run_batch(&conn, &mut batch);
+        written |= committed.is_ok();
         for job in batch {
             job.finish(committed.clone());
+        }
+        if written && last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
+            let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+            last_checkpoint = std::time::Instant::now();
+            written = false;
         }
     }
 }
@@ -286,18 +280,6 @@ fn run_batch(conn: &Connection, batch: &mut [Job]) -> Result<(), RepoError> {
         return Err(err);
     }
     Ok(())
-}
-
-/// Folds the write-ahead log into the database, off the commit path. `PASSIVE` never waits
-/// for readers or the writer. Ends when the engine is dropped.
-fn checkpoint_loop(conn: Connection, engine: std::sync::Weak<Readers>) {
-    loop {
-        std::thread::sleep(CHECKPOINT_EVERY);
-        if engine.strong_count() == 0 {
-            return;
-        }
-        let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
-    }
 }
 
 fn exec(conn: &Connection, sql: &str) -> Result<(), RepoError> {
@@ -403,4 +385,38 @@ where
     S: sea_query::QueryStatementWriter,
 {
     Ok(query(conn, statement, map)?.into_iter().next())
+}
+
+/// Runs a statement built once (see `shapes.rs`) that changes rows; returns how many.
+pub fn execute_shape(conn: &Connection, shape: &super::shapes::Shape, args: &[super::shapes::Arg]) -> Result<usize, RepoError> {
+    let (sql, values) = shape.sqlite(args);
+    let mut prepared = conn.prepare_cached(sql).map_err(error)?;
+    prepared.execute(rusqlite::params_from_iter(values.iter().map(Param))).map_err(error)
+}
+
+/// Runs a query built once and maps each row.
+pub fn query_shape<T>(
+    conn: &Connection,
+    shape: &super::shapes::Shape,
+    args: &[super::shapes::Arg],
+    mut map: impl FnMut(&rusqlite::Row<'_>) -> Result<T, RepoError>,
+) -> Result<Vec<T>, RepoError> {
+    let (sql, values) = shape.sqlite(args);
+    let mut prepared = conn.prepare_cached(sql).map_err(error)?;
+    let mut rows = prepared.query(rusqlite::params_from_iter(values.iter().map(Param))).map_err(error)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(error)? {
+        out.push(map(row)?);
+    }
+    Ok(out)
+}
+
+/// Runs a query built once, expected to answer at most one row.
+pub fn query_shape_one<T>(
+    conn: &Connection,
+    shape: &super::shapes::Shape,
+    args: &[super::shapes::Arg],
+    map: impl FnMut(&rusqlite::Row<'_>) -> Result<T, RepoError>,
+) -> Result<Option<T>, RepoError> {
+    Ok(query_shape(conn, shape, args, map)?.into_iter().next())
 }

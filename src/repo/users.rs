@@ -9,14 +9,23 @@ use sea_orm::{
 };
 
 use super::entities::users;
+use super::relations::{PairState, pair_state};
 use super::rows::{self, Row};
+use super::shapes::{self, Arg, Cell, Shape};
 use super::{Repo, RepoError, User, sqlite};
 
 /// User `id`, if they exist and are not deleted.
-pub fn active_user_query(id: i64) -> SelectStatement {
+fn active_user_query(id: i64) -> SelectStatement {
     let mut q = Query::select().from(users::Entity).to_owned();
     rows::select_user(&mut q, "users");
     q.and_where(Expr::col(users::Column::Id).eq(id)).and_where(Expr::col(users::Column::Deleted).eq(false)).to_owned()
+}
+
+static ACTIVE_USER: Cell = Cell::new();
+
+/// The statement and argument that read user `id`, if active.
+fn active_user(id: i64) -> (&'static Shape, [Arg; 1]) {
+    (ACTIVE_USER.get(|| active_user_query(shapes::int(0))), [Arg::Int(id)])
 }
 
 /// Which of `ids` exist and are not deleted.
@@ -33,10 +42,20 @@ impl Repo {
     /// A user who exists and is not deleted.
     pub async fn find_active_user(&self, id: i64) -> Result<Option<User>, RepoError> {
         match self.sqlite() {
-            Some(engine) => engine.read(move |conn| sqlite::query_one(conn, &active_user_query(id), |r| rows::user_at(r, 0))).await,
+            Some(engine) => {
+                engine
+                    .read(move |conn| {
+                        let (shape, args) = active_user(id);
+                        sqlite::query_shape_one(conn, shape, &args, |r| rows::user_at(r, 0))
+                    })
+                    .await
+            }
             None => self
                 .connection()
-                .query_one_raw(rows::postgres(&active_user_query(id)))
+                .query_one_raw({
+                    let (shape, args) = active_user(id);
+                    shape.postgres(&args)
+                })
                 .await?
                 .map(|r| rows::user_at(&r, 0))
                 .transpose(),
@@ -46,22 +65,23 @@ impl Repo {
     /// User `id` as `caller` sees them, with the pair's relation, in one hand-off: both users
     /// are checked (`CallerNotFound`, `UserNotFound`).
     pub async fn user_with_relation(&self, caller: i64, id: i64) -> Result<(User, crate::domain::Relation), RepoError> {
-        let pair = super::relations::pair_state_query(caller, id);
+        let (pair, pair_args) = pair_state(caller, id);
+        let (user, user_args) = active_user(id);
         let (state, user) = match self.sqlite() {
             Some(engine) => {
                 engine
                     .read(move |conn| {
-                        let state = sqlite::query_one(conn, &pair, |r| super::relations::PairState::read_row(r))?;
-                        let user = sqlite::query_one(conn, &active_user_query(id), |r| rows::user_at(r, 0))?;
+                        let state = sqlite::query_shape_one(conn, pair, &pair_args, |r| PairState::read_row(r))?;
+                        let user = sqlite::query_shape_one(conn, user, &user_args, |r| rows::user_at(r, 0))?;
                         Ok((state, user))
                     })
                     .await?
             }
             None => {
                 let db = self.connection();
-                let state = db.query_one_raw(rows::postgres(&pair)).await?;
-                let state = state.map(|r| super::relations::PairState::read_row(&r)).transpose()?;
-                let user = db.query_one_raw(rows::postgres(&active_user_query(id))).await?;
+                let state = db.query_one_raw(pair.postgres(&pair_args)).await?;
+                let state = state.map(|r| PairState::read_row(&r)).transpose()?;
+                let user = db.query_one_raw(user.postgres(&user_args)).await?;
                 (state, user.map(|r| rows::user_at(&r, 0)).transpose()?)
             }
         };

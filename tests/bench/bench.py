@@ -87,6 +87,8 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--postgres", action="store_true")
+    parser.add_argument("--sqlite-synchronous", choices=["full", "normal"], default="full",
+                        help="SQLite: flush every commit (full, the server's default) or at checkpoints")
     parser.add_argument("--workloads", default=",".join(WORKLOADS))
     args = parser.parse_args()
 
@@ -101,7 +103,7 @@ def main() -> int:
 
 def bench(args, work: Path) -> int:
     secret = secrets.token_hex(32)
-    env = dict(os.environ, JWT_SECRET=secret, RUST_LOG="warn")
+    env = dict(os.environ, JWT_SECRET=secret, RUST_LOG="warn", SQLITE_SYNCHRONOUS=args.sqlite_synchronous)
     sqlite_file = None
     if args.postgres:
         env["DATABASE_URL"] = os.environ["TEST_POSTGRES_URL"]
@@ -153,7 +155,8 @@ def bench(args, work: Path) -> int:
                       if l.startswith("model name")), platform.processor())
     wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.splitlines()[0]
     print()
-    print(f"database: {'PostgreSQL' if args.postgres else 'SQLite (WAL, synchronous=NORMAL)'}; "
+    engine = "PostgreSQL" if args.postgres else f"SQLite (WAL, synchronous={args.sqlite_synchronous.upper()})"
+    print(f"database: {engine}; "
           f"{args.users} users; preload {args.preload} relations (seeded in {seeded_in:.1f} s)")
     print(f"machine: {os.cpu_count()} cores, {cpu_model}; {platform.system()} {platform.release()}")
     print(f"load: {wrk_version.strip()}, {args.threads} threads, {args.connections} connections, "
