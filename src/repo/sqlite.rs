@@ -20,7 +20,7 @@ use super::RepoError;
 /// How long a connection waits for another process's lock before giving up with "busy" (503).
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// The most requests one transaction of the writer commits together.
-const MAX_BATCH: usize = 512;
+const MAX_BATCH: usize = 256;
 /// Reader threads, each with its own connection: enough to keep both cores busy while one
 /// waits for the disk, few enough that they do not take turns on the cores.
 const READERS: usize = 4;
@@ -419,4 +419,81 @@ pub fn query_shape_one<T>(
     map: impl FnMut(&rusqlite::Row<'_>) -> Result<T, RepoError>,
 ) -> Result<Option<T>, RepoError> {
     Ok(query_shape(conn, shape, args, map)?.into_iter().next())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn engine() -> (tempfile::TempDir, Sqlite) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.sqlite3");
+        let setup = Connection::open(&path).unwrap();
+        setup
+            .execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (x INTEGER NOT NULL CHECK (x > 0));")
+            .unwrap();
+        let engine = Sqlite::open(&format!("sqlite://{}", path.display()), Durability::Full).unwrap();
+        (dir, engine)
+    }
+
+    fn insert(x: i64) -> impl FnOnce(&Connection) -> Result<usize, RepoError> + Send + 'static {
+        move |conn| conn.execute("INSERT INTO t (x) VALUES (?1)", [x]).map_err(error)
+    }
+
+    /// Requests queued together commit together, and one request's failure undoes its own
+    /// writes only: the others of its batch are committed and answered so.
+    #[tokio::test]
+    async fn one_failure_in_a_batch_rolls_back_only_its_own_work() {
+        let (_dir, engine) = engine();
+        // Hold the writer so that the next three requests queue into one batch.
+        let hold = {
+            let engine = engine.clone();
+            tokio::spawn(async move {
+                engine
+                    .write(|conn| {
+                        std::thread::sleep(Duration::from_millis(300));
+                        insert(1)(conn)
+                    })
+                    .await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let (a, bad, b) = tokio::join!(
+            engine.write(insert(2)),
+            engine.write(|conn| {
+                insert(3)(conn)?;
+                insert(-1)(conn) // breaks the CHECK after a write of its own
+            }),
+            engine.write(insert(4)),
+        );
+        assert_eq!(hold.await.unwrap().unwrap(), 1);
+        assert_eq!((a.unwrap(), b.unwrap()), (1, 1));
+        assert!(matches!(bad, Err(RepoError::Database(_))), "{bad:?}");
+        let rows = engine
+            .read(|conn| {
+                let mut s = conn.prepare("SELECT x FROM t ORDER BY x").map_err(error)?;
+                let xs = s.query_map([], |r| r.get::<_, i64>(0)).map_err(error)?;
+                xs.collect::<Result<Vec<_>, _>>().map_err(error)
+            })
+            .await
+            .unwrap();
+        assert_eq!(rows, vec![1, 2, 4], "3 was undone with its request; the others committed");
+    }
+
+    /// A database another connection holds locked answers `Unavailable` (503) once the busy
+    /// timeout runs out, for every request of the batch; reads go on meanwhile.
+    #[tokio::test]
+    async fn a_locked_database_fails_the_batch_as_unavailable() {
+        let (dir, engine) = engine();
+        let other = Connection::open(dir.path().join("t.sqlite3")).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let started = std::time::Instant::now();
+        let read = engine.read(|conn| conn.query_row("SELECT count(*) FROM t", [], |r| r.get::<_, i64>(0)).map_err(error));
+        assert_eq!(read.await.unwrap(), 0, "reads go on");
+        let write = engine.write(insert(1)).await;
+        assert!(matches!(write, Err(RepoError::Unavailable(_))), "{write:?}");
+        assert!(started.elapsed() >= BUSY_TIMEOUT, "waited for the busy timeout");
+        other.execute_batch("ROLLBACK").unwrap();
+        assert_eq!(engine.write(insert(1)).await.unwrap(), 1, "served again once unlocked");
+    }
 }

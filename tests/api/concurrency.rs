@@ -68,7 +68,7 @@ impl XorShift {
     }
 }
 
-fn action_path(action: connections_api::domain::Action, id: i64) -> String {
+pub fn action_path(action: connections_api::domain::Action, id: i64) -> String {
     use connections_api::domain::Action::*;
     let tail = match action {
         Request => "connection/request",

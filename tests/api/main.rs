@@ -3,6 +3,7 @@
 mod actions;
 mod auth;
 mod concurrency;
+mod counters;
 mod docs_drift;
 mod framework_errors;
 mod harness;

@@ -1,0 +1,82 @@
+//! Each user's stored counters (connections, pending requests received, requests sent) equal
+//! the `count` of the matching list at every moment: after racing actions from both sides
+//! through two instances, and after a user is deleted.
+
+use futures::future::join_all;
+
+use connections_api::domain::Action;
+
+use crate::harness::{TestApp, json};
+
+/// Random actions among a few users at once, from both instances: afterwards every stored
+/// counter equals what the rows count and what each list's `count` says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn counters_equal_the_lists_after_racing_actions() {
+    let app = TestApp::spawn().await;
+    let other = app.another_instance().await;
+    let mut users = Vec::new();
+    for i in 0..6 {
+        users.push(app.user(&format!("u{i}")).await);
+    }
+    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for round in 0..10 {
+        let mut calls = Vec::new();
+        for i in 0..24 {
+            let me = &users[(next() % users.len() as u64) as usize];
+            let them = &users[(next() % users.len() as u64) as usize];
+            if me.id == them.id {
+                continue;
+            }
+            let action = Action::ALL[(next() % Action::ALL.len() as u64) as usize];
+            let server = if i % 2 == 0 { &app } else { &other };
+            let path = crate::concurrency::action_path(action, them.id);
+            calls.push(async move { server.post(me, &path).await });
+        }
+        for response in join_all(calls).await {
+            let status = response.status().as_u16();
+            assert!(matches!(status, 200 | 204 | 409), "round {round}: {status}");
+        }
+        assert_eq!(app.repo.miscounted_users().await.unwrap(), vec![], "round {round}: stored counters = counted rows");
+    }
+    for me in &users {
+        let stored = app.repo.find_active_user(me.id).await.unwrap().unwrap();
+        let app = &app;
+        let count = |path: String| async move { json(app.get(me, &path).await).await.1["count"].as_i64() };
+        assert_eq!(count(format!("/api/v2/user/{}/connections/", me.id)).await, Some(stored.connections_counter));
+        assert_eq!(count("/api/v2/user/connection/requests/".into()).await, Some(stored.connection_requests_received_counter));
+        assert_eq!(count("/api/v2/user/connection/requests_sent/".into()).await, Some(stored.connection_requests_sent_counter));
+    }
+}
+
+/// A deleted user counts nowhere: the counters of the users they were related to drop in the
+/// same transaction, and equal the lists (which leave deleted users out).
+#[tokio::test]
+async fn deleting_a_user_takes_them_out_of_everyone_elses_counters() {
+    let app = TestApp::spawn().await;
+    let (gone, a, b, c) = (app.user("gone").await, app.user("a").await, app.user("b").await, app.user("c").await);
+    app.act(&gone, &a, Action::Request).await; // a received one
+    app.act(&b, &gone, Action::Request).await; // b sent one
+    app.act(&c, &gone, Action::Request).await;
+    app.act(&gone, &c, Action::Accept).await; // c connected
+    app.act(&a, &b, Action::Request).await; // unrelated to `gone`: stays
+    let before = app.repo.find_active_user(a.id).await.unwrap().unwrap();
+    assert_eq!((before.connection_requests_received_counter, before.connection_requests_sent_counter), (1, 1));
+    assert!(app.repo.delete_user(gone.id).await.unwrap());
+    assert_eq!(app.repo.miscounted_users().await.unwrap(), vec![]);
+    let counters = |u: connections_api::repo::User| {
+        (u.connections_counter, u.connection_requests_received_counter, u.connection_requests_sent_counter)
+    };
+    let app = &app;
+    let now = |id| async move { counters(app.repo.find_active_user(id).await.unwrap().unwrap()) };
+    assert_eq!(now(a.id).await, (0, 0, 1), "a: the request from `gone` no longer counts");
+    assert_eq!(now(b.id).await, (0, 1, 0), "b: the request to `gone` no longer counts");
+    assert_eq!(now(c.id).await, (0, 0, 0), "c: the connection with `gone` no longer counts");
+    assert!(!app.repo.delete_user(gone.id).await.unwrap(), "a second delete changes nothing");
+    assert_eq!(app.repo.miscounted_users().await.unwrap(), vec![]);
+}
