@@ -81,3 +81,36 @@ async fn sqlite_runs_in_wal_mode_with_a_busy_timeout() {
     assert_eq!(pragma("busy_timeout").await, "5000");
     assert_eq!(pragma("foreign_keys").await, "1");
 }
+
+/// A database made before the counters existed, with relations in it, is upgraded with every
+/// counter set from its rows.
+#[tokio::test]
+async fn upgrading_a_database_counts_its_existing_relations() {
+    use sea_orm_migration::MigratorTrait;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("old.sqlite3").display());
+    let repo = connections_api::repo::Repo::connect(&url).await.unwrap();
+    connections_api::repo::migration::Migrator::up(repo.connection(), Some(1)).await.unwrap();
+    let db = repo.connection();
+    let now = "'2026-11-27T10:00:00+00:00'";
+    for sql in [
+        format!("INSERT INTO users (username, date_joined) VALUES ('a', {now}), ('b', {now}), ('c', {now})"),
+        "INSERT INTO relations (user_low, user_high, kind) VALUES (1, 2, 'connection'), (1, 3, 'request')".to_owned(),
+        format!("INSERT INTO connections (user_low, user_high, created) VALUES (1, 2, {now})"),
+        format!("INSERT INTO connection_requests (from_user_id, to_user_id, user_low, user_high, created) VALUES (3, 1, 1, 3, {now})"),
+    ] {
+        db.execute_unprepared(&sql).await.unwrap();
+    }
+    repo.migrate().await.unwrap();
+    let counters = |id| {
+        let repo = &repo;
+        async move {
+            let u = repo.find_active_user(id).await.unwrap().unwrap();
+            (u.connections_counter, u.connection_requests_received_counter, u.connection_requests_sent_counter)
+        }
+    };
+    assert_eq!(counters(1).await, (1, 1, 0));
+    assert_eq!(counters(2).await, (1, 0, 0));
+    assert_eq!(counters(3).await, (0, 0, 1));
+    assert_eq!(repo.miscounted_users().await.unwrap(), vec![]);
+}
