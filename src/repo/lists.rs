@@ -320,55 +320,67 @@ impl ConnectionsPlan {
         })
     }
 
-    fn run_sqlite(&self, conn: &rusqlite::Connection) -> Result<Page<(User, Relation)>, RepoError> {
-        let run = |(shape, args): Bound| sqlite::query_shape(conn, shape, &args, |r| connection_row(r));
-        let (shape, args) = self.owner();
-        let total = self.check_owner(sqlite::query_shape_one(conn, shape, &args, |r| owner_row(r))?)?;
-        let first = run(self.first())?;
+    /// The steps, on either engine.
+    async fn run(&self, engine: &impl Segments) -> Result<Page<(User, Relation)>, RepoError> {
+        let total = self.check_owner(engine.owner(self.owner()).await?)?;
+        let first = engine.users(self.first()).await?;
         if self.single_segment() {
             return Ok(page_of(self.caller, total, first, Vec::new()));
         }
         let mutual_count = match self.mutual_count_from(first.len()) {
             Some(n) => n,
-            None => {
-                let (shape, args) = self.mutual_count();
-                count(sqlite::query_shape_one(conn, shape, &args, |r| r.int(0))?.unwrap_or(0))
-            }
+            None => count(engine.count(self.mutual_count()).await?),
         };
         if self.mutual_only {
             return Ok(page_of(self.caller, mutual_count, first, Vec::new()));
         }
         let rest = match self.rest(first.len(), mutual_count) {
-            Some(bound) => run(bound)?,
+            Some(bound) => engine.users(bound).await?,
             None => Vec::new(),
         };
         Ok(page_of(self.caller, total, first, rest))
     }
+}
 
-    async fn run_postgres(&self, db: &DatabaseConnection) -> Result<Page<(User, Relation)>, RepoError> {
-        let (shape, args) = self.owner();
-        let owner = db.query_one_raw(shape.postgres(&args)).await?;
-        let total = self.check_owner(owner.map(|r| owner_row(&r)).transpose()?)?;
-        let first = pg_users(db, self.first()).await?;
-        if self.single_segment() {
-            return Ok(page_of(self.caller, total, first, Vec::new()));
-        }
-        let mutual_count = match self.mutual_count_from(first.len()) {
-            Some(n) => n,
-            None => {
-                let (shape, args) = self.mutual_count();
-                let row = db.query_one_raw(shape.postgres(&args)).await?;
-                count(row.map(|r| r.int(0)).transpose()?.unwrap_or(0))
-            }
-        };
-        if self.mutual_only {
-            return Ok(page_of(self.caller, mutual_count, first, Vec::new()));
-        }
-        let rest = match self.rest(first.len(), mutual_count) {
-            Some(bound) => pg_users(db, bound).await?,
-            None => Vec::new(),
-        };
-        Ok(page_of(self.caller, total, first, rest))
+/// The three kinds of statement the connections page runs, on one engine.
+trait Segments {
+    async fn owner(&self, bound: Bound) -> Result<Option<(bool, Option<i64>)>, RepoError>;
+    async fn users(&self, bound: Bound) -> Result<Vec<ConnectionRow>, RepoError>;
+    async fn count(&self, bound: Bound) -> Result<i64, RepoError>;
+}
+
+/// SQLite, on a reader's connection: every step is ready at once (see [`ready`]).
+impl Segments for rusqlite::Connection {
+    async fn owner(&self, (shape, args): Bound) -> Result<Option<(bool, Option<i64>)>, RepoError> {
+        sqlite::query_shape_one(self, shape, &args, |r| owner_row(r))
+    }
+    async fn users(&self, (shape, args): Bound) -> Result<Vec<ConnectionRow>, RepoError> {
+        sqlite::query_shape(self, shape, &args, |r| connection_row(r))
+    }
+    async fn count(&self, (shape, args): Bound) -> Result<i64, RepoError> {
+        Ok(sqlite::query_shape_one(self, shape, &args, |r| r.int(0))?.unwrap_or(0))
+    }
+}
+
+impl Segments for DatabaseConnection {
+    async fn owner(&self, (shape, args): Bound) -> Result<Option<(bool, Option<i64>)>, RepoError> {
+        self.query_one_raw(shape.postgres(&args)).await?.map(|r| owner_row(&r)).transpose()
+    }
+    async fn users(&self, (shape, args): Bound) -> Result<Vec<ConnectionRow>, RepoError> {
+        self.query_all_raw(shape.postgres(&args)).await?.iter().map(connection_row).collect()
+    }
+    async fn count(&self, (shape, args): Bound) -> Result<i64, RepoError> {
+        Ok(self.query_one_raw(shape.postgres(&args)).await?.map(|r| r.int(0)).transpose()?.unwrap_or(0))
+    }
+}
+
+/// Runs a future that never waits (SQLite's steps, on the reader's own thread) to its end.
+fn ready<T>(future: impl std::future::Future<Output = Result<T, RepoError>>) -> Result<T, RepoError> {
+    let mut future = std::pin::pin!(future);
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.as_mut().poll(&mut context) {
+        std::task::Poll::Ready(output) => output,
+        std::task::Poll::Pending => Err(RepoError::Database("an SQLite step waited".into())),
     }
 }
 
@@ -386,9 +398,6 @@ fn page_of(caller: i64, count: u64, mutual: Vec<ConnectionRow>, others: Vec<Conn
     Page { count, items }
 }
 
-async fn pg_users(db: &DatabaseConnection, (shape, args): Bound) -> Result<Vec<ConnectionRow>, RepoError> {
-    db.query_all_raw(shape.postgres(&args)).await?.iter().map(connection_row).collect()
-}
 
 impl Repo {
     /// `of`'s connections as `caller` sees them: those also connected with the caller first,
@@ -404,8 +413,8 @@ impl Repo {
     ) -> Result<Page<(User, Relation)>, RepoError> {
         let plan = ConnectionsPlan { of, caller, mutual_only, limit, offset };
         match self.sqlite() {
-            Some(engine) => engine.read(move |conn| plan.run_sqlite(conn)).await,
-            None => plan.run_postgres(self.connection()).await,
+            Some(engine) => engine.read(move |conn| ready(plan.run(conn))).await,
+            None => plan.run(self.connection()).await,
         }
     }
 

@@ -537,37 +537,35 @@ impl Repo {
 /// `caller`'s requests and connections with any of `others`, in one statement: `(other,
 /// sender, rejected, connected)`.
 pub fn relations_query(caller: i64, others: &[i64]) -> SelectStatement {
-    let either = |one: requests::Column, two: requests::Column| {
-        Expr::col(one).eq(caller).and(Expr::col(two).is_in(others.iter().copied()))
-    };
+    // Rows with `caller` in one of two columns and one of `others` in the other; `other` is
+    // whichever of the two is not the caller.
+    fn either_side<C: sea_orm::sea_query::IntoIden + Copy + 'static>(
+        one: C,
+        two: C,
+        caller: i64,
+        others: &[i64],
+    ) -> (sea_orm::Condition, Expr) {
+        let side = |a: C, b: C| Expr::col(a).eq(caller).and(Expr::col(b).is_in(others.iter().copied()));
+        let other = Expr::case(Expr::col(one).eq(caller), Expr::col(two)).finally(Expr::col(one)).into();
+        (sea_orm::Condition::any().add(side(one, two)).add(side(two, one)), other)
+    }
+    let (cond, other) = either_side(requests::Column::FromUserId, requests::Column::ToUserId, caller, others);
     let mut requests_q = Query::select()
-        .expr(Expr::case(Expr::col(requests::Column::FromUserId).eq(caller), Expr::col(requests::Column::ToUserId))
-            .finally(Expr::col(requests::Column::FromUserId)))
+        .expr(other)
         .column(requests::Column::FromUserId)
         .expr(Expr::case(Expr::col(requests::Column::Rejected).is_null(), 0).finally(1))
         .expr(Expr::val(0))
         .from(requests::Entity)
-        .cond_where(
-            sea_orm::Condition::any()
-                .add(either(requests::Column::FromUserId, requests::Column::ToUserId))
-                .add(either(requests::Column::ToUserId, requests::Column::FromUserId)),
-        )
+        .cond_where(cond)
         .to_owned();
-    let side = |one: connections::Column, two: connections::Column| {
-        Expr::col(one).eq(caller).and(Expr::col(two).is_in(others.iter().copied()))
-    };
+    let (cond, other) = either_side(connections::Column::UserLow, connections::Column::UserHigh, caller, others);
     let connections_q = Query::select()
-        .expr(Expr::case(Expr::col(connections::Column::UserLow).eq(caller), Expr::col(connections::Column::UserHigh))
-            .finally(Expr::col(connections::Column::UserLow)))
+        .expr(other)
         .expr(Expr::null())
         .expr(Expr::val(0))
         .expr(Expr::val(1))
         .from(connections::Entity)
-        .cond_where(
-            sea_orm::Condition::any()
-                .add(side(connections::Column::UserLow, connections::Column::UserHigh))
-                .add(side(connections::Column::UserHigh, connections::Column::UserLow)),
-        )
+        .cond_where(cond)
         .to_owned();
     requests_q.union(sea_orm::sea_query::UnionType::All, connections_q);
     requests_q

@@ -24,8 +24,6 @@ const MAX_BATCH: usize = 256;
 /// Reader threads, each with its own connection: enough to keep both cores busy while one
 /// waits for the disk, few enough that they do not take turns on the cores.
 const READERS: usize = 4;
-/// The writer's page cache (SQLite's default is 2 MiB per connection).
-const WRITER_CACHE_KIB: u32 = 16 * 1024;
 /// How often the writer folds the write-ahead log back into the database, between batches.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 
@@ -168,12 +166,7 @@ impl Sqlite {
         let writer_conn = target.open(durability)?;
         // The writer checkpoints between batches (see `write_loop`), never inside a commit.
         // Each request's savepoint journals the pages it changes: in memory, not a temp file.
-        // A larger page cache for the writer: every write reads the pages it changes.
-        writer_conn
-            .execute_batch(&format!(
-                "PRAGMA wal_autocheckpoint = 0; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -{WRITER_CACHE_KIB};"
-            ))
-            .map_err(error)?;
+        writer_conn.execute_batch("PRAGMA wal_autocheckpoint = 0; PRAGMA temp_store = MEMORY;").map_err(error)?;
         let (writer, jobs) = flume::unbounded::<Job>();
         spawn("sqlite-writer", move || write_loop(writer_conn, jobs))?;
         let (readers, reads) = flume::unbounded::<Read>();
