@@ -47,7 +47,8 @@ $(CONTRACT)/node_modules/.installed: $(CONTRACT)/package.json $(CONTRACT)/packag
 build:
 	$(CARGO) build --locked --release
 
-## bench: the release server under wrk, on SQLite (BENCH_ARGS: --users, --preload, --duration).
+## bench: the release server under wrk, on SQLite (BENCH_ARGS: --users, --preload, --duration,
+##        --sqlite-synchronous normal, --workloads).
 ## bench-postgres: the same on a throwaway PostgreSQL cluster.
 bench: build bench-tools
 	$(PYTHON) tests/bench/bench.py $(BENCH_ARGS)

@@ -24,6 +24,9 @@ const MAX_BATCH: usize = 256;
 /// Reader threads, each with its own connection: enough to keep both cores busy while one
 /// waits for the disk, few enough that they do not take turns on the cores.
 const READERS: usize = 4;
+/// Each reader's page cache: the readers share the operating system's cache of the file, and
+/// four of SQLite's default 2 MiB cost memory for little (measured at 10 M relations).
+const READER_CACHE_KIB: u32 = 1024;
 /// How often the writer folds the write-ahead log back into the database, between batches.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 
@@ -172,7 +175,7 @@ impl Sqlite {
         let (readers, reads) = flume::unbounded::<Read>();
         for i in 0..READERS {
             let conn = target.open(durability)?;
-            conn.execute_batch("PRAGMA query_only = ON").map_err(error)?;
+            conn.execute_batch(&format!("PRAGMA query_only = ON; PRAGMA cache_size = -{READER_CACHE_KIB};")).map_err(error)?;
             let reads = reads.clone();
             spawn(&format!("sqlite-reader-{i}"), move || {
                 while let Ok(read) = reads.recv() {
