@@ -487,15 +487,29 @@ impl Repo {
 mod tests {
     use super::*;
 
-    /// Prints the statements (`cargo test print_list_sql -- --nocapture`), for EXPLAIN.
-    #[test]
-    fn print_list_sql() {
-        for q in [
-            connections_page_query(5, 7, Some(true), 20, 40),
-            connections_count_query(5, 7, true),
-            requests_page_query(5, true, 20, 0),
-        ] {
-            println!("{};", q.to_string(sea_orm::sea_query::SqliteQueryBuilder));
+    /// The pages come in index order, whatever the list's length: no sort of the whole list
+    /// (SQLite's plan, on the migrated schema).
+    #[tokio::test]
+    async fn pages_are_read_in_index_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.sqlite3");
+        let repo = Repo::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+        repo.migrate().await.unwrap();
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let plan = |statement: SelectStatement| {
+            let sql = statement.to_string(sea_orm::sea_query::SqliteQueryBuilder);
+            let mut explain = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+            let rows = explain.query_map([], |r| r.get::<_, String>(3)).unwrap();
+            rows.map(Result::unwrap).collect::<Vec<_>>().join("\n")
+        };
+        for mutual in [None, Some(true), Some(false)] {
+            let connections = plan(connections_page_query(5, 7, mutual, 20, 40));
+            assert!(connections.contains("MERGE (UNION ALL)"), "{connections}");
+            assert!(!connections.contains("TEMP B-TREE"), "{connections}");
+        }
+        for received in [true, false] {
+            let requests = plan(requests_page_query(5, received, 20, 40));
+            assert!(!requests.contains("TEMP B-TREE"), "{requests}");
         }
     }
 }

@@ -353,13 +353,6 @@ pub fn build<S: sea_query::QueryStatementWriter>(statement: &S) -> (String, sea_
     statement.build(SqliteQueryBuilder)
 }
 
-/// Runs a statement that changes rows; returns how many.
-pub fn execute<S: sea_query::QueryStatementWriter>(conn: &Connection, statement: &S) -> Result<usize, RepoError> {
-    let (sql, values) = build(statement);
-    let mut prepared = conn.prepare_cached(&sql).map_err(error)?;
-    prepared.execute(rusqlite::params_from_iter(values.iter().map(Param))).map_err(error)
-}
-
 /// Runs a query and maps each row.
 pub fn query<S, T>(conn: &Connection, statement: &S, mut map: impl FnMut(&rusqlite::Row<'_>) -> Result<T, RepoError>) -> Result<Vec<T>, RepoError>
 where
