@@ -145,18 +145,7 @@ fn connections_count_query(of: i64, caller: i64, mutual: bool) -> SelectStatemen
 fn owner_query(caller: i64, of: i64, counter: users::Column) -> SelectStatement {
     Query::select()
         .expr(super::relations::is_active(caller))
-        .expr(Expr::SubQuery(
-            None,
-            Box::new(
-                Query::select()
-                    .column(counter)
-                    .from(users::Entity)
-                    .and_where(Expr::col(users::Column::Id).eq(of))
-                    .and_where(Expr::col(users::Column::Deleted).eq(false))
-                    .to_owned()
-                    .into(),
-            ),
-        ))
+        .expr(Expr::SubQuery(None, Box::new(own_counter_query(of, counter).into())))
         .to_owned()
 }
 
@@ -228,7 +217,7 @@ fn request_row(row: &impl Row) -> Result<RequestWithUsers, RepoError> {
     })
 }
 
-/// The caller's own counter (`None`: the caller does not exist or is deleted).
+/// A user's own counter (`None`: they do not exist or are deleted).
 fn own_counter_query(caller: i64, counter: users::Column) -> SelectStatement {
     Query::select()
         .column(counter)
