@@ -24,11 +24,27 @@ struct Cli {
     /// (one flush per group of writes) so a power loss loses nothing acknowledged; `normal`
     /// flushes at checkpoints only, so a power loss may lose the last commits (a killed
     /// process still loses nothing).
-    #[arg(long, env = "SQLITE_SYNCHRONOUS", default_value = "full", value_parser = ["full", "normal"], global = true)]
-    sqlite_synchronous: String,
+    #[arg(long, env = "SQLITE_SYNCHRONOUS", value_enum, default_value_t = Synchronous::Full, global = true)]
+    sqlite_synchronous: Synchronous,
 
     #[command(subcommand)]
     command: Command,
+}
+
+/// `SQLITE_SYNCHRONOUS`'s values.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum Synchronous {
+    Full,
+    Normal,
+}
+
+impl From<Synchronous> for Durability {
+    fn from(value: Synchronous) -> Self {
+        match value {
+            Synchronous::Full => Durability::Full,
+            Synchronous::Normal => Durability::Normal,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -223,10 +239,9 @@ fn jwt_secret_from_env() -> Option<String> {
     std::env::var("JWT_SECRET").ok()
 }
 
-async fn open_database(url: &str, synchronous: &str) -> Result<Repo, Failure> {
+async fn open_database(url: &str, synchronous: Synchronous) -> Result<Repo, Failure> {
     config::check_database_url(url)?;
-    let durability = if synchronous == "normal" { Durability::Normal } else { Durability::Full };
-    let repo = Repo::connect_with(url, durability).await.map_err(|e| {
+    let repo = Repo::connect_with(url, synchronous.into()).await.map_err(|e| {
         ConfigError::new("DATABASE_URL", format!("cannot open {}: {e}", config::redact_url(url)))
     })?;
     repo.migrate().await.map_err(|e| {
@@ -247,7 +262,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Seed { users, connections, requests } => {
-            let repo = open_database(&cli.database_url, &cli.sqlite_synchronous).await?;
+            let repo = open_database(&cli.database_url, cli.sqlite_synchronous).await?;
             let started = std::time::Instant::now();
             let seeded = repo.seed(users, connections, requests).await?;
             eprintln!(
@@ -273,18 +288,18 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Migrate => {
-            open_database(&cli.database_url, &cli.sqlite_synchronous).await?;
+            open_database(&cli.database_url, cli.sqlite_synchronous).await?;
             eprintln!("migrated {}", config::redact_url(&cli.database_url));
             Ok(())
         }
         Command::User(UserCommand::Create { username, real_name }) => {
-            let repo = open_database(&cli.database_url, &cli.sqlite_synchronous).await?;
+            let repo = open_database(&cli.database_url, cli.sqlite_synchronous).await?;
             let user = repo.create_user(&username, &real_name).await?;
             println!("{}", user.id);
             Ok(())
         }
         Command::User(UserCommand::Delete { id }) => {
-            let repo = open_database(&cli.database_url, &cli.sqlite_synchronous).await?;
+            let repo = open_database(&cli.database_url, cli.sqlite_synchronous).await?;
             if repo.delete_user(id).await? {
                 Ok(())
             } else {
@@ -298,7 +313,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Preference(PreferenceCommand::Set { key, value }) => {
-            let repo = open_database(&cli.database_url, &cli.sqlite_synchronous).await?;
+            let repo = open_database(&cli.database_url, cli.sqlite_synchronous).await?;
             let (section, name) = key
                 .split_once('.')
                 .filter(|(s, n)| !s.is_empty() && !n.is_empty())
@@ -308,13 +323,13 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Preference(PreferenceCommand::List) => {
-            let repo = open_database(&cli.database_url, &cli.sqlite_synchronous).await?;
+            let repo = open_database(&cli.database_url, cli.sqlite_synchronous).await?;
             for p in repo.preferences().await? {
                 println!("{}.{} = {}", p.section, p.name, p.value);
             }
             Ok(())
         }
-        Command::Serve(args) => serve(&cli.database_url, &cli.sqlite_synchronous, args).await,
+        Command::Serve(args) => serve(&cli.database_url, cli.sqlite_synchronous, args).await,
     }
 }
 
@@ -329,7 +344,7 @@ fn preference_value(section: &str, name: &str, value: &str) -> Result<String, Fa
     }
 }
 
-async fn serve(database_url: &str, sqlite_synchronous: &str, args: ServeArgs) -> Result<(), Failure> {
+async fn serve(database_url: &str, sqlite_synchronous: Synchronous, args: ServeArgs) -> Result<(), Failure> {
     let ServeArgs { bind, demo, jwt, trust_forwarded_headers, bench_ceiling, rate_limit_actions, max_in_flight_per_user, limits } =
         args;
     let limits = limits.limits();

@@ -1,7 +1,7 @@
 //! The connections service: the rules around the state machine (community mode, who may act
 //! on whom), with no HTTP and no SQL. Handlers call it; it calls the repository.
 
-use crate::domain::{Action, ConnectionStatus, Conflict, Relation};
+use crate::domain::{Action, ConnectionStatus, Conflict};
 use crate::repo::{Page, Repo, RepoError, RequestWithUsers, User};
 use crate::repo::entities::preferences;
 
@@ -134,17 +134,8 @@ impl Connections {
     /// `caller`'s status with each of `ids` that exists: duplicates collapse, unknown and
     /// deleted users are left out, oneself is `null`.
     pub async fn statuses(&self, caller: Caller, ids: &[i64]) -> Result<Vec<(i64, Option<ConnectionStatus>)>, ServiceError> {
-        let mut ids = ids.to_vec();
-        ids.sort_unstable();
-        ids.dedup();
-        let mut known = self.repo.active_ids(caller.0, &ids).await?;
-        known.sort_unstable();
-        let others: Vec<i64> = known.iter().copied().filter(|id| *id != caller.0).collect();
-        let relations = self.repo.relations(caller.0, &others).await?;
-        Ok(known
-            .into_iter()
-            .map(|id| (id, relations.get(&id).copied().unwrap_or(Relation::None).status()))
-            .collect())
+        let found = self.repo.statuses(caller.0, ids).await?;
+        Ok(found.into_iter().map(|(id, relation)| (id, relation.status())).collect())
     }
 
     /// A user, with `caller`'s status with them.

@@ -3,14 +3,13 @@
 //! and users are joined only for the page's rows. Each order is total, so paging never skips
 //! or repeats an item.
 
-use std::collections::HashMap;
-
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, JoinType, Order, Query, SelectStatement, UnionType};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 use super::entities::{connection_requests as requests, connections, users};
-use super::relations::{fold_relations, relation_row, relations_query, request_relation};
+use super::relations::{fold_relations, relation_row, relations_query, request_relation, scalar, is_active};
 use super::rows::{self, Row, USER_COLUMNS};
+use super::users::active_ids_query;
 use super::shapes::{self, Arg, Cell, Shape};
 use super::{Repo, RepoError, User, sqlite};
 use crate::domain::Relation;
@@ -34,11 +33,15 @@ fn count(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
 
+/// The pair of the list's user `u` and `caller`, lower id first, as the pair tables key it.
+fn pair_with(caller: i64) -> (Expr, Expr) {
+    let u = || Expr::col((Alias::new("u"), users::Column::Id));
+    (Expr::case(u().lt(caller), u()).finally(caller).into(), Expr::case(u().lt(caller), caller).finally(u()).into())
+}
+
 /// `EXISTS`: the user `u` is connected with `caller` too.
 fn connected_with(caller: i64) -> Expr {
-    let u = || Expr::col((Alias::new("u"), users::Column::Id));
-    let low = Expr::case(u().lt(caller), u()).finally(caller);
-    let high = Expr::case(u().lt(caller), caller).finally(u());
+    let (low, high) = pair_with(caller);
     Expr::exists(
         Query::select()
             .expr(Expr::val(1))
@@ -90,18 +93,14 @@ fn connections_page_query(of: i64, caller: i64, mutual: Option<bool>, limit: u64
         q.expr_as(Expr::col((Alias::new("c"), connections::Column::Created)), Alias::new("created"));
         // The caller's request with `u`, if any: who sent it, and whether it was rejected.
         let request = |column: Expr| {
-            let u = || Expr::col((Alias::new("u"), users::Column::Id));
-            Expr::SubQuery(
-                None,
-                Box::new(
-                    Query::select()
-                        .expr(column)
-                        .from(requests::Entity)
-                        .and_where(Expr::col(requests::Column::UserLow).eq(Expr::case(u().lt(caller), u()).finally(caller)))
-                        .and_where(Expr::col(requests::Column::UserHigh).eq(Expr::case(u().lt(caller), caller).finally(u())))
-                        .to_owned()
-                        .into(),
-                ),
+            let (low, high) = pair_with(caller);
+            scalar(
+                Query::select()
+                    .expr(column)
+                    .from(requests::Entity)
+                    .and_where(Expr::col(requests::Column::UserLow).eq(low))
+                    .and_where(Expr::col(requests::Column::UserHigh).eq(high))
+                    .to_owned(),
             )
         };
         q.expr(request(Expr::col(requests::Column::FromUserId)));
@@ -124,18 +123,12 @@ fn connections_page_query(of: i64, caller: i64, mutual: Option<bool>, limit: u64
     q
 }
 
-/// How many of `of`'s connections are (or are not) connected with `caller` too.
-fn connections_count_query(of: i64, caller: i64, mutual: bool) -> SelectStatement {
+/// How many of `of`'s connections are connected with `caller` too.
+fn mutual_count_query(of: i64, caller: i64) -> SelectStatement {
     let side = |of_is_low| {
-        Expr::SubQuery(
-            None,
-            Box::new(
-                connections_side(of, caller, of_is_low, Some(mutual), |q| {
-                    q.expr(Func::count(Expr::val(1)));
-                })
-                .into(),
-            ),
-        )
+        scalar(connections_side(of, caller, of_is_low, Some(true), |q| {
+            q.expr(Func::count(Expr::val(1)));
+        }))
     };
     Query::select().expr(side(true).add(side(false))).to_owned()
 }
@@ -144,8 +137,8 @@ fn connections_count_query(of: i64, caller: i64, mutual: bool) -> SelectStatemen
 /// `counter` (`NULL` when `of` does not exist or is deleted).
 fn owner_query(caller: i64, of: i64, counter: users::Column) -> SelectStatement {
     Query::select()
-        .expr(super::relations::is_active(caller))
-        .expr(Expr::SubQuery(None, Box::new(own_counter_query(of, counter).into())))
+        .expr(is_active(caller))
+        .expr(scalar(own_counter_query(of, counter)))
         .to_owned()
 }
 
@@ -297,7 +290,7 @@ impl ConnectionsPlan {
     }
 
     fn mutual_count(&self) -> Bound {
-        let shape = MUTUAL_COUNT.get(|| connections_count_query(shapes::int(0), shapes::int(1), true));
+        let shape = MUTUAL_COUNT.get(|| mutual_count_query(shapes::int(0), shapes::int(1)));
         (shape, vec![Arg::Int(self.of), Arg::Int(self.caller)])
     }
 
@@ -371,6 +364,11 @@ fn ready<T>(future: impl std::future::Future<Output = Result<T, RepoError>>) -> 
         std::task::Poll::Ready(output) => output,
         std::task::Poll::Pending => Err(RepoError::Database("an SQLite step waited".into())),
     }
+}
+
+/// The users asked about who exist, other than the caller.
+fn others_among(caller: i64, asked: &[i64], active: &[i64]) -> Vec<i64> {
+    active.iter().copied().filter(|id| *id != caller && asked.contains(id)).collect()
 }
 
 /// A page of users connected with the caller (`mutual`), then of others, each with their
@@ -451,23 +449,54 @@ impl Repo {
         Ok(Page { count: count(total), items })
     }
 
-    /// `caller`'s relation with each of `others` (one statement, whatever their number).
-    pub async fn relations(&self, caller: i64, others: &[i64]) -> Result<HashMap<i64, Relation>, RepoError> {
-        if others.is_empty() {
-            return Ok(HashMap::new());
-        }
-        let query = relations_query(caller, others);
-        let found = match self.sqlite() {
-            Some(engine) => engine.read(move |conn| sqlite::query(conn, &query, |r| relation_row(r))).await?,
-            None => self
-                .connection()
-                .query_all_raw(rows::postgres(&query))
-                .await?
-                .iter()
-                .map(relation_row)
-                .collect::<Result<_, _>>()?,
+    /// `caller`'s relation with each of `ids` that exists and is not deleted (oneself
+    /// included, as no relation), sorted by id. Two statements, whatever the number of ids,
+    /// on SQLite in one hand-off: which users are active (the caller among them: else
+    /// `CallerNotFound`), then the caller's requests and connections with them.
+    pub async fn statuses(&self, caller: i64, ids: &[i64]) -> Result<Vec<(i64, Relation)>, RepoError> {
+        let mut asked = ids.to_vec();
+        asked.push(caller);
+        let active = active_ids_query(&asked);
+        let (found, relations) = match self.sqlite() {
+            Some(engine) => {
+                let ids = ids.to_vec();
+                engine
+                    .read(move |conn| {
+                        let found = sqlite::query(conn, &active, |r| r.int(0))?;
+                        let others = others_among(caller, &ids, &found);
+                        let rows = match others.is_empty() {
+                            true => Vec::new(),
+                            false => sqlite::query(conn, &relations_query(caller, &others), |r| relation_row(r))?,
+                        };
+                        Ok((found, fold_relations(caller, &others, rows)))
+                    })
+                    .await?
+            }
+            None => {
+                let db = self.connection();
+                let found: Vec<i64> =
+                    db.query_all_raw(rows::postgres(&active)).await?.iter().map(|r| r.int(0)).collect::<Result<_, _>>()?;
+                let others = others_among(caller, ids, &found);
+                let rows = match others.is_empty() {
+                    true => Vec::new(),
+                    false => db
+                        .query_all_raw(rows::postgres(&relations_query(caller, &others)))
+                        .await?
+                        .iter()
+                        .map(relation_row)
+                        .collect::<Result<_, _>>()?,
+                };
+                let relations = fold_relations(caller, &others, rows);
+                (found, relations)
+            }
         };
-        Ok(fold_relations(caller, others, found))
+        if !found.contains(&caller) {
+            return Err(RepoError::CallerNotFound);
+        }
+        let mut known: Vec<i64> = found.into_iter().filter(|id| ids.contains(id)).collect();
+        known.sort_unstable();
+        known.dedup();
+        Ok(known.into_iter().map(|id| (id, relations.get(&id).copied().unwrap_or(Relation::None))).collect())
     }
 }
 

@@ -93,11 +93,6 @@ impl Repo {
             .collect())
     }
 
-    /// The stored JSON text of one preference.
-    pub async fn preference(&self, section: &'static str, name: &'static str) -> Result<Option<String>, RepoError> {
-        Ok(self.preference_values(&[(section, name)]).await?.pop().flatten())
-    }
-
     /// Creates or replaces a preference; `value` is JSON text.
     pub async fn set_preference(&self, section: &str, name: &str, value: &str) -> Result<(), RepoError> {
         let row = preferences::ActiveModel {

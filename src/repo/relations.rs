@@ -95,7 +95,7 @@ pub fn is_active(id: i64) -> Expr {
     )
 }
 
-fn scalar(select: SelectStatement) -> Expr {
+pub fn scalar(select: SelectStatement) -> Expr {
     Expr::SubQuery(None, Box::new(select.into()))
 }
 
@@ -322,19 +322,29 @@ fn kind(r: Relation) -> &'static str {
     }
 }
 
-/// Creates the pair's row or sets its kind, one version further.
-fn set_kind(low: i64, high: i64, to: Relation) -> InsertStatement {
-    Query::insert()
-        .into_table(relations::Entity)
-        .columns([relations::Column::UserLow, relations::Column::UserHigh, relations::Column::Kind, relations::Column::Version])
-        .values_panic([low.into(), high.into(), kind(to).into(), 1i64.into()])
-        .on_conflict(
-            OnConflict::columns([relations::Column::UserLow, relations::Column::UserHigh])
-                .update_column(relations::Column::Kind)
-                .value(relations::Column::Version, Expr::col((relations::Entity, relations::Column::Version)).add(1))
-                .to_owned(),
-        )
-        .to_owned()
+/// Creates the pair's row or sets its kind, one version further. With `only_if`, on
+/// PostgreSQL: `(the condition a new row needs, the version an existing row must be at)`, and
+/// the version it reached is returned.
+fn set_kind(low: i64, high: i64, to: Relation, only_if: Option<(Expr, i64)>) -> InsertStatement {
+    use relations::Column as C;
+    let mut insert = Query::insert().into_table(relations::Entity).columns([C::UserLow, C::UserHigh, C::Kind, C::Version]).to_owned();
+    let values = [Expr::val(low), Expr::val(high), Expr::val(kind(to)), Expr::val(1i64)];
+    let mut on_conflict = OnConflict::columns([C::UserLow, C::UserHigh])
+        .update_column(C::Kind)
+        .value(C::Version, Expr::col((relations::Entity, C::Version)).add(1))
+        .to_owned();
+    match only_if {
+        None => {
+            insert.values_panic(values);
+        }
+        Some((new_row, expected)) => {
+            // A SELECT of as many values as columns: cannot fail.
+            let _ = insert.select_from(Query::select().exprs(values).and_where(new_row).to_owned());
+            on_conflict.action_and_where(Expr::col((relations::Entity, C::Version)).eq(expected));
+            insert.returning_col(C::Version);
+        }
+    }
+    insert.on_conflict(on_conflict).to_owned()
 }
 
 /// `mark_seen`: the request from `other` to `caller` is seen now, if it was not before.
@@ -362,7 +372,7 @@ fn sqlite_writes(t: &Transition, caller_is_low: bool) -> &'static [Shape] {
         before
             .iter()
             .map(Write::shape)
-            .chain([Shape::new(&set_kind(ids.low, ids.high, t.to))])
+            .chain([Shape::new(&set_kind(ids.low, ids.high, t.to, None))])
             .chain(after.iter().map(Write::shape))
             .collect()
     })
@@ -428,25 +438,7 @@ fn change_statement(ids: Ids, t: &Transition, expected: i64, now: DateTime<Utc>)
         .lock(sea_orm::sea_query::LockType::NoKeyUpdate)
         .to_owned();
     let both_locked = scalar(Query::select().expr(Func::count(Expr::val(1))).from(Alias::new("locked")).to_owned()).eq(2);
-    let mut pair_row = Query::insert()
-        .into_table(relations::Entity)
-        .columns([relations::Column::UserLow, relations::Column::UserHigh, relations::Column::Kind, relations::Column::Version])
-        .to_owned();
-    let _ = pair_row.select_from(
-        Query::select()
-            .exprs([Expr::val(low), Expr::val(high), Expr::val(kind(t.to)), Expr::val(1i64)])
-            .and_where(both_locked)
-            .to_owned(),
-    );
-    pair_row
-        .on_conflict(
-            OnConflict::columns([relations::Column::UserLow, relations::Column::UserHigh])
-                .update_column(relations::Column::Kind)
-                .value(relations::Column::Version, Expr::col((relations::Entity, relations::Column::Version)).add(1))
-                .action_and_where(Expr::col((relations::Entity, relations::Column::Version)).eq(expected))
-                .to_owned(),
-        )
-        .returning_col(relations::Column::Version);
+    let pair_row = set_kind(low, high, t.to, Some((both_locked, expected)));
     let changed = Expr::exists(Query::select().expr(Expr::val(1)).from(Alias::new("pair")).to_owned());
     let (before, after) = row_writes(ids, t, now, Some(changed));
     let mut with = WithClause::new();
@@ -510,25 +502,21 @@ impl Repo {
     /// The relation between `caller` and `other`, seen from `caller`'s side, in one statement
     /// that also checks both users (`CallerNotFound`, `UserNotFound`).
     pub async fn pair(&self, caller: i64, other: i64) -> Result<Relation, RepoError> {
-        let state = match self.sqlite() {
-            Some(engine) => {
-                engine.read(move |conn| read_pair_sqlite(conn, caller, other)).await?
-            }
-            None => read_pair_postgres(self.connection(), caller, other).await?,
-        };
+        let state = self.read_pair(caller, other).await?;
         state.require_users()?;
         Ok(state.relation(caller))
     }
 
     /// The relation between two users, whoever they are (tests and operators).
     pub async fn relation(&self, caller: i64, other: i64) -> Result<Relation, RepoError> {
-        let state = match self.sqlite() {
-            Some(engine) => {
-                engine.read(move |conn| read_pair_sqlite(conn, caller, other)).await?
-            }
-            None => read_pair_postgres(self.connection(), caller, other).await?,
-        };
-        Ok(state.relation(caller))
+        Ok(self.read_pair(caller, other).await?.relation(caller))
+    }
+
+    async fn read_pair(&self, caller: i64, other: i64) -> Result<PairState, RepoError> {
+        match self.sqlite() {
+            Some(engine) => engine.read(move |conn| read_pair_sqlite(conn, caller, other)).await,
+            None => read_pair_postgres(self.connection(), caller, other).await,
+        }
     }
 }
 

@@ -114,13 +114,12 @@ where
     fn run(&mut self, conn: &Connection) {
         let Some(work) = self.work.take() else { return };
         let outcome = (|| {
-            conn.prepare_cached("SAVEPOINT unit").and_then(|mut s| s.execute([])).map_err(error)?;
+            exec(conn, "SAVEPOINT unit")?;
             let outcome = work(conn);
-            let end = if outcome.is_ok() { "RELEASE unit" } else { "ROLLBACK TO unit" };
-            conn.prepare_cached(end).and_then(|mut s| s.execute([])).map_err(error)?;
             if outcome.is_err() {
-                conn.prepare_cached("RELEASE unit").and_then(|mut s| s.execute([])).map_err(error)?;
+                exec(conn, "ROLLBACK TO unit")?;
             }
+            exec(conn, "RELEASE unit")?;
             outcome
         })();
         self.outcome = Some(outcome);

@@ -10,7 +10,7 @@ use sea_orm::{
 
 use super::entities::users;
 use super::relations::{PairState, pair_state};
-use super::rows::{self, Row};
+use super::rows;
 use super::shapes::{self, Arg, Cell, Shape};
 use super::{Repo, RepoError, User, sqlite};
 
@@ -29,7 +29,7 @@ fn active_user(id: i64) -> (&'static Shape, [Arg; 1]) {
 }
 
 /// Which of `ids` exist and are not deleted.
-fn active_ids_query(ids: &[i64]) -> SelectStatement {
+pub(super) fn active_ids_query(ids: &[i64]) -> SelectStatement {
     Query::select()
         .column(users::Column::Id)
         .from(users::Entity)
@@ -91,28 +91,6 @@ impl Repo {
         }
         let user = user.ok_or(RepoError::UserNotFound)?;
         Ok((user, state.relation(caller)))
-    }
-
-    /// The users among `ids` that exist and are not deleted, and whether `caller` does (the
-    /// caller's check folded into the same statement).
-    pub async fn active_ids(&self, caller: i64, ids: &[i64]) -> Result<Vec<i64>, RepoError> {
-        let mut asked = ids.to_vec();
-        asked.push(caller);
-        let query = active_ids_query(&asked);
-        let found: Vec<i64> = match self.sqlite() {
-            Some(engine) => engine.read(move |conn| sqlite::query(conn, &query, |r| r.int(0))).await?,
-            None => self
-                .connection()
-                .query_all_raw(rows::postgres(&query))
-                .await?
-                .iter()
-                .map(|r| r.int(0))
-                .collect::<Result<_, _>>()?,
-        };
-        if !found.contains(&caller) {
-            return Err(RepoError::CallerNotFound);
-        }
-        Ok(found.into_iter().filter(|id| ids.contains(id)).collect())
     }
 
     pub async fn create_user(&self, username: &str, real_name: &str) -> Result<User, RepoError> {
