@@ -5,7 +5,7 @@ PYTHON ?= python3
 CONTRACT := tests/contract
 VENV := target/contract-venv
 
-.PHONY: run test test-sqlite test-postgres postgres-leg contract-tools build bench bench-postgres bench-tools docs openapi clean
+.PHONY: run test test-sqlite test-postgres postgres-leg contract-tools build bench bench-postgres bench-engine bench-tools docs openapi clean
 
 ## run: build and start the server on the embedded SQLite default, in demo mode
 ##      (prints the Swagger UI URL and a token per demo user).
@@ -55,6 +55,11 @@ bench: build bench-tools
 
 bench-postgres: build bench-tools
 	PG_DURABLE=1 tests/with-postgres.sh $(PYTHON) tests/bench/bench.py --postgres $(BENCH_ARGS)
+
+## bench-engine: the write path without HTTP (the repository, and the narrowest schema's lower
+##        bound), on SQLite and on a throwaway PostgreSQL cluster; then PostgreSQL alone (pgbench).
+bench-engine:
+	PG_DURABLE=1 tests/with-postgres.sh sh -c '$(CARGO) bench --locked --bench engine && tests/bench/pgbench.sh'
 
 bench-tools:
 	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }

@@ -5,7 +5,10 @@
 //!   inside the batch's transaction, which holds the database's only write lock.
 //! - PostgreSQL: one statement reads the pair; one statement writes the change, and only if
 //!   the pair is still at the version that was read (else it reads again): two round trips,
-//!   one commit, no lock held between them.
+//!   one commit, no lock held between them. A request to a pair that has no row yet (the
+//!   common write) is one round trip: its first statement makes the request as if the pair
+//!   were new and reads the pair in the same snapshot, so that when the pair was not new the
+//!   read is already done.
 
 use std::collections::HashMap;
 
@@ -39,6 +42,9 @@ pub fn request_relation(sent: bool, rejected: bool) -> Relation {
     }
 }
 
+/// The columns of a pair's state, first in every statement that reads it.
+const PAIR_STATE_COLUMNS: usize = 6;
+
 /// A pair as one statement reads it.
 #[derive(Clone, Copy, Debug)]
 pub struct PairState {
@@ -60,6 +66,7 @@ impl PairState {
         }
     }
 
+    /// Reads the [`PAIR_STATE_COLUMNS`] first columns of `row`.
     pub fn read_row(row: &impl Row) -> Result<PairState, RepoError> {
         Ok(PairState {
             caller_active: row.boolean(0)?,
@@ -423,13 +430,13 @@ async fn read_pair_postgres(db: &DatabaseConnection, caller: i64, other: i64) ->
     PairState::read_row(&row)
 }
 
-/// The change as one statement: lock both users (lower id first) if neither is deleted, move
-/// the pair's row to the next version if it is still at `expected` (`None`: no row yet), and
-/// only then change the other rows. Answers one row with the number of pair rows changed
-/// (0: someone else changed the pair first, or a user was deleted meanwhile).
-fn change_statement(ids: Ids, t: &Transition, expected: i64, now: DateTime<Utc>) -> sea_orm::sea_query::WithQuery {
+/// The change's parts as data-modifying CTEs: lock both users (lower id first) if neither is
+/// deleted (and `lock_if` holds), move the pair's row to the next version if it is still at
+/// `expected` (`None`: no row yet), and only then change the other rows. The CTE `pair` holds
+/// the pair row written (none: someone else changed the pair first, or a user was deleted).
+fn change_ctes(ids: Ids, t: &Transition, expected: i64, now: DateTime<Utc>, lock_if: Option<Expr>) -> WithClause {
     let Ids { low, high, .. } = ids;
-    let locked = Query::select()
+    let mut locked = Query::select()
         .column(users::Column::Id)
         .from(users::Entity)
         .and_where(Expr::col(users::Column::Id).is_in([low, high]))
@@ -437,6 +444,9 @@ fn change_statement(ids: Ids, t: &Transition, expected: i64, now: DateTime<Utc>)
         .order_by(users::Column::Id, Order::Asc)
         .lock(sea_orm::sea_query::LockType::NoKeyUpdate)
         .to_owned();
+    if let Some(condition) = lock_if {
+        locked.and_where(condition);
+    }
     let both_locked = scalar(Query::select().expr(Func::count(Expr::val(1))).from(Alias::new("locked")).to_owned()).eq(2);
     let pair_row = set_kind(low, high, t.to, Some((both_locked, expected)));
     let changed = Expr::exists(Query::select().expr(Expr::val(1)).from(Alias::new("pair")).to_owned());
@@ -447,11 +457,35 @@ fn change_statement(ids: Ids, t: &Transition, expected: i64, now: DateTime<Utc>)
     for (i, write) in before.into_iter().chain(after).enumerate() {
         with.cte(CommonTableExpression::new().query(write.into_sub_query()).table_name(Alias::new(format!("w{i}"))).to_owned());
     }
-    Query::select().expr(Func::count(Expr::val(1))).from(Alias::new("pair")).to_owned().with(with)
+    with
+}
+
+fn pair_rows_written() -> Expr {
+    scalar(Query::select().expr(Func::count(Expr::val(1))).from(Alias::new("pair")).to_owned())
+}
+
+/// The change as one statement (see [`change_ctes`]). Answers one row: the number of pair rows
+/// changed (0: read the pair again).
+fn change_statement(ids: Ids, t: &Transition, expected: i64, now: DateTime<Utc>) -> sea_orm::sea_query::WithQuery {
+    Query::select().expr(pair_rows_written()).to_owned().with(change_ctes(ids, t, expected, now, None))
+}
+
+/// A request's first round trip: the request made as if the pair were new (nothing is locked or
+/// written when the pair already has a row), and the pair's state as the statement found it,
+/// read in the same snapshot. Answers the state's columns ([`PairState::read_row`]), then the
+/// number of pair rows written: 1, the request is made; 0, go on from the state read.
+fn request_as_new_statement(ids: Ids, t: &Transition, now: DateTime<Utc>) -> sea_orm::sea_query::WithQuery {
+    let mut pair = Query::select().expr(Expr::val(1)).from(relations::Entity).to_owned();
+    of_pair(&mut pair, relations::Column::UserLow, relations::Column::UserHigh, ids.low, ids.high);
+    // Argument 5, the expected version, is -1 (no row yet): versions start at 1.
+    let ctes = change_ctes(ids, t, shapes::int(5), now, Some(Expr::exists(pair).not()));
+    pair_state_query(ids.caller, ids.other, ids.low, ids.high).expr(pair_rows_written()).to_owned().with(ctes)
 }
 
 /// PostgreSQL's one statement of each transition.
 static POSTGRES_CHANGES: [Cell; TRANSITION_KEYS] = [const { Cell::new() }; TRANSITION_KEYS];
+/// A request as if the pair were new, by `caller_is_low`.
+static REQUEST_AS_NEW: [Cell; 2] = [const { Cell::new() }; 2];
 
 async fn apply_postgres(
     db: &DatabaseConnection,
@@ -459,8 +493,30 @@ async fn apply_postgres(
     other: i64,
     action: Action,
 ) -> Result<Result<Transition, Conflict>, RepoError> {
+    let caller_is_low = caller < other;
+    // A request is made in one round trip when the pair is new; otherwise the same round trip
+    // has read the pair, and the loop goes on from what it read.
+    let mut first_read = None;
+    if action == Action::Request {
+        let made = domain::apply(Relation::None, Action::Request).ok();
+        if let Some(transition) = made {
+            let shape = REQUEST_AS_NEW[usize::from(caller_is_low)]
+                .get(|| request_as_new_statement(Ids::sentinels(caller_is_low), &transition, shapes::time(4)));
+            let row = db
+                .query_one_raw(shape.postgres(&change_args(caller, other, Utc::now(), None)))
+                .await?
+                .ok_or_else(|| RepoError::Database("the request statement returned no row".into()))?;
+            if row.int(PAIR_STATE_COLUMNS)? == 1 {
+                return Ok(Ok(transition));
+            }
+            first_read = Some(PairState::read_row(&row)?);
+        }
+    }
     for _ in 0..MAX_RETRIES {
-        let state = read_pair_postgres(db, caller, other).await?;
+        let state = match first_read.take() {
+            Some(state) => state,
+            None => read_pair_postgres(db, caller, other).await?,
+        };
         state.require_users()?;
         let transition = match domain::apply(state.relation(caller), action) {
             Ok(t) => t,
@@ -473,7 +529,6 @@ async fn apply_postgres(
         if !transition.changed() {
             return Ok(Ok(transition));
         }
-        let caller_is_low = caller < other;
         let shape = POSTGRES_CHANGES[transition_key(&transition, caller_is_low)]
             .get(|| change_statement(Ids::sentinels(caller_is_low), &transition, shapes::int(5), shapes::time(4)));
         let row = db

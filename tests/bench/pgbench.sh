@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# PostgreSQL alone: pgbench runs the server's request statement (pgbench-request.sql) from 32
+# clients against TEST_POSTGRES_URL, whose 10,000 users the engine benchmark has created.
+set -euo pipefail
+PGBENCH=$(command -v pgbench || ls /usr/lib/postgresql/*/bin/pgbench 2>/dev/null | sort -V | tail -n 1 || true)
+if [ -z "$PGBENCH" ]; then echo "pgbench: not found, skipped"; exit 0; fi
+seconds=${BENCH_SECONDS:-10}
+echo "PostgreSQL alone (pgbench, 32 clients, 2 threads, ${seconds} s, the request statement):"
+"$PGBENCH" -n -M prepared -c 32 -j 2 -T "$seconds" -f "$(dirname "$0")/pgbench-request.sql" "$TEST_POSTGRES_URL" 2>&1 \
+  | grep -E "^(tps|latency average|number of failed)"
