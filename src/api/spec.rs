@@ -2,6 +2,7 @@
 //! SelfCommunity's paths have, and the examples poem-openapi has no attribute for.
 //! `openapi.yaml` must equal this (the drift test); `connections-api openapi` prints it.
 
+use poem_openapi::types::ToJSON;
 use poem_openapi::{LicenseObject, OpenApiService, ServerObject};
 use serde_json::{Map, Value, json};
 
@@ -10,6 +11,7 @@ use super::lists::ListsApi;
 use super::users::UsersApi;
 use super::error::{ApiError, ErrorCode};
 use super::operation_errors;
+use super::types::UserBody;
 
 pub const TITLE: &str = "Connections API";
 pub const VERSION: &str = "1.0.0";
@@ -78,6 +80,7 @@ fn for_each_operation(spec: &mut Value, mut f: impl FnMut(&mut Map<String, Value
 fn add_response_examples(spec: &mut Value) {
     let schemas = spec.pointer("/components/schemas").cloned().unwrap_or(Value::Null);
     for_each_operation(spec, |operation, codes| {
+        let operation_id = operation.get("operationId").and_then(Value::as_str).map(str::to_owned);
         let Some(Value::Object(responses)) = operation.get_mut("responses") else { return };
         for (status, response) in responses.iter_mut() {
             let Some(media) = response.pointer_mut("/content/application~1json") else { continue };
@@ -89,6 +92,8 @@ fn add_response_examples(spec: &mut Value) {
                     .map(|c| (example_name(c), json!({"summary": c.message, "value": ApiError::example(*c)})))
                     .collect();
                 media["examples"] = Value::Object(examples);
+            } else if let Some(example) = operation_example(operation_id.as_deref()) {
+                media["example"] = example;
             } else if let Some(example) = media
                 .pointer("/schema/$ref")
                 .and_then(Value::as_str)
@@ -100,6 +105,15 @@ fn add_response_examples(spec: &mut Value) {
             }
         }
     });
+}
+
+/// A success example that says more than its schema's: what the operation documents.
+fn operation_example(operation_id: Option<&str>) -> Option<Value> {
+    match operation_id? {
+        // The caller as they see themselves: no status with oneself.
+        "getMe" => UserBody::me_example().to_json(),
+        _ => None,
+    }
 }
 
 /// An error example's name: its code, after its field for a field error (`id_invalid`).

@@ -284,6 +284,19 @@ impl Example for UserBody {
     }
 }
 
+impl UserBody {
+    /// The example of `getMe`: the caller, whose status with themselves is `null`.
+    pub fn me_example() -> Self {
+        UserBody {
+            id: 1,
+            username: "alice".into(),
+            real_name: "Alice Liddell".into(),
+            connection_status: ConnectionStatusValue(None),
+            ..UserBody::example()
+        }
+    }
+}
+
 /// A connection request between two users: `from_user` asked `to_user`.
 #[derive(Object, Clone, Debug, PartialEq, Eq)]
 #[oai(rename = "ConnectionRequest", example)]
@@ -301,11 +314,8 @@ pub struct ConnectionRequestBody {
 impl Example for ConnectionRequestBody {
     fn example() -> Self {
         let alice = UserBody {
-            id: 1,
-            username: "alice".into(),
-            real_name: "Alice Liddell".into(),
             connection_status: ConnectionStatusValue(Some(ConnectionStatus::ReceivedConnectionRequest)),
-            ..UserBody::example()
+            ..UserBody::me_example()
         };
         let bob = UserBody { connection_status: ConnectionStatusValue(None), ..UserBody::example() };
         ConnectionRequestBody {

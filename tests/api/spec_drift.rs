@@ -162,3 +162,65 @@ fn every_path_keeps_its_trailing_slash() {
         assert!(path.starts_with("/api/v2/") && path.ends_with('/'), "{path}");
     }
 }
+
+/// The success example of `operation_id` in the committed contract.
+fn committed_example(operation_id: &str) -> Value {
+    let spec: Value = serde_yaml::from_str(COMMITTED).unwrap();
+    for item in spec["paths"].as_object().unwrap().values() {
+        for op in item.as_object().unwrap().values() {
+            if op["operationId"] == operation_id {
+                return op["responses"]["200"]["content"]["application/json"]["example"].clone();
+            }
+        }
+    }
+    panic!("{operation_id}: not in openapi.yaml");
+}
+
+/// The same keys, each holding the same kind of JSON value (`null`, a string, a number...), and
+/// the same `connection_status`: what the example shows is what the server answers.
+fn assert_answers_like(operation_id: &str, example: &Value, answer: &Value) {
+    let kinds = |v: &Value| -> BTreeMap<String, &'static str> {
+        v.as_object()
+            .unwrap_or_else(|| panic!("{operation_id}: not an object: {v}"))
+            .iter()
+            .map(|(k, v)| {
+                let kind = match v {
+                    Value::Null => "null",
+                    Value::Bool(_) => "boolean",
+                    Value::Number(_) => "number",
+                    Value::String(_) => "string",
+                    Value::Array(_) => "array",
+                    Value::Object(_) => "object",
+                };
+                (k.clone(), kind)
+            })
+            .collect()
+    };
+    assert_eq!(kinds(example), kinds(answer), "{operation_id}: the example's shape against the server's answer");
+    assert_eq!(example["connection_status"], answer["connection_status"], "{operation_id}: {example} against {answer}");
+}
+
+/// Examples say what the operations do, where the spec can say it: the server's answer in the
+/// situation an example shows has the example's shape and status (oneself is `null`).
+#[tokio::test]
+async fn success_examples_show_what_the_server_answers() {
+    use connections_api::domain::Relation;
+
+    use crate::harness::{TestApp, json};
+
+    let app = TestApp::spawn().await;
+    let (alice, bob, carol) = (app.user("alice").await, app.user("bob").await, app.user("carol").await);
+
+    let (status, me) = json(app.get(&alice, "/api/v2/user/me/").await).await;
+    assert_eq!(status, 200);
+    assert_answers_like("getMe", &committed_example("getMe"), &me);
+
+    app.set_up(&alice, &bob, Relation::Connected).await;
+    let (status, user) = json(app.get(&alice, &format!("/api/v2/user/{}/", bob.id)).await).await;
+    assert_eq!(status, 200);
+    assert_answers_like("getSpecificUser", &committed_example("getSpecificUser"), &user);
+
+    let (status, requested) = json(app.request(&alice, carol.id).await).await;
+    assert_eq!(status, 200);
+    assert_answers_like("userRequestConnection", &committed_example("userRequestConnection"), &requested);
+}
