@@ -147,11 +147,6 @@ impl Authenticator {
         self
     }
 
-    /// Can this server issue tokens (the CLI's `token`, demo mode)?
-    pub fn can_sign(&self) -> bool {
-        self.signing.is_some()
-    }
-
     pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|err| match err.kind() {
             ErrorKind::InvalidAlgorithmName | ErrorKind::UnsupportedAlgorithm | ErrorKind::MissingAlgorithm => {

@@ -1,11 +1,22 @@
-//! Settings from flags and the environment, checked once at start. A bad one stops the
-//! program with one line that names it.
+//! The one typed configuration: clap reads every flag and environment variable (nothing else
+//! reads the environment), and [`ServeArgs::config`] checks `serve`'s once, into the
+//! [`Config`] that [`crate::app::build`] takes whole. A bad setting stops the program with one
+//! line that names it.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use crate::repo::Durability;
+use crate::server::Limits;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://connections.sqlite3";
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub const DEFAULT_JWT_LEEWAY_SECONDS: u64 = 30;
+pub const DEFAULT_RATE_LIMIT_ACTIONS: u32 = 600;
+pub const DEFAULT_MAX_IN_FLIGHT_PER_USER: u32 = 32;
 
 /// A setting that cannot be used, named as the operator sets it.
 #[derive(Debug, thiserror::Error)]
@@ -21,24 +32,321 @@ impl ConfigError {
     }
 }
 
-/// Everything `serve` needs.
-#[derive(Clone)]
-pub struct Settings {
-    pub database_url: String,
-    pub bind: SocketAddr,
-    /// `None` only in demo mode, where a random secret is made for the process.
-    pub jwt_secret: Option<String>,
-    pub jwt_leeway_seconds: u64,
+#[derive(Parser)]
+#[command(name = "connections-api", version, about = "SelfCommunity-compatible connections API server")]
+pub struct Cli {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    #[command(flatten)]
+    pub log: LogArgs,
+    #[command(subcommand)]
+    pub command: Command,
 }
 
-impl std::fmt::Debug for Settings {
+impl Cli {
+    /// Parses the command line and the environment; exits with clap's message on a bad one.
+    /// A secret given as a flag is refused: flags show in `ps`.
+    pub fn parse_checked() -> Result<Cli, ConfigError> {
+        use clap::{CommandFactory, FromArgMatches};
+        let matches = Cli::command().get_matches();
+        if secret_given_as_flag(&matches) {
+            return Err(ConfigError::new("JWT_SECRET", "set it in the environment, not as a flag (flags show in `ps`)"));
+        }
+        Cli::from_arg_matches(&matches).map_err(|e| ConfigError::new("arguments", e.to_string()))
+    }
+}
+
+fn secret_given_as_flag(matches: &clap::ArgMatches) -> bool {
+    let from_flag = |id: &str| {
+        matches.try_contains_id(id).unwrap_or(false)
+            && matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine)
+    };
+    from_flag("jwt_secret") || from_flag("jwt_previous_secrets") || matches.subcommand().is_some_and(|(_, sub)| secret_given_as_flag(sub))
+}
+
+/// The database, for `serve` and every operator command.
+#[derive(clap::Args, Clone)]
+pub struct DatabaseArgs {
+    /// Database: sqlite://FILE (created if missing) or postgres://USER:PASSWORD@HOST/DB.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true, hide_env_values = true)]
+    pub database_url: String,
+
+    /// SQLite only: how a commit reaches the disk. `full` (the default) flushes every commit
+    /// (one flush per group of writes) so a power loss loses nothing acknowledged; `normal`
+    /// flushes at checkpoints only, so a power loss may lose the last commits (a killed
+    /// process still loses nothing).
+    #[arg(long, env = "SQLITE_SYNCHRONOUS", value_enum, default_value_t = Synchronous::Full, global = true)]
+    pub sqlite_synchronous: Synchronous,
+}
+
+/// `SQLITE_SYNCHRONOUS`'s values.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum Synchronous {
+    Full,
+    Normal,
+}
+
+impl From<Synchronous> for Durability {
+    fn from(value: Synchronous) -> Self {
+        match value {
+            Synchronous::Full => Durability::Full,
+            Synchronous::Normal => Durability::Normal,
+        }
+    }
+}
+
+/// The logs (on stderr).
+#[derive(clap::Args, Clone)]
+pub struct LogArgs {
+    /// Which logs to write, as tracing's filter directives (`info`, `debug`, `connections_api=debug`...).
+    #[arg(long = "log", env = "RUST_LOG", default_value = "info", global = true)]
+    pub filter: String,
+    /// `json`: one JSON object a line, with the request's span (its X-Request-Id).
+    #[arg(long, env = "LOG_FORMAT", value_enum, ignore_case = true, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Migrate the database, then serve the API, /openapi.yaml, /openapi.json and /docs/.
+    Serve(ServeArgs),
+    /// Create or upgrade the schema, then exit.
+    Migrate,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Print an access token for a user, signed with JWT_SECRET.
+    Token {
+        user_id: i64,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 3600)]
+        ttl: u64,
+        /// The community's token signing secret (HS256): from the environment only.
+        #[arg(long = "jwt-secret", env = "JWT_SECRET", hide = true, hide_env_values = true)]
+        jwt_secret: Option<String>,
+    },
+    /// Show or change community preferences.
+    #[command(subcommand)]
+    Preference(PreferenceCommand),
+    /// Fill an empty database in bulk (benchmarks, demos): users `user1`..`userN`, then
+    /// connections and pending requests between them.
+    Seed {
+        #[arg(long, default_value_t = 10_000)]
+        users: u64,
+        #[arg(long, default_value_t = 0)]
+        connections: u64,
+        #[arg(long, default_value_t = 0)]
+        requests: u64,
+    },
+    /// Write the docs site's pages (docs/api/*.md, docs/connections.md) from openapi.yaml.
+    Docs {
+        /// The docs folder to write into.
+        #[arg(long, default_value = "docs")]
+        out: PathBuf,
+    },
+    /// Print the spec generated from the code (what the drift test compares with openapi.yaml).
+    Openapi {
+        /// Print JSON instead of YAML.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum UserCommand {
+    /// Create a user and print their id, alone, on stdout.
+    Create {
+        username: String,
+        #[arg(long, default_value = "")]
+        real_name: String,
+    },
+    /// Mark a user deleted: their relations stop counting.
+    Delete { id: i64 },
+}
+
+#[derive(Subcommand)]
+pub enum PreferenceCommand {
+    /// Set SECTION.NAME to VALUE (JSON: true, false, a number; anything else is a string).
+    Set { key: String, value: String },
+    /// List every preference.
+    List,
+}
+
+/// `serve`'s settings, as given.
+#[derive(clap::Args, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "BIND", default_value = DEFAULT_BIND)]
+    pub bind: String,
+    /// Seed demo users on an empty database, turn friendship mode on, print a token per
+    /// demo user. Without JWT_SECRET, a random secret is made for this process.
+    #[arg(long)]
+    pub demo: bool,
+    #[command(flatten)]
+    pub jwt: JwtArgs,
+    /// Build page URLs from X-Forwarded-Proto and X-Forwarded-Host: only behind a reverse
+    /// proxy that sets them.
+    #[arg(long, env = "TRUST_FORWARDED_HEADERS")]
+    pub trust_forwarded_headers: bool,
+    /// Also serve GET /bench/ceiling (token check, constant answer, no database): the
+    /// framework's own limit, for `make bench`. Not part of the API.
+    #[arg(long, hide = true)]
+    pub bench_ceiling: bool,
+    /// Actions (request, accept, ...) one user may make per minute on this instance; 0: no
+    /// limit. Past it: 429 with Retry-After.
+    #[arg(long, env = "RATE_LIMIT_ACTIONS", default_value_t = DEFAULT_RATE_LIMIT_ACTIONS)]
+    pub rate_limit_actions: u32,
+    /// Requests one user may have in flight at once on this instance; 0: no cap. Past it:
+    /// 429 with Retry-After.
+    #[arg(long, env = "MAX_IN_FLIGHT_PER_USER", default_value_t = DEFAULT_MAX_IN_FLIGHT_PER_USER)]
+    pub max_in_flight_per_user: u32,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// How tokens are verified. JWT_SECRET (HS256, SelfCommunity's own tokens) and
+/// JWT_PREVIOUS_SECRETS come from the environment only (a flag is refused).
+#[derive(clap::Args, Clone)]
+pub struct JwtArgs {
+    /// The community's token signing secret (HS256).
+    #[arg(long = "jwt-secret", env = "JWT_SECRET", hide = true, hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// Retired secrets (comma-separated) whose tokens still verify; only JWT_SECRET signs.
+    #[arg(long = "jwt-previous-secrets", env = "JWT_PREVIOUS_SECRETS", hide = true, hide_env_values = true, value_delimiter = ',')]
+    pub jwt_previous_secrets: Vec<String>,
+    /// Seconds of clock skew allowed on a token's `exp` and `nbf`.
+    #[arg(long, env = "JWT_LEEWAY", default_value_t = DEFAULT_JWT_LEEWAY_SECONDS)]
+    pub jwt_leeway: u64,
+    /// Also accept tokens from an identity provider: its PEM public key (RSA, P-256/P-384 or
+    /// Ed25519). JWT_SECRET is then optional.
+    #[arg(long, env = "JWT_PUBLIC_KEY_FILE")]
+    pub jwt_public_key_file: Option<PathBuf>,
+    /// The algorithm of JWT_PUBLIC_KEY_FILE: RS256, RS384, RS512, PS256, PS384, PS512, ES256,
+    /// ES384 or EdDSA.
+    #[arg(long, env = "JWT_ALGORITHM")]
+    pub jwt_algorithm: Option<String>,
+    /// Accept only tokens whose `iss` claim is this.
+    #[arg(long, env = "JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
+    /// Accept only tokens whose `aud` claim names one of these (comma-separated).
+    #[arg(long, env = "JWT_AUDIENCE", value_delimiter = ',')]
+    pub jwt_audience: Vec<String>,
+}
+
+/// The HTTP layer's limits (see [`Limits`]); the defaults are [`Limits::DEFAULT`]'s.
+#[derive(clap::Args, Clone)]
+pub struct LimitArgs {
+    /// Seconds a client has to send a request's header (and an idle connection stays open).
+    #[arg(long, env = "HEADER_TIMEOUT", default_value_t = Limits::DEFAULT.header_timeout.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_timeout: u64,
+    /// Seconds a request has to send its body (else 408) and be answered (else 503).
+    #[arg(long, env = "REQUEST_TIMEOUT", default_value_t = Limits::DEFAULT.request_timeout.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    pub request_timeout: u64,
+    /// Seconds requests in flight may still take after SIGTERM, before the process exits.
+    #[arg(long, env = "SHUTDOWN_GRACE", default_value_t = Limits::DEFAULT.shutdown_grace.as_secs())]
+    pub shutdown_grace: u64,
+    /// Open connections at most; more wait until one closes.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = Limits::DEFAULT.max_connections as u64, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_connections: u64,
+}
+
+impl LimitArgs {
+    fn limits(&self) -> Limits {
+        Limits {
+            header_timeout: Duration::from_secs(self.header_timeout),
+            request_timeout: Duration::from_secs(self.request_timeout),
+            shutdown_grace: Duration::from_secs(self.shutdown_grace),
+            max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
+        }
+    }
+}
+
+/// Everything [`crate::app::build`] needs, checked.
+#[derive(Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub durability: Durability,
+    pub bind: SocketAddr,
+    pub tokens: TokenConfig,
+    /// Seed demo users, friendship mode on, tokens printed (see [`crate::app::Demo`]).
+    pub demo: bool,
+    pub trust_forwarded_headers: bool,
+    pub bench_ceiling: bool,
+    /// Actions per user per minute; 0: no limit.
+    pub rate_limit_actions: u32,
+    /// Requests in flight per user; 0: no cap.
+    pub max_in_flight_per_user: u32,
+    pub limits: Limits,
+}
+
+/// How tokens are verified (and, with a secret, signed).
+#[derive(Clone)]
+pub struct TokenConfig {
+    /// HS256. `None`: only the identity provider's key verifies (or, in demo mode, a random
+    /// secret made for the process signs and verifies).
+    pub secret: Option<String>,
+    pub previous_secrets: Vec<String>,
+    pub public_key: Option<(jsonwebtoken::Algorithm, Vec<u8>)>,
+    pub issuer: Option<String>,
+    pub audience: Vec<String>,
+    pub leeway_seconds: u64,
+}
+
+impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Settings")
+        f.debug_struct("Config")
             .field("database_url", &redact_url(&self.database_url))
             .field("bind", &self.bind)
-            .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "<set>"))
-            .field("jwt_leeway_seconds", &self.jwt_leeway_seconds)
-            .finish()
+            .field("secret", &self.tokens.secret.as_ref().map(|_| "<set>"))
+            .field("public_key", &self.tokens.public_key.as_ref().map(|(algorithm, _)| algorithm))
+            .field("demo", &self.demo)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServeArgs {
+    /// Checks every setting, naming the first bad one.
+    pub fn config(self, database: &DatabaseArgs) -> Result<Config, ConfigError> {
+        check_database_url(&database.database_url)?;
+        let bind = parse_bind(&self.bind)?;
+        let jwt = self.jwt;
+        let public_key = match (&jwt.jwt_public_key_file, &jwt.jwt_algorithm) {
+            (Some(path), Some(algorithm)) => Some(read_public_key(path, algorithm)?),
+            (Some(_), None) => {
+                let expected = crate::auth::PUBLIC_KEY_ALGORITHMS.join(", ");
+                return Err(ConfigError::new("JWT_ALGORITHM", format!("is not set: the algorithm of JWT_PUBLIC_KEY_FILE ({expected})")));
+            }
+            (None, Some(_)) => return Err(ConfigError::new("JWT_ALGORITHM", "is set without JWT_PUBLIC_KEY_FILE")),
+            (None, None) => None,
+        };
+        let secret = check_jwt_secret(jwt.jwt_secret, self.demo || public_key.is_some())?;
+        let trimmed = |values: Vec<String>| values.into_iter().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()).collect();
+        Ok(Config {
+            database_url: database.database_url.clone(),
+            durability: database.sqlite_synchronous.into(),
+            bind,
+            tokens: TokenConfig {
+                secret,
+                previous_secrets: trimmed(jwt.jwt_previous_secrets),
+                public_key,
+                issuer: jwt.jwt_issuer.filter(|i| !i.is_empty()),
+                audience: trimmed(jwt.jwt_audience),
+                leeway_seconds: jwt.jwt_leeway,
+            },
+            demo: self.demo,
+            trust_forwarded_headers: self.trust_forwarded_headers,
+            bench_ceiling: self.bench_ceiling,
+            rate_limit_actions: self.rate_limit_actions,
+            max_in_flight_per_user: self.max_in_flight_per_user,
+            limits: self.limits.limits(),
+        })
     }
 }
 

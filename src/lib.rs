@@ -2,8 +2,11 @@
 //!
 //! Layers, outside in: [`server`] (HTTP plumbing) → [`api`] (operations, errors, spec) →
 //! [`service`] (rules) → [`domain`] (the state machine) and [`repo`] (sea-orm, the schema).
+//! [`config`] reads every setting once; [`app::build`] wires the layers from it (`main` and the
+//! tests call it).
 
 pub mod api;
+pub mod app;
 pub mod auth;
 pub mod config;
 pub mod docs;

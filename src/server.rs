@@ -76,14 +76,19 @@ pub struct Limits {
     pub max_connections: usize,
 }
 
+impl Limits {
+    /// `serve`'s defaults (its flags take theirs from here).
+    pub const DEFAULT: Limits = Limits {
+        header_timeout: Duration::from_secs(10),
+        request_timeout: Duration::from_secs(30),
+        shutdown_grace: Duration::from_secs(10),
+        max_connections: 1024,
+    };
+}
+
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            header_timeout: Duration::from_secs(10),
-            request_timeout: Duration::from_secs(30),
-            shutdown_grace: Duration::from_secs(10),
-            max_connections: 1024,
-        }
+        Limits::DEFAULT
     }
 }
 
@@ -346,5 +351,45 @@ impl BoundServer {
             tracing::warn!("grace period over: closing the connections still open");
         }
         Ok(())
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C. The handlers are installed when this is called, not when the
+/// future is first polled: a signal that comes while the server starts is not lost.
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
+    #[cfg(unix)]
+    let (mut terminate, mut interrupt) = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (signal(SignalKind::terminate()).ok(), signal(SignalKind::interrupt()).ok())
+    };
+    async move {
+        #[cfg(unix)]
+        {
+            let terminate = async {
+                match terminate.as_mut() {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            };
+            let interrupt = async {
+                match interrupt.as_mut() {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = terminate => {},
+                _ = interrupt => {},
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        tracing::info!("shutting down");
     }
 }

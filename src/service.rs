@@ -32,6 +32,19 @@ impl PageRequest {
 pub const FOLLOW_ENABLED: (&str, &str) = ("configurations", "follow_enabled");
 pub const CONNECTION_ENABLED: (&str, &str) = ("configurations", "connection_enabled");
 
+/// The JSON text stored for a preference given as text (the operator's `preference set`): the
+/// mode switches take `true` or `false` only; booleans and numbers stay what they are;
+/// anything else is a string.
+pub fn preference_json(section: &str, name: &str, value: &str) -> Result<String, String> {
+    let is_switch = [FOLLOW_ENABLED, CONNECTION_ENABLED].contains(&(section, name));
+    match serde_json::from_str::<serde_json::Value>(value) {
+        Ok(serde_json::Value::Bool(b)) => Ok(b.to_string()),
+        _ if is_switch => Err(format!("{section}.{name} takes true or false, not {value:?}")),
+        Ok(v @ serde_json::Value::Number(_)) => Ok(v.to_string()),
+        _ => Ok(serde_json::Value::from(value).to_string()),
+    }
+}
+
 /// The user a request acts for: the id its token names. Whether they exist (and are not
 /// deleted) is checked by the operation's first query, not before it: one statement less.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

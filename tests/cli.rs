@@ -33,6 +33,12 @@ fn tokens_are_signed_with_jwt_secret() {
 
     let out = cli.command().env_remove("JWT_SECRET").args(["token", "7"]).output().unwrap();
     assert_one_line_error(&out, "error: JWT_SECRET: ");
+
+    // Secrets come from the environment only: flags show in `ps`.
+    let out = cli.command().env_remove("JWT_SECRET").args(["token", "7", "--jwt-secret", "in-ps"]).output().unwrap();
+    assert_one_line_error(&out, "error: JWT_SECRET: set it in the environment");
+    let out = cli.command().args(["serve", "--bind", "127.0.0.1:0", "--jwt-previous-secrets", "old"]).output().unwrap();
+    assert_one_line_error(&out, "error: JWT_SECRET: set it in the environment");
 }
 
 #[test]

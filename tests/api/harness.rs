@@ -3,14 +3,12 @@
 //! SQLite (a temporary file) by default. With `TEST_POSTGRES_URL` set to a PostgreSQL server's
 //! admin URL (`postgres://USER@HOST:PORT/postgres`), every test gets a fresh database there.
 
-use std::sync::Arc;
-
-use connections_api::api::AppState;
+use connections_api::app;
 use connections_api::auth::Authenticator;
+use connections_api::config::{Config, TokenConfig};
 use connections_api::domain::{Action, Relation};
-use connections_api::repo::{Repo, User};
+use connections_api::repo::{Durability, Repo, User};
 use connections_api::server;
-use connections_api::service::Connections;
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::Value;
 
@@ -91,23 +89,35 @@ impl TestApp {
         Self::start(self.database_url.clone(), repo, None, Options::default()).await
     }
 
+    /// The application as `serve` builds it (`app::build`), on port 0.
     async fn start(url: String, repo: Repo, dir: Option<tempfile::TempDir>, options: Options) -> TestApp {
-        let auth = Authenticator::new(SECRET, 30);
-        let state = Arc::new(AppState {
-            connections: Connections::new(repo.clone()),
-            auth: auth.clone(),
+        let tokens = TokenConfig {
+            secret: Some(String::from_utf8(SECRET.to_vec()).expect("the test secret is text")),
+            previous_secrets: Vec::new(),
+            public_key: None,
+            issuer: None,
+            audience: Vec::new(),
+            leeway_seconds: 30,
+        };
+        let config = Config {
+            database_url: url.clone(),
+            durability: Durability::default(),
+            bind: "127.0.0.1:0".parse().unwrap(),
+            tokens: tokens.clone(),
+            demo: false,
             trust_forwarded_headers: false,
             bench_ceiling: false,
-            metrics: Default::default(),
-            rate_limit: options.actions_per_minute.and_then(connections_api::api::rate_limit::RateLimiter::new),
-            in_flight: options.in_flight_per_user.and_then(connections_api::api::rate_limit::InFlight::new),
-        });
-        let bound = server::bind("127.0.0.1:0".parse().unwrap()).await.expect("bind port 0");
-        let base = format!("http://{}", bound.addr);
+            rate_limit_actions: options.actions_per_minute.unwrap_or(0),
+            max_in_flight_per_user: options.in_flight_per_user.unwrap_or(0),
+            limits: options.limits,
+        };
+        let application = app::build(config).await.expect("the application builds");
+        let base = format!("http://{}", application.addr());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(bound.serve(state, options.limits, async move {
+        tokio::spawn(application.run_until(async move {
             rx.await.ok();
         }));
+        let auth = app::authenticator(&tokens).expect("the test tokens' verifier");
         TestApp { base, database_url: url, client: reqwest::Client::new(), repo, auth, _shutdown: tx, _dir: dir, _other: None }
     }
 
@@ -149,7 +159,7 @@ impl TestApp {
         self.client.post(self.url(path)).bearer_auth(self.token(caller)).json(body).send().await.expect("send")
     }
 
-    /// Sets up a relation through the repository (the other actions have no endpoint yet).
+    /// Acts through the repository, not HTTP: a test's setting up, quicker than a request.
     pub async fn act(&self, caller: &User, other: &User, action: Action) {
         self.repo
             .apply(caller.id, other.id, action)

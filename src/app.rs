@@ -1,0 +1,137 @@
+//! The composition root: [`build`] turns a checked [`Config`] into a bound, ready server. `main`
+//! and the test harness both call it, so the tests run the production wiring.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use crate::api::AppState;
+use crate::api::rate_limit::{InFlight, RateLimiter};
+use crate::auth::{Authenticator, random_hex};
+use crate::config::{Config, ConfigError, DatabaseArgs, TokenConfig, check_database_url, redact_url};
+use crate::repo::{Durability, Repo, RepoError, User};
+use crate::server::{self, BoundServer, Limits};
+use crate::service::{CONNECTION_ENABLED, Connections, FOLLOW_ENABLED};
+
+/// A server bound to its address, its database open and migrated: [`Application::run_until`]
+/// serves it.
+pub struct Application {
+    server: BoundServer,
+    state: Arc<AppState>,
+    limits: Limits,
+    /// What demo mode seeded (`None` without `--demo`).
+    pub demo: Option<Demo>,
+}
+
+/// Demo mode's users, each with a token valid 24 hours.
+pub struct Demo {
+    pub users: Vec<(User, String)>,
+    /// No JWT_SECRET was set: the tokens are signed with a random secret made for this process.
+    pub ephemeral_secret: bool,
+}
+
+/// A failure to start, in one line that names its cause.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Database(#[from] RepoError),
+}
+
+/// Listens first (a taken port is reported before the database is touched), then opens and
+/// migrates the database, then wires the token verifier, the service and the limits.
+pub async fn build(config: Config) -> Result<Application, BuildError> {
+    let server = server::bind(config.bind)
+        .await
+        .map_err(|e| ConfigError::new("BIND", format!("cannot listen on {}: {e}", config.bind)))?;
+    let repo = open_database(&config.database_url, config.durability).await?;
+    // Demo mode signs its tokens: without JWT_SECRET it makes a secret for this process.
+    let ephemeral_secret = config.demo && config.tokens.secret.is_none();
+    let tokens = TokenConfig {
+        secret: config.tokens.secret.clone().or_else(|| config.demo.then(|| random_hex(32))),
+        ..config.tokens.clone()
+    };
+    let auth = authenticator(&tokens)?;
+    let demo = match config.demo {
+        true => Some(Demo { users: seed_demo(&repo, &auth).await?, ephemeral_secret }),
+        false => None,
+    };
+    tracing::info!(addr = %server.addr, database = %redact_url(&config.database_url), "serving");
+    let state = Arc::new(AppState {
+        connections: Connections::new(repo),
+        auth,
+        trust_forwarded_headers: config.trust_forwarded_headers,
+        bench_ceiling: config.bench_ceiling,
+        metrics: Default::default(),
+        rate_limit: RateLimiter::new(config.rate_limit_actions),
+        in_flight: InFlight::new(config.max_in_flight_per_user),
+    });
+    Ok(Application { server, state, limits: config.limits, demo })
+}
+
+impl Application {
+    /// The address it listens on (the port chosen when bound to port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.server.addr
+    }
+
+    /// Serves until `shutdown` completes, then drains (see [`BoundServer::serve`]).
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), String> {
+        self.server.serve(self.state, self.limits, shutdown).await
+    }
+}
+
+/// The database of `serve` and of every operator command: opened (an SQLite file is created)
+/// and migrated; errors name `DATABASE_URL`, without its password.
+pub async fn open_database(url: &str, durability: Durability) -> Result<Repo, ConfigError> {
+    check_database_url(url)?;
+    let repo = Repo::connect_with(url, durability)
+        .await
+        .map_err(|e| ConfigError::new("DATABASE_URL", format!("cannot open {}: {e}", redact_url(url))))?;
+    repo.migrate()
+        .await
+        .map_err(|e| ConfigError::new("DATABASE_URL", format!("cannot migrate {}: {e}", redact_url(url))))?;
+    Ok(repo)
+}
+
+/// [`open_database`] with the command line's database settings.
+pub async fn open(database: &DatabaseArgs) -> Result<Repo, ConfigError> {
+    open_database(&database.database_url, database.sqlite_synchronous.into()).await
+}
+
+/// The token verifier: the HS256 secret (and the retired ones that still verify), the identity
+/// provider's public key, the required issuer and audience.
+pub fn authenticator(tokens: &TokenConfig) -> Result<Authenticator, ConfigError> {
+    let auth = match &tokens.secret {
+        Some(secret) => Authenticator::new(secret.as_bytes(), tokens.leeway_seconds)
+            .with_previous_secrets(tokens.previous_secrets.iter().map(String::as_bytes)),
+        None => Authenticator::without_secret(tokens.leeway_seconds),
+    };
+    let auth = match &tokens.public_key {
+        Some((algorithm, pem)) => auth.with_public_key(*algorithm, pem).map_err(|e| ConfigError::new("JWT_PUBLIC_KEY_FILE", e))?,
+        None => auth,
+    };
+    Ok(auth.with_issuer(tokens.issuer.clone()).with_audience(tokens.audience.clone()))
+}
+
+const DEMO_USERS: [(&str, &str); 4] =
+    [("alice", "Alice Liddell"), ("bob", "Bob Marley"), ("carol", "Carol King"), ("dave", "Dave Brubeck")];
+
+/// On an empty database, the four demo users; friendship mode on; a token for each.
+async fn seed_demo(repo: &Repo, auth: &Authenticator) -> Result<Vec<(User, String)>, RepoError> {
+    if repo.count_users().await? == 0 {
+        for (username, real_name) in DEMO_USERS {
+            repo.create_user(username, real_name).await?;
+        }
+    }
+    repo.set_preference(FOLLOW_ENABLED.0, FOLLOW_ENABLED.1, "false").await?;
+    repo.set_preference(CONNECTION_ENABLED.0, CONNECTION_ENABLED.1, "true").await?;
+    let mut users = Vec::new();
+    for (username, _) in DEMO_USERS {
+        if let Some(user) = repo.find_user_by_username(username).await? {
+            let token = auth.issue(user.id, 24 * 3600);
+            users.push((user, token));
+        }
+    }
+    Ok(users)
+}
