@@ -144,7 +144,7 @@ fn healthz() -> Response {
 #[handler]
 async fn readyz(req: &Request) -> poem::Result<Response> {
     let state = req.data::<Arc<AppState>>().ok_or(poem::error::NotFoundError)?;
-    state.connections.repo().ping().await.map_err(crate::api::error::ApiError::from)?;
+    state.connections.ping().await.map_err(crate::api::error::ApiError::from)?;
     Ok(Response::builder().content_type("application/json").body("{\"status\":\"ready\"}"))
 }
 
@@ -152,7 +152,7 @@ async fn readyz(req: &Request) -> poem::Result<Response> {
 #[handler]
 fn prometheus(req: &Request) -> poem::Result<Response> {
     let state = req.data::<Arc<AppState>>().ok_or(poem::error::NotFoundError)?;
-    let text = state.metrics.render(state.connections.repo().pool_use());
+    let text = state.metrics.render(state.connections.pool_use());
     Ok(Response::builder().content_type("text/plain; version=0.0.4").body(text))
 }
 

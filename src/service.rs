@@ -1,9 +1,81 @@
 //! The connections service: the rules around the state machine (community mode, who may act
 //! on whom), with no HTTP and no SQL. Handlers call it; it calls the repository.
 
+use chrono::{DateTime, Utc};
+
 use crate::domain::{Action, ConnectionStatus, Conflict};
-use crate::repo::{Page, Repo, RepoError, RequestWithUsers, User};
-use crate::repo::entities::preferences;
+use crate::repo::{self, Repo, RepoError};
+
+/// A user, as the service hands one out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub real_name: String,
+    pub avatar: Option<String>,
+    pub ext_id: Option<i64>,
+    pub date_joined: DateTime<Utc>,
+}
+
+impl From<repo::User> for User {
+    fn from(user: repo::User) -> Self {
+        User {
+            id: user.id,
+            username: user.username,
+            real_name: user.real_name,
+            avatar: user.avatar,
+            ext_id: user.ext_id,
+            date_joined: user.date_joined,
+        }
+    }
+}
+
+/// One page of a list and the size of the whole list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Page<T> {
+    pub count: u64,
+    pub items: Vec<T>,
+}
+
+impl<T> Page<T> {
+    fn from_repo<R>(page: repo::Page<R>, item: impl FnMut(R) -> T) -> Self {
+        Page { count: page.count, items: page.items.into_iter().map(item).collect() }
+    }
+}
+
+/// A connection request: `from_user` asked `to_user`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConnectionRequest {
+    pub id: i64,
+    pub from_user: User,
+    pub to_user: User,
+    pub created: DateTime<Utc>,
+    /// When the asked user rejected it (never shown to the requester).
+    pub rejected: Option<DateTime<Utc>>,
+    pub viewed: Option<DateTime<Utc>>,
+}
+
+impl From<repo::RequestWithUsers> for ConnectionRequest {
+    fn from(item: repo::RequestWithUsers) -> Self {
+        ConnectionRequest {
+            id: item.request.id,
+            from_user: item.from_user.into(),
+            to_user: item.to_user.into(),
+            created: item.request.created,
+            rejected: item.request.rejected,
+            viewed: item.request.viewed,
+        }
+    }
+}
+
+/// A community preference; `value` is JSON text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Preference {
+    pub id: i64,
+    pub section: String,
+    pub name: String,
+    pub value: String,
+}
 
 /// The most ids one status batch may ask about.
 pub const MAX_STATUS_BATCH: usize = 100;
@@ -63,8 +135,12 @@ pub enum ServiceError {
     CallerNotFound,
     #[error(transparent)]
     Conflict(#[from] Conflict),
-    #[error(transparent)]
-    Repo(RepoError),
+    /// The database is out of reach or too busy: a client may retry (`503`).
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
+    /// A bug or a broken database (`500`); the cause is kept for the log.
+    #[error("internal error")]
+    Internal(#[source] RepoError),
 }
 
 impl From<RepoError> for ServiceError {
@@ -72,7 +148,8 @@ impl From<RepoError> for ServiceError {
         match err {
             RepoError::CallerNotFound => ServiceError::CallerNotFound,
             RepoError::UserNotFound => ServiceError::UserNotFound,
-            other => ServiceError::Repo(other),
+            RepoError::Unavailable(reason) => ServiceError::Unavailable(reason),
+            other => ServiceError::Internal(other),
         }
     }
 }
@@ -93,18 +170,24 @@ impl Connections {
         Connections { repo, mode: Default::default() }
     }
 
-    pub fn repo(&self) -> &Repo {
-        &self.repo
+    /// The database answers (readiness).
+    pub async fn ping(&self) -> Result<(), ServiceError> {
+        Ok(self.repo.ping().await?)
+    }
+
+    /// The database connections' current use (metrics).
+    pub fn pool_use(&self) -> crate::metrics::PoolUse {
+        self.repo.pool_use()
     }
 
     /// The user a token names, if they exist and are not deleted.
     pub async fn active_user(&self, id: i64) -> Result<Option<User>, ServiceError> {
-        Ok(self.repo.find_active_user(id).await?)
+        Ok(self.repo.find_active_user(id).await?.map(User::from))
     }
 
     /// The caller's own user.
     pub async fn me(&self, caller: Caller) -> Result<User, ServiceError> {
-        self.repo.find_active_user(caller.0).await?.ok_or(ServiceError::CallerNotFound)
+        self.active_user(caller.0).await?.ok_or(ServiceError::CallerNotFound)
     }
 
     /// Friendship mode: follows disabled and connections enabled. Read at most every
@@ -157,7 +240,7 @@ impl Connections {
             return Ok((self.me(caller).await?, None));
         }
         let (user, relation) = self.repo.user_with_relation(caller.0, id).await?;
-        Ok((user, relation.status()))
+        Ok((user.into(), relation.status()))
     }
 
     /// `of`'s connections as `caller` sees them (mutual ones first), with `caller`'s status
@@ -171,35 +254,29 @@ impl Connections {
     ) -> Result<Page<(User, Option<ConnectionStatus>)>, ServiceError> {
         self.require_friendship_mode(caller).await?;
         let found = self.repo.connections_page(of, caller.0, mutual_only, page.limit, page.offset).await?;
-        let items = found
-            .items
-            .into_iter()
-            .map(|(user, relation)| {
-                let status = if user.id == caller.0 { None } else { relation.status() };
-                (user, status)
-            })
-            .collect();
-        Ok(Page { count: found.count, items })
+        Ok(Page::from_repo(found, |(user, relation)| {
+            let status = if user.id == caller.0 { None } else { relation.status() };
+            (user.into(), status)
+        }))
     }
 
     /// Pending requests `caller` received, newest first.
-    pub async fn received_requests(&self, caller: Caller, page: PageRequest) -> Result<Page<RequestWithUsers>, ServiceError> {
+    pub async fn received_requests(&self, caller: Caller, page: PageRequest) -> Result<Page<ConnectionRequest>, ServiceError> {
         self.require_friendship_mode(caller).await?;
-        Ok(self.repo.received_requests_page(caller.0, page.limit, page.offset).await?)
+        let found = self.repo.received_requests_page(caller.0, page.limit, page.offset).await?;
+        Ok(Page::from_repo(found, ConnectionRequest::from))
     }
 
     /// Requests `caller` sent, newest first; a rejection is never shown.
-    pub async fn sent_requests(&self, caller: Caller, page: PageRequest) -> Result<Page<RequestWithUsers>, ServiceError> {
+    pub async fn sent_requests(&self, caller: Caller, page: PageRequest) -> Result<Page<ConnectionRequest>, ServiceError> {
         self.require_friendship_mode(caller).await?;
-        let mut found = self.repo.sent_requests_page(caller.0, page.limit, page.offset).await?;
-        for item in &mut found.items {
-            item.request.rejected = None;
-        }
-        Ok(found)
+        let found = self.repo.sent_requests_page(caller.0, page.limit, page.offset).await?;
+        Ok(Page::from_repo(found, |item| ConnectionRequest { rejected: None, ..item.into() }))
     }
 
-    pub async fn preferences(&self, page: PageRequest) -> Result<Page<preferences::Model>, ServiceError> {
-        Ok(self.repo.preferences_page(page.limit, page.offset).await?)
+    pub async fn preferences(&self, page: PageRequest) -> Result<Page<Preference>, ServiceError> {
+        let found = self.repo.preferences_page(page.limit, page.offset).await?;
+        Ok(Page::from_repo(found, |p| Preference { id: p.id, section: p.section, name: p.name, value: p.value }))
     }
 
     /// Runs `action` of `caller` towards user `target` and returns the caller's status after it.

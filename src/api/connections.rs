@@ -10,6 +10,7 @@ use poem_openapi::{ApiResponse, OpenApi};
 
 use super::error::{self, ApiError, ErrorResponses};
 use super::types::{
+    UserId,
     Body, ConnectionStatusValue, ConnectionStatusesBody, IsConnectionBody, IsConnectionResponse, StatusResponse, StatusesResponse,
     UserIds,
 };
@@ -62,11 +63,9 @@ impl ConnectionsApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: BearerAuth,
-        /// A unique integer value identifying this user.
-        #[oai(validator(minimum(value = "1")), example = "super::example_user_id")]
-        id: Path<i64>,
+        id: Path<UserId>,
     ) -> Result<StatusResponse, ErrorResponses<RequestErrors>> {
-        Ok(state.act(&auth, id.0, Action::Request).await?.into())
+        Ok(state.act(&auth, id.0.0, Action::Request).await?.into())
     }
 
     /// Accept Request Connection
@@ -85,11 +84,9 @@ impl ConnectionsApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: BearerAuth,
-        /// A unique integer value identifying this user.
-        #[oai(validator(minimum(value = "1")), example = "super::example_user_id")]
-        id: Path<i64>,
+        id: Path<UserId>,
     ) -> Result<StatusResponse, ErrorResponses<AcceptErrors>> {
-        Ok(state.act(&auth, id.0, Action::Accept).await?.into())
+        Ok(state.act(&auth, id.0.0, Action::Accept).await?.into())
     }
 
     /// Reject Connection Request
@@ -110,11 +107,9 @@ impl ConnectionsApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: BearerAuth,
-        /// A unique integer value identifying this user.
-        #[oai(validator(minimum(value = "1")), example = "super::example_user_id")]
-        id: Path<i64>,
+        id: Path<UserId>,
     ) -> Result<StatusResponse, ErrorResponses<RejectErrors>> {
-        Ok(state.act(&auth, id.0, Action::Reject).await?.into())
+        Ok(state.act(&auth, id.0.0, Action::Reject).await?.into())
     }
 
     /// Cancel Reject Connection Request
@@ -134,11 +129,9 @@ impl ConnectionsApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: BearerAuth,
-        /// A unique integer value identifying this user.
-        #[oai(validator(minimum(value = "1")), example = "super::example_user_id")]
-        id: Path<i64>,
+        id: Path<UserId>,
     ) -> Result<StatusResponse, ErrorResponses<CancelRejectErrors>> {
-        Ok(state.act(&auth, id.0, Action::CancelReject).await?.into())
+        Ok(state.act(&auth, id.0.0, Action::CancelReject).await?.into())
     }
 
     /// Cancel Request Connection
@@ -157,11 +150,9 @@ impl ConnectionsApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: BearerAuth,
-        /// A unique integer value identifying this user.
-        #[oai(validator(minimum(value = "1")), example = "super::example_user_id")]
-        id: Path<i64>,
+        id: Path<UserId>,
     ) -> Result<StatusResponse, ErrorResponses<CancelRequestErrors>> {
-        Ok(state.act(&auth, id.0, Action::CancelRequest).await?.into())
+        Ok(state.act(&auth, id.0.0, Action::CancelRequest).await?.into())
     }
 
     /// Remove Connection
@@ -175,11 +166,9 @@ impl ConnectionsApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: BearerAuth,
-        /// A unique integer value identifying this user.
-        #[oai(validator(minimum(value = "1")), example = "super::example_user_id")]
-        id: Path<i64>,
+        id: Path<UserId>,
     ) -> Result<StatusResponse, ErrorResponses<RemoveErrors>> {
-        Ok(state.act(&auth, id.0, Action::Remove).await?.into())
+        Ok(state.act(&auth, id.0.0, Action::Remove).await?.into())
     }
 
     /// Mark Seen Connection Request
@@ -199,11 +188,9 @@ impl ConnectionsApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: BearerAuth,
-        /// A unique integer value identifying this user.
-        #[oai(validator(minimum(value = "1")), example = "super::example_user_id")]
-        id: Path<i64>,
+        id: Path<UserId>,
     ) -> Result<MarkSeenResponse, ErrorResponses<MarkSeenErrors>> {
-        state.act(&auth, id.0, Action::MarkSeen).await?;
+        state.act(&auth, id.0.0, Action::MarkSeen).await?;
         Ok(MarkSeenResponse::NoContent)
     }
 
@@ -216,11 +203,9 @@ impl ConnectionsApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: BearerAuth,
-        /// A unique integer value identifying this user.
-        #[oai(validator(minimum(value = "1")), example = "super::example_user_id")]
-        id: Path<i64>,
+        id: Path<UserId>,
     ) -> Result<StatusResponse, ErrorResponses<UserReadErrors>> {
-        Ok(state.connections.status(auth.0, id.0).await?.into())
+        Ok(state.connections.status(auth.0, id.0.0).await?.into())
     }
 
     /// Check User Connections
@@ -232,11 +217,9 @@ impl ConnectionsApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: BearerAuth,
-        /// A unique integer value identifying this user.
-        #[oai(validator(minimum(value = "1")), example = "super::example_user_id")]
-        id: Path<i64>,
+        id: Path<UserId>,
     ) -> Result<IsConnectionResponse, ErrorResponses<UserReadErrors>> {
-        let status = state.connections.status(auth.0, id.0).await?;
+        let status = state.connections.status(auth.0, id.0.0).await?;
         Ok(IsConnectionBody { is_connection: status == Some(ConnectionStatus::Connected) }.into())
     }
 

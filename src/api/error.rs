@@ -13,7 +13,6 @@ use poem_openapi::ApiResponse;
 
 use super::types::{ErrorBody, ErrorDetail, ErrorItem, FieldError, FieldProblem};
 use crate::domain::Conflict;
-use crate::repo::RepoError;
 use crate::service::ServiceError;
 use crate::auth::TokenError;
 
@@ -203,21 +202,6 @@ impl From<Conflict> for ApiError {
     }
 }
 
-impl From<RepoError> for ApiError {
-    fn from(err: RepoError) -> Self {
-        match err {
-            RepoError::Unavailable(reason) => {
-                tracing::warn!(%reason, "database unavailable");
-                ApiError::new(SERVICE_UNAVAILABLE).with_header(header::RETRY_AFTER, "1")
-            }
-            other => {
-                tracing::error!(error = %other, "database error");
-                ApiError::new(INTERNAL)
-            }
-        }
-    }
-}
-
 impl From<ServiceError> for ApiError {
     fn from(err: ServiceError) -> Self {
         match err {
@@ -226,7 +210,14 @@ impl From<ServiceError> for ApiError {
             ServiceError::UserNotFound => ApiError::new(NOT_FOUND),
             ServiceError::CallerNotFound => ApiError::invalid_token(USER_NOT_FOUND, USER_NOT_FOUND.message),
             ServiceError::Conflict(conflict) => conflict.into(),
-            ServiceError::Repo(err) => err.into(),
+            ServiceError::Unavailable(reason) => {
+                tracing::warn!(%reason, "database unavailable");
+                ApiError::new(SERVICE_UNAVAILABLE).with_header(header::RETRY_AFTER, "1")
+            }
+            ServiceError::Internal(err) => {
+                tracing::error!(error = %err, "database error");
+                ApiError::new(INTERNAL)
+            }
         }
     }
 }

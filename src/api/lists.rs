@@ -10,13 +10,13 @@ use poem_openapi::param::{Path, Query};
 use super::error::ErrorResponses;
 use super::pagination::{links, page_request};
 use super::types::{
+    UserId,
     ConnectionRequestBody, ConnectionRequestPage, ConnectionRequestPageResponse, Nullable, UserBody, UserPage,
     UserPageResponse,
 };
 use super::{ApiTags, AppState, BearerAuth, RequestListErrors, UserConnectionsErrors};
 use crate::domain::ConnectionStatus;
-use crate::repo::{Page, RequestWithUsers};
-use crate::service::PageRequest;
+use crate::service::{ConnectionRequest, Page, PageRequest};
 
 pub struct ListsApi;
 
@@ -27,7 +27,7 @@ fn request_page(
     req: &Request,
     state: &AppState,
     requested: PageRequest,
-    page: Page<RequestWithUsers>,
+    page: Page<ConnectionRequest>,
     received: bool,
 ) -> ConnectionRequestPageResponse {
     let (asker, asked) = if received {
@@ -39,12 +39,12 @@ fn request_page(
         .items
         .into_iter()
         .map(|item| ConnectionRequestBody {
-            id: item.request.id,
+            id: item.id,
             from_user: UserBody::new(item.from_user, asker),
             to_user: UserBody::new(item.to_user, asked),
-            created: item.request.created,
-            rejected: Nullable(item.request.rejected),
-            viewed: Nullable(item.request.viewed),
+            created: item.created,
+            rejected: Nullable(item.rejected),
+            viewed: Nullable(item.viewed),
         })
         .collect();
     ConnectionRequestPage::new(page.count, links(req, state.trust_forwarded_headers, requested, page.count), bodies).into()
@@ -66,9 +66,7 @@ impl ListsApi {
         req: &Request,
         state: Data<&Arc<AppState>>,
         auth: BearerAuth,
-        /// A unique integer value identifying this user.
-        #[oai(validator(minimum(value = "1")), example = "super::example_user_id")]
-        id: Path<i64>,
+        id: Path<UserId>,
         /// Number of results to return per page (default 20; more than 100 counts as 100).
         #[oai(validator(minimum(value = "1")))]
         limit: Query<Option<i64>>,
@@ -80,7 +78,7 @@ impl ListsApi {
         mutual: Query<Option<i64>>,
     ) -> Result<UserPageResponse, ErrorResponses<UserConnectionsErrors>> {
         let page = page_request(limit.0, offset.0);
-        let found = state.connections.connections(auth.0, id.0, mutual.0 == Some(1), page).await?;
+        let found = state.connections.connections(auth.0, id.0.0, mutual.0 == Some(1), page).await?;
         let users = found.items.into_iter().map(|(user, status)| UserBody::new(user, status)).collect();
         Ok(UserPage::new(found.count, links(req, state.trust_forwarded_headers, page, found.count), users).into())
     }

@@ -17,7 +17,7 @@ use poem_openapi::auth::Bearer;
 use poem_openapi::{SecurityScheme, Tags};
 
 use crate::auth::Authenticator;
-use crate::repo::User;
+use crate::service::User;
 use crate::service::{Caller, Connections};
 use error::{ApiError, ErrorCode, ErrorSet, USER_NOT_FOUND};
 
@@ -36,11 +36,6 @@ pub struct AppState {
     pub rate_limit: Option<rate_limit::RateLimiter>,
     /// Per-user cap on requests in flight; `None`: no cap.
     pub in_flight: Option<Arc<rate_limit::InFlight>>,
-}
-
-/// The documented example of a user id in every path: bob, the second demo user.
-fn example_user_id() -> i64 {
-    2
 }
 
 #[derive(Tags)]

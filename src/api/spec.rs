@@ -38,6 +38,7 @@ pub fn generate() -> Result<Value, serde_json::Error> {
     declare_open_operations(&mut spec);
     mark_friendship_mode(&mut spec);
     plain_json_request_bodies(&mut spec);
+    parameter_descriptions(&mut spec);
     integral_bounds(&mut spec);
     Ok(spec)
 }
@@ -151,6 +152,23 @@ fn plain_json_request_bodies(spec: &mut Value) {
         };
         if let Some(media) = content.remove("application/json; charset=utf-8") {
             content.insert("application/json".to_owned(), media);
+        }
+    });
+}
+
+/// A parameter without a description of its own takes its schema's (a type such as
+/// `UserId` declares its description once): Swagger UI and the docs show the parameter's.
+fn parameter_descriptions(spec: &mut Value) {
+    for_each_operation(spec, |operation, _| {
+        let Some(Value::Array(parameters)) = operation.get_mut("parameters") else { return };
+        for parameter in parameters.iter_mut().filter_map(Value::as_object_mut) {
+            if parameter.contains_key("description") {
+                continue;
+            }
+            let described = parameter.get_mut("schema").and_then(Value::as_object_mut).and_then(|s| s.remove("description"));
+            if let Some(description) = described {
+                parameter.insert("description".to_owned(), description);
+            }
         }
     });
 }

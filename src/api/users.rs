@@ -11,6 +11,7 @@ use poem_openapi::{OpenApi, Tags};
 use super::error::ErrorResponses;
 use super::pagination::{links, page_request};
 use super::types::{
+    UserId,
     Body, EmptyBody, EmptyResponse, PreferenceBody, PreferencePage, PreferencePageResponse, TokenInput, UserBody,
     UserResponse,
 };
@@ -49,11 +50,9 @@ impl UsersApi {
         &self,
         state: Data<&Arc<AppState>>,
         auth: BearerAuth,
-        /// A unique integer value identifying this user.
-        #[oai(validator(minimum(value = "1")), example = "super::example_user_id")]
-        id: Path<i64>,
+        id: Path<UserId>,
     ) -> Result<UserResponse, ErrorResponses<UserReadErrors>> {
-        let (user, status) = state.connections.user(auth.0, id.0).await?;
+        let (user, status) = state.connections.user(auth.0, id.0.0).await?;
         Ok(UserBody::new(user, status).into())
     }
 

@@ -265,7 +265,7 @@ impl ConnectionsPlan {
 
     /// The caller's check, then the owner's; the owner's connection count.
     fn check_owner(&self, owner: Option<(bool, Option<i64>)>) -> Result<u64, RepoError> {
-        let (caller_active, counter) = owner.ok_or_else(|| RepoError::Database("the owner query returned no row".into()))?;
+        let (caller_active, counter) = owner.ok_or_else(|| RepoError::database("the owner query returned no row"))?;
         if !caller_active {
             return Err(RepoError::CallerNotFound);
         }
@@ -362,7 +362,7 @@ fn ready<T>(future: impl std::future::Future<Output = Result<T, RepoError>>) -> 
     let mut context = std::task::Context::from_waker(std::task::Waker::noop());
     match future.as_mut().poll(&mut context) {
         std::task::Poll::Ready(output) => output,
-        std::task::Poll::Pending => Err(RepoError::Database("an SQLite step waited".into())),
+        std::task::Poll::Pending => Err(RepoError::database("an SQLite step waited")),
     }
 }
 

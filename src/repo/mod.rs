@@ -36,13 +36,18 @@ use entities::{connection_requests, connections};
 pub use entities::users::Model as User;
 
 /// Everything the repository can fail with. `Unavailable` is the database being out of reach
-/// or too busy, which a client may retry; `Database` is a bug or a broken database.
-#[derive(Debug, thiserror::Error)]
+/// or too busy, which a client may retry; `Database` is a bug or a broken database, with the
+/// driver's error kept as its source when there is one.
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum RepoError {
     #[error("the database is unavailable: {0}")]
     Unavailable(String),
-    #[error("database error: {0}")]
-    Database(String),
+    #[error("database error: {message}")]
+    Database {
+        message: String,
+        #[source]
+        source: Option<std::sync::Arc<dyn std::error::Error + Send + Sync>>,
+    },
     #[error("{0}")]
     Invalid(String),
     /// The user a request acts for (its token's) does not exist or is deleted.
@@ -53,21 +58,21 @@ pub enum RepoError {
     UserNotFound,
 }
 
-impl Clone for RepoError {
-    fn clone(&self) -> Self {
-        match self {
-            RepoError::Unavailable(s) => RepoError::Unavailable(s.clone()),
-            RepoError::Database(s) => RepoError::Database(s.clone()),
-            RepoError::Invalid(s) => RepoError::Invalid(s.clone()),
-            RepoError::CallerNotFound => RepoError::CallerNotFound,
-            RepoError::UserNotFound => RepoError::UserNotFound,
-        }
+impl RepoError {
+    /// A broken expectation about what the database answered (no source error).
+    pub fn database(message: impl Into<String>) -> Self {
+        RepoError::Database { message: message.into(), source: None }
+    }
+
+    /// A driver's error that is not the database being unavailable, kept as the source.
+    pub fn from_source(source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        RepoError::Database { message: source.to_string(), source: Some(std::sync::Arc::new(source)) }
     }
 }
 
 impl From<DbErr> for RepoError {
     fn from(err: DbErr) -> Self {
-        if is_unavailable(&err) { RepoError::Unavailable(err.to_string()) } else { RepoError::Database(err.to_string()) }
+        if is_unavailable(&err) { RepoError::Unavailable(err.to_string()) } else { RepoError::from_source(err) }
     }
 }
 
@@ -251,4 +256,20 @@ impl Repo {
 pub struct RelationCounts {
     pub requests: u64,
     pub connections: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error;
+
+    use super::*;
+
+    #[test]
+    fn a_driver_error_is_kept_as_the_source() {
+        let err = RepoError::from(DbErr::Custom("disk image is malformed".into()));
+        assert!(matches!(err, RepoError::Database { .. }), "{err:?}");
+        let source = err.source().expect("the driver's error is the source");
+        assert!(source.to_string().contains("disk image is malformed"), "{source}");
+        assert!(RepoError::database("no row").source().is_none());
+    }
 }

@@ -392,7 +392,7 @@ fn mark_viewed_shape() -> &'static Shape {
 fn read_pair_sqlite(conn: &rusqlite::Connection, caller: i64, other: i64) -> Result<PairState, RepoError> {
     let (shape, args) = pair_state(caller, other);
     sqlite::query_shape_one(conn, shape, &args, |r| PairState::read_row(r))?
-        .ok_or_else(|| RepoError::Database("the pair query returned no row".into()))
+        .ok_or_else(|| RepoError::database("the pair query returned no row"))
 }
 
 fn apply_sqlite(
@@ -426,7 +426,7 @@ async fn read_pair_postgres(db: &DatabaseConnection, caller: i64, other: i64) ->
     let row = db
         .query_one_raw(shape.postgres(&args))
         .await?
-        .ok_or_else(|| RepoError::Database("the pair query returned no row".into()))?;
+        .ok_or_else(|| RepoError::database("the pair query returned no row"))?;
     PairState::read_row(&row)
 }
 
@@ -505,7 +505,7 @@ async fn apply_postgres(
             let row = db
                 .query_one_raw(shape.postgres(&change_args(caller, other, Utc::now(), None)))
                 .await?
-                .ok_or_else(|| RepoError::Database("the request statement returned no row".into()))?;
+                .ok_or_else(|| RepoError::database("the request statement returned no row"))?;
             if row.int(PAIR_STATE_COLUMNS)? == 1 {
                 return Ok(Ok(transition));
             }
@@ -534,7 +534,7 @@ async fn apply_postgres(
         let row = db
             .query_one_raw(shape.postgres(&args))
             .await?
-            .ok_or_else(|| RepoError::Database("the change statement returned no row".into()))?;
+            .ok_or_else(|| RepoError::database("the change statement returned no row"))?;
         if row.int(0)? == 1 {
             return Ok(Ok(transition));
         }

@@ -21,7 +21,7 @@ pub trait Row {
 }
 
 fn decode(i: usize, e: impl std::fmt::Display) -> RepoError {
-    RepoError::Database(format!("column {i}: {e}"))
+    RepoError::database(format!("column {i}: {e}"))
 }
 
 impl Row for rusqlite::Row<'_> {

@@ -225,7 +225,7 @@ fn spawn(name: &str, body: impl FnOnce() + Send + 'static) -> Result<(), RepoErr
         .name(name.into())
         .spawn(body)
         .map(|_| ())
-        .map_err(|e| RepoError::Database(format!("cannot start {name}: {e}")))
+        .map_err(|e| RepoError::database(format!("cannot start {name}: {e}")))
 }
 
 /// The writer: takes everything queued, runs it in one transaction, each request in its own
@@ -294,7 +294,7 @@ pub fn error(err: rusqlite::Error) -> RepoError {
         {
             RepoError::Unavailable(err.to_string())
         }
-        _ => RepoError::Database(err.to_string()),
+        _ => RepoError::from_source(err),
     }
 }
 
@@ -456,7 +456,7 @@ mod tests {
         );
         assert_eq!(hold.await.unwrap().unwrap(), 1);
         assert_eq!((a.unwrap(), b.unwrap()), (1, 1));
-        assert!(matches!(bad, Err(RepoError::Database(_))), "{bad:?}");
+        assert!(matches!(bad, Err(RepoError::Database { .. })), "{bad:?}");
         let rows = engine
             .read(|conn| {
                 let mut s = conn.prepare("SELECT x FROM t ORDER BY x").map_err(error)?;

@@ -85,7 +85,7 @@ impl Repo {
                 (state, user.map(|r| rows::user_at(&r, 0)).transpose()?)
             }
         };
-        let state = state.ok_or_else(|| RepoError::Database("the pair query returned no row".into()))?;
+        let state = state.ok_or_else(|| RepoError::database("the pair query returned no row"))?;
         if !state.caller_active {
             return Err(RepoError::CallerNotFound);
         }
