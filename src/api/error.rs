@@ -5,9 +5,9 @@ use std::marker::PhantomData;
 
 use poem::error::{MethodNotAllowedError, NotFoundError, ResponseError};
 use poem::http::{StatusCode, header};
-use poem::{Endpoint, IntoResponse, Request, Response};
+use poem::{IntoResponse, Response};
 use poem_openapi::error::{ContentTypeError, ParseParamError, ParsePathError, ParseRequestPayloadError};
-use poem_openapi::registry::{MetaHeader, MetaMediaType, MetaResponse, MetaResponses, Registry};
+use poem_openapi::registry::{MetaSchema, MetaSchemaRef, MetaHeader, MetaMediaType, MetaResponse, MetaResponses, Registry};
 use poem_openapi::types::{ToJSON, Type};
 use poem_openapi::ApiResponse;
 
@@ -267,6 +267,25 @@ pub fn status_description(status: u16) -> &'static str {
     }
 }
 
+/// The examples of the codes of `codes` that answer with `status`, by name (see
+/// [`example_name`]).
+pub fn examples(codes: &[ErrorCode], status: u16) -> serde_json::Value {
+    codes
+        .iter()
+        .filter(|c| c.status == status)
+        .map(|c| (example_name(c), serde_json::json!({"summary": c.message, "value": ApiError::example(*c)})))
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
+/// An error example's name: its code, after its field for a field error (`id_invalid`).
+pub fn example_name(code: &ErrorCode) -> String {
+    match code.field {
+        Some(field) => format!("{field}_{}", code.code),
+        None => code.code.to_owned(),
+    }
+}
+
 /// The distinct error statuses of a set, in ascending order.
 pub fn statuses(codes: &[ErrorCode]) -> Vec<u16> {
     let mut statuses: Vec<u16> = codes.iter().map(|c| c.status).collect();
@@ -305,9 +324,17 @@ impl<S: ErrorSet> ApiResponse for ErrorResponses<S> {
                     description: status_description(status),
                     status: Some(status),
                     status_range: None,
+                    // The set's examples of this status ride on an inline schema, the only
+                    // place poem-openapi has for them; `spec.rs` moves them to the media
+                    // type's `examples` and puts `ErrorBody` back as the schema. So the
+                    // handler's return type is the one place that names its error set.
                     content: vec![MetaMediaType {
                         content_type: "application/json",
-                        schema: ErrorBody::schema_ref(),
+                        schema: MetaSchemaRef::Inline(Box::new(MetaSchema {
+                            all_of: vec![ErrorBody::schema_ref()],
+                            example: Some(examples(S::CODES, status)),
+                            ..MetaSchema::ANY
+                        })),
                     }],
                     headers,
                 }
@@ -321,109 +348,16 @@ impl<S: ErrorSet> ApiResponse for ErrorResponses<S> {
     }
 }
 
-/// A path template of the spec (`/api/v2/user/{id}/...`), split once into its segments.
-#[derive(Clone, Debug)]
-struct Template {
-    text: String,
-    /// `None` for a parameter (`{id}`), which matches any non-empty segment.
-    segments: Vec<Option<String>>,
-}
-
-impl Template {
-    fn new(text: &str) -> Self {
-        let segments = text
-            .trim_end_matches('/')
-            .split('/')
-            .map(|segment| (!(segment.starts_with('{') && segment.ends_with('}'))).then(|| segment.to_owned()))
-            .collect();
-        Template { text: text.to_owned(), segments }
-    }
-
-    /// Whether a request path matches, with or without its trailing slash. Runs on every
-    /// request (the metrics' label), so it allocates nothing.
-    fn matches(&self, path: &str) -> bool {
-        let mut parts = path.trim_end_matches('/').split('/');
-        // `str::is_empty` by name: poem-openapi's `Type::is_empty` (always false) is in scope.
-        self.segments.iter().all(|segment| match (segment, parts.next()) {
-            (None, Some(part)) => !str::is_empty(part),
-            (Some(literal), Some(part)) => literal == part,
-            (_, None) => false,
-        }) && parts.next().is_none()
-    }
-}
-
-/// The paths the server serves, with their methods (for the `Allow` header of a `405`) and the
-/// names of their path parameters (the router only knows them as `param0`, `param1`, ...).
-#[derive(Clone, Debug, Default)]
-pub struct RouteTable {
-    routes: Vec<(Template, Vec<String>)>,
-    /// (METHOD, template, operationId), for the metrics' labels.
-    operations: Vec<(String, Template, String)>,
-}
-
-impl RouteTable {
-    /// Reads the paths and methods from an OpenAPI document.
-    pub fn from_spec(spec: &serde_json::Value) -> Self {
-        let mut table = RouteTable::default();
-        if let Some(paths) = spec.get("paths").and_then(|p| p.as_object()) {
-            for (template, item) in paths {
-                let mut methods: Vec<String> = item
-                    .as_object()
-                    .map(|ops| {
-                        ops.keys()
-                            .filter(|m| matches!(m.as_str(), "get" | "put" | "post" | "delete" | "patch" | "head" | "options"))
-                            .map(|m| m.to_ascii_uppercase())
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                methods.sort();
-                table.routes.push((Template::new(template), methods));
-                for (method, op) in item.as_object().into_iter().flatten() {
-                    if let Some(id) = op.get("operationId").and_then(|v| v.as_str()) {
-                        table.operations.push((method.to_ascii_uppercase(), Template::new(template), id.to_owned()));
-                    }
-                }
-            }
-        }
-        table
-    }
-
-    /// The label of a request in the metrics: its operationId, else the path template it
-    /// matched, else `other` (unknown paths must not make a label each).
-    pub fn label(&self, method: &str, path: &str) -> &str {
-        if let Some((_, _, id)) = self.operations.iter().find(|(m, t, _)| m == method && t.matches(path)) {
-            return id;
-        }
-        self.template(path).map_or("other", |(t, _)| t.text.as_str())
-    }
-
-    pub fn add(&mut self, path: &str, methods: &[&str]) {
-        self.routes.push((Template::new(path), methods.iter().map(|m| (*m).to_owned()).collect()));
-    }
-
-    fn template(&self, path: &str) -> Option<&(Template, Vec<String>)> {
-        self.routes.iter().find(|(template, _)| template.matches(path))
-    }
-
-    pub fn allowed_methods(&self, path: &str) -> Option<String> {
-        self.template(path).map(|(_, methods)| methods.join(", "))
-    }
-
-    /// The spec's name for the router's `paramN` on this path.
-    pub fn param_name(&self, path: &str, router_name: &str) -> Option<String> {
-        let index: usize = router_name.strip_prefix("param")?.parse().ok()?;
-        let (template, _) = self.template(path)?;
-        template
-            .text
-            .split('/')
-            .filter_map(|segment| segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-            .nth(index)
-            .map(str::to_owned)
-    }
+/// What [`framework_error`] needs to know of the routes the server serves.
+pub trait Routes {
+    /// The methods allowed on the path (the `Allow` header of a `405`), if it is served.
+    fn allowed_methods(&self, path: &str) -> Option<String>;
+    /// The spec's name of the router's `paramN` on this path.
+    fn param_name(&self, path: &str, router_name: &str) -> Option<String>;
 }
 
 /// Turns an error the framework raised by itself into the contract's error body.
-pub fn framework_error(err: poem::Error, method: &str, path: &str, routes: &RouteTable) -> ApiError {
+pub fn framework_error(err: poem::Error, method: &str, path: &str, routes: &impl Routes) -> ApiError {
     if let Some(api) = err.downcast_ref::<ApiError>() {
         return api.clone();
     }
@@ -484,39 +418,9 @@ fn invalid_parameter(name: &str, reason: &str) -> ApiError {
     ApiError::new(INVALID_ID).with_field(name).with_message(message)
 }
 
-/// Middleware: every error leaves the server as the contract's JSON error body.
-pub async fn json_errors<E: Endpoint>(next: E, req: Request, routes: &RouteTable) -> poem::Result<Response> {
-    let method = req.method().as_str().to_owned();
-    let path = req.uri().path().to_owned();
-    match next.call(req).await {
-        Ok(response) => Ok(response.into_response()),
-        Err(err) => Ok(framework_error(err, &method, &path, routes).as_response()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn templates_match_paths_with_or_without_the_slash() {
-        let t = Template::new("/api/v2/user/{id}/connection/request/");
-        assert!(t.matches("/api/v2/user/7/connection/request/"));
-        assert!(t.matches("/api/v2/user/abc/connection/request"));
-        assert!(!t.matches("/api/v2/user//connection/request/"));
-        assert!(!t.matches("/api/v2/user/7/connection/accept/"));
-        assert!(!t.matches("/api/v2/user/7/connection/request/extra/"));
-        assert!(!t.matches("/api/v2/user/7/connection"));
-    }
-
-    #[test]
-    fn router_parameter_names_map_to_the_spec_names() {
-        let mut routes = RouteTable::default();
-        routes.add("/api/v2/user/{id}/connection/request/", &["POST"]);
-        assert_eq!(routes.param_name("/api/v2/user/x/connection/request", "param0").as_deref(), Some("id"));
-        assert_eq!(routes.param_name("/api/v2/user/x/connection/request", "param1"), None);
-        assert_eq!(routes.allowed_methods("/api/v2/user/x/connection/request/").as_deref(), Some("POST"));
-    }
 
     #[test]
     fn every_conflict_has_its_catalogue_entry() {

@@ -29,7 +29,7 @@ pub struct AppState {
     /// Build page URLs from `X-Forwarded-Proto`/`X-Forwarded-Host` (only behind a proxy that
     /// sets them: otherwise a client could make the server print any host).
     pub trust_forwarded_headers: bool,
-    /// Serve `GET /bench/ceiling` (see `server.rs`): only for benchmarks.
+    /// Serve `GET /bench/ceiling` (see `server/mod.rs`): only for benchmarks.
     pub bench_ceiling: bool,
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Per-user limit of the actions; `None`: unlimited.
@@ -145,25 +145,3 @@ error_set!(
     VerifyTokenErrors = [INVALID_TOKEN_FIELD, PARSE_ERROR, TOKEN_NOT_VALID, USER_NOT_FOUND,
         UNSUPPORTED_MEDIA_TYPE, REQUEST_TIMEOUT, PAYLOAD_TOO_LARGE, SERVICE_UNAVAILABLE]
 );
-
-/// The error codes of each operation, by operationId: the examples of its error responses.
-/// A test checks that this table and the handlers' error types document the same statuses.
-pub fn operation_errors(operation_id: &str) -> Option<&'static [ErrorCode]> {
-    Some(match operation_id {
-        "userRequestConnection" => RequestErrors::CODES,
-        "userAcceptRequestConnection" => AcceptErrors::CODES,
-        "userRejectConnectionRequest" => RejectErrors::CODES,
-        "userCancelRejectConnectionRequest" => CancelRejectErrors::CODES,
-        "userCancelRequestConnection" => CancelRequestErrors::CODES,
-        "userRemoveConnection" => RemoveErrors::CODES,
-        "userMarkSeenConnectionRequest" => MarkSeenErrors::CODES,
-        "getUserConnectionStatus" | "checkUserConnections" | "getSpecificUser" => UserReadErrors::CODES,
-        "getUserConnectionStatuses" => StatusesErrors::CODES,
-        "getUserConnections" => UserConnectionsErrors::CODES,
-        "getUserConnectionRequests" | "getUserRequestConnectionsSent" => RequestListErrors::CODES,
-        "getMe" => MeErrors::CODES,
-        "getAllDynamicPreferences" => PreferenceErrors::CODES,
-        "verifyToken" => VerifyTokenErrors::CODES,
-        _ => return None,
-    })
-}

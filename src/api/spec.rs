@@ -9,8 +9,6 @@ use serde_json::{Map, Value, json};
 use super::connections::ConnectionsApi;
 use super::lists::ListsApi;
 use super::users::UsersApi;
-use super::error::{ApiError, ErrorCode};
-use super::operation_errors;
 use super::types::UserBody;
 
 pub const TITLE: &str = "Connections API";
@@ -61,38 +59,31 @@ fn add_trailing_slashes(spec: &mut Value) {
     }
 }
 
-/// Runs `f` on every operation object of the document, with the codes of its error set.
-fn for_each_operation(spec: &mut Value, mut f: impl FnMut(&mut Map<String, Value>, &'static [ErrorCode])) {
+/// Runs `f` on every operation object of the document.
+fn for_each_operation(spec: &mut Value, mut f: impl FnMut(&mut Map<String, Value>)) {
     let Some(Value::Object(paths)) = spec.get_mut("paths") else { return };
     for item in paths.values_mut().filter_map(Value::as_object_mut) {
         for operation in item.values_mut().filter_map(Value::as_object_mut) {
-            let codes = operation
-                .get("operationId")
-                .and_then(Value::as_str)
-                .and_then(operation_errors)
-                .unwrap_or(&[]);
-            f(operation, codes);
+            f(operation);
         }
     }
 }
 
-/// Every response gets examples: an error response one per error code it can carry (from the
-/// operation's error set), a success response the example of its schema.
+/// Every response gets examples: an error response those of its error set (which its
+/// handler's `ErrorResponses<S>` put on an inline schema), a success response the example of
+/// its schema.
 fn add_response_examples(spec: &mut Value) {
     let schemas = spec.pointer("/components/schemas").cloned().unwrap_or(Value::Null);
-    for_each_operation(spec, |operation, codes| {
+    for_each_operation(spec, |operation| {
         let operation_id = operation.get("operationId").and_then(Value::as_str).map(str::to_owned);
         let Some(Value::Object(responses)) = operation.get_mut("responses") else { return };
         for (status, response) in responses.iter_mut() {
             let Some(media) = response.pointer_mut("/content/application~1json") else { continue };
             let status: u16 = status.parse().unwrap_or(0);
             if status >= 400 {
-                let examples: Map<String, Value> = codes
-                    .iter()
-                    .filter(|c| c.status == status)
-                    .map(|c| (example_name(c), json!({"summary": c.message, "value": ApiError::example(*c)})))
-                    .collect();
-                media["examples"] = Value::Object(examples);
+                let examples = media.pointer_mut("/schema/example").map(Value::take).unwrap_or_else(|| json!({}));
+                media["examples"] = examples;
+                media["schema"] = json!({"$ref": "#/components/schemas/ErrorBody"});
             } else if let Some(example) = operation_example(operation_id.as_deref()) {
                 media["example"] = example;
             } else if let Some(example) = media
@@ -117,18 +108,26 @@ fn operation_example(operation_id: Option<&str>) -> Option<Value> {
     }
 }
 
-/// An error example's name: its code, after its field for a field error (`id_invalid`).
-pub fn example_name(code: &super::error::ErrorCode) -> String {
-    match code.field {
-        Some(field) => format!("{field}_{}", code.code),
-        None => code.code.to_owned(),
+/// The (status, code) pairs an operation of the finished document documents, from its error
+/// responses' examples.
+pub fn documented_codes(operation: &Map<String, Value>) -> Vec<(u16, String)> {
+    let mut codes = Vec::new();
+    for (status, response) in operation.get("responses").and_then(Value::as_object).into_iter().flatten() {
+        let examples = response.pointer("/content/application~1json/examples").and_then(Value::as_object);
+        for example in examples.into_iter().flat_map(|e| e.values()) {
+            let first = &example["value"]["errors"][0];
+            if let Some(code) = first["code"].as_str().or(first["messages"][0]["code"].as_str()) {
+                codes.push((status.parse().unwrap_or(0), code.to_owned()));
+            }
+        }
     }
+    codes
 }
 
 /// An operation without `security` would inherit a global requirement if one were added:
 /// the ones open to anyone say so (`security: []`).
 fn declare_open_operations(spec: &mut Value) {
-    for_each_operation(spec, |operation, _| {
+    for_each_operation(spec, |operation| {
         operation.entry("security").or_insert_with(|| json!([]));
     });
 }
@@ -137,8 +136,9 @@ fn declare_open_operations(spec: &mut Value) {
 /// docs' info box comes from it). It is derived, in this one place, from the error sets: an
 /// operation needs friendship mode exactly when it can answer `friendship_mode_disabled`.
 fn mark_friendship_mode(spec: &mut Value) {
-    for_each_operation(spec, |operation, codes| {
-        let needs = codes.contains(&super::error::FRIENDSHIP_MODE_DISABLED);
+    for_each_operation(spec, |operation| {
+        let code = super::error::FRIENDSHIP_MODE_DISABLED.code;
+        let needs = documented_codes(operation).iter().any(|(_, c)| c == code);
         operation.insert("x-friendship-mode".to_owned(), Value::Bool(needs));
     });
 }
@@ -146,7 +146,7 @@ fn mark_friendship_mode(spec: &mut Value) {
 /// poem-openapi names request bodies `application/json; charset=utf-8`; the server takes any
 /// `application/json` (and `+json`), and clients send the plain type.
 fn plain_json_request_bodies(spec: &mut Value) {
-    for_each_operation(spec, |operation, _| {
+    for_each_operation(spec, |operation| {
         let Some(Value::Object(content)) = operation.get_mut("requestBody").and_then(|b| b.get_mut("content")) else {
             return;
         };
@@ -159,7 +159,7 @@ fn plain_json_request_bodies(spec: &mut Value) {
 /// A parameter without a description of its own takes its schema's (a type such as
 /// `UserId` declares its description once): Swagger UI and the docs show the parameter's.
 fn parameter_descriptions(spec: &mut Value) {
-    for_each_operation(spec, |operation, _| {
+    for_each_operation(spec, |operation| {
         let Some(Value::Array(parameters)) = operation.get_mut("parameters") else { return };
         for parameter in parameters.iter_mut().filter_map(Value::as_object_mut) {
             if parameter.contains_key("description") {

@@ -9,11 +9,14 @@ use poem::http::{StatusCode, Uri};
 use poem::web::Redirect;
 use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, get, handler};
 
-use crate::api::error::{RouteTable, json_errors};
 use crate::api::{AppState, spec};
 
+mod routes;
+pub use routes::RouteTable;
+use routes::json_errors;
+
 /// The contract as committed: served as it is, and checked against the code by the drift test.
-pub const OPENAPI_YAML: &str = include_str!("../openapi.yaml");
+pub const OPENAPI_YAML: &str = include_str!("../../openapi.yaml");
 
 /// Serves SelfCommunity's paths with and without their trailing slash: poem-openapi routes
 /// them without it, so the slash is trimmed here, once, for every API path.
@@ -199,57 +202,71 @@ fn swagger_file(tail: &str, config: &Arc<utoipa_swagger_ui::Config<'static>>) ->
 /// The whole application, ready to serve.
 pub fn app(state: Arc<AppState>, limits: Limits) -> Result<impl Endpoint, String> {
     let generated = spec::generate().map_err(|e| format!("generating the spec: {e}"))?;
-    let mut routes_table = RouteTable::from_spec(&generated);
-    for path in ["/openapi.yaml", "/openapi.json", "/docs", "/docs/reference", "/docs/{file}", "/healthz", "/readyz", "/metrics"] {
-        routes_table.add(path, &["GET"]);
-    }
-    let routes_table = Arc::new(routes_table);
-
     let committed: serde_json::Value =
         serde_yaml::from_str(OPENAPI_YAML).map_err(|e| format!("openapi.yaml does not parse: {e}"))?;
     let committed_json = serde_json::to_string_pretty(&committed).map_err(|e| e.to_string())?;
     let reference = crate::docs::reference_html(&committed);
-
-    let bench_ceiling = state.bench_ceiling;
-    // The metrics middleware sits outside `.data(state)`: it gets the state from its own layer.
-    let state_for_metrics = state.clone();
     let config = swagger_config();
     let index_config = config.clone();
-    let routes = Route::new()
-        .at("/openapi.yaml", get(openapi_yaml))
-        .at("/healthz", get(healthz))
-        .at("/readyz", get(readyz))
-        .at("/metrics", get(prometheus))
-        .at(
+
+    // Every path beside the API's, once: the router gets them, and so does the route table.
+    let mut pages: Vec<(&str, poem::endpoint::BoxEndpoint<'static, Response>)> = vec![
+        ("/openapi.yaml", get(openapi_yaml).boxed()),
+        (
             "/openapi.json",
             get(poem::endpoint::make_sync(move |_| {
                 Response::builder().content_type("application/json").body(committed_json.clone())
-            })),
-        )
-        .at("/docs", get(poem::endpoint::make_sync(|_| Redirect::permanent("/docs/").into_response())))
-        .at(
+            }))
+            .boxed(),
+        ),
+        ("/healthz", get(healthz).boxed()),
+        ("/readyz", get(readyz).boxed()),
+        ("/metrics", get(prometheus).boxed()),
+        ("/docs", get(poem::endpoint::make_sync(|_| Redirect::permanent("/docs/").into_response())).boxed()),
+        (
+            "/docs/",
+            get(poem::endpoint::make(move |_| {
+                let config = index_config.clone();
+                async move { swagger_file("", &config) }
+            }))
+            .boxed(),
+        ),
+        (
             "/docs/reference",
-            get(poem::endpoint::make_sync(|_| Redirect::permanent("/docs/reference/").into_response())),
-        )
-        .at(
+            get(poem::endpoint::make_sync(|_| Redirect::permanent("/docs/reference/").into_response())).boxed(),
+        ),
+        (
             "/docs/reference/",
             get(poem::endpoint::make_sync(move |_| {
                 Response::builder().content_type("text/html; charset=utf-8").body(reference.clone())
-            })),
-        )
-        .at("/docs/", get(poem::endpoint::make(move |_| {
-            let config = index_config.clone();
-            async move { swagger_file("", &config) }
-        })))
-        .at("/docs/*file", get(poem::endpoint::make(move |req: Request| {
-            let config = config.clone();
-            async move {
-                let tail = req.uri().path().trim_start_matches("/docs/").to_owned();
-                swagger_file(&tail, &config)
-            }
-        })))
-        .nest("/", spec::openapi_service());
-    let routes = if bench_ceiling { routes.at("/bench/ceiling", get(ceiling)) } else { routes };
+            }))
+            .boxed(),
+        ),
+        (
+            "/docs/*file",
+            get(poem::endpoint::make(move |req: Request| {
+                let config = config.clone();
+                async move {
+                    let tail = req.uri().path().trim_start_matches("/docs/").to_owned();
+                    swagger_file(&tail, &config)
+                }
+            }))
+            .boxed(),
+        ),
+    ];
+    if state.bench_ceiling {
+        pages.push(("/bench/ceiling", get(ceiling).boxed()));
+    }
+    let mut routes_table = RouteTable::from_spec(&generated);
+    let mut routes = Route::new();
+    for (path, endpoint) in pages {
+        routes_table.add_router_path(path, &["GET"]);
+        routes = routes.at(path, endpoint);
+    }
+    let routes = routes.nest("/", spec::openapi_service());
+    let routes_table = Arc::new(routes_table);
+    // The metrics middleware sits outside `.data(state)`: it gets the state from its own layer.
+    let state_for_metrics = state.clone();
 
     Ok(routes
         .data(state)
