@@ -93,14 +93,9 @@ impl Repo {
         Ok((user, state.relation(caller)))
     }
 
+    /// A new user. The unique index on `username` decides a race between two creations; its
+    /// refusal is `Invalid`, naming the username.
     pub async fn create_user(&self, username: &str, real_name: &str) -> Result<User, RepoError> {
-        let taken = users::Entity::find()
-            .filter(users::Column::Username.eq(username))
-            .count(self.connection())
-            .await?;
-        if taken > 0 {
-            return Err(RepoError::Invalid(format!("the username {username:?} is taken")));
-        }
         let user = users::ActiveModel {
             username: Set(username.to_owned()),
             real_name: Set(real_name.to_owned()),
@@ -110,7 +105,12 @@ impl Repo {
             deleted: Set(false),
             ..Default::default()
         };
-        Ok(user.insert(self.connection()).await?)
+        user.insert(self.connection()).await.map_err(|err| match err.sql_err() {
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+                RepoError::Invalid(format!("the username {username:?} is taken"))
+            }
+            _ => err.into(),
+        })
     }
 
     /// Marks a user deleted, and in the same transaction takes their relations out of the

@@ -114,3 +114,24 @@ async fn upgrading_a_database_counts_its_existing_relations() {
     assert_eq!(counters(3).await, (0, 0, 1));
     assert_eq!(repo.miscounted_users().await.unwrap(), vec![]);
 }
+
+/// Two creations of one username race: the unique index decides, and the loser is told the
+/// name is taken (not a database error).
+#[tokio::test]
+async fn a_username_is_taken_once_even_in_a_race() {
+    let app = TestApp::spawn().await;
+    let attempts = (0..8).map(|_| {
+        let repo = app.repo.clone();
+        tokio::spawn(async move { repo.create_user("same", "Same").await })
+    });
+    let results = futures::future::join_all(attempts).await;
+    let created = results.iter().filter(|r| matches!(r, Ok(Ok(_)))).count();
+    assert_eq!(created, 1, "{results:?}");
+    for result in results {
+        match result.expect("the task ran") {
+            Ok(_) => {}
+            Err(connections_api::repo::RepoError::Invalid(message)) => assert!(message.contains("taken"), "{message}"),
+            Err(other) => panic!("the loser of the race: {other:?}"),
+        }
+    }
+}
