@@ -105,12 +105,16 @@ impl Repo {
             deleted: Set(false),
             ..Default::default()
         };
-        user.insert(self.connection()).await.map_err(|err| match err.sql_err() {
+        let inserted = users::Entity::insert(user).exec(self.connection()).await.map_err(|err| match err.sql_err() {
             Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
                 RepoError::Invalid(format!("the username {username:?} is taken"))
             }
             _ => err.into(),
-        })
+        })?;
+        users::Entity::find_by_id(inserted.last_insert_id)
+            .one(self.connection())
+            .await?
+            .ok_or_else(|| RepoError::database("the new user was not found"))
     }
 
     /// Marks a user deleted, and in the same transaction takes their relations out of the

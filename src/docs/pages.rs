@@ -1,31 +1,19 @@
-//! The docs site, generated from the contract: a page per operation in SelfCommunity's own
-//! format (Docusaurus markdown, like their `apireference/v2` pages), an index, and the state
-//! machine's page, generated from the state machine itself. `connections-api docs` writes them
-//! under `docs/`; a test fails when the committed pages differ from what this makes.
+//! The API's pages: one per operation, in SelfCommunity's Docusaurus format, and an index.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use crate::domain::{self, Action, Relation};
-
-/// A generated file: its path under `docs/` and its text.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Page {
-    pub path: String,
-    pub text: String,
-}
-
 /// One operation of the spec, with what a page needs.
-struct Operation<'a> {
+pub(super) struct Operation<'a> {
     method: String,
     path: String,
     op: &'a Value,
 }
 
 impl Operation<'_> {
-    fn id(&self) -> &str {
+    pub(super) fn id(&self) -> &str {
         self.op["operationId"].as_str().unwrap_or("operation")
     }
 
@@ -42,7 +30,7 @@ impl Operation<'_> {
     }
 }
 
-fn operations(spec: &Value) -> Vec<Operation<'_>> {
+pub(super) fn operations(spec: &Value) -> Vec<Operation<'_>> {
     let mut found = Vec::new();
     if let Some(paths) = spec["paths"].as_object() {
         for (path, item) in paths {
@@ -173,7 +161,7 @@ fn tabs(default: &str, tabs: &[(String, String)], body: impl Fn(&str) -> String)
     out
 }
 
-fn operation_page(spec: &Value, operation: &Operation, position: usize) -> String {
+pub(super) fn operation_page(spec: &Value, operation: &Operation, position: usize) -> String {
     let op = operation.op;
     let summary = operation.summary();
     let description = op["description"].as_str().unwrap_or("");
@@ -381,7 +369,7 @@ fn collect_schema_names(spec: &Value, value: &Value, names: &mut BTreeMap<String
     }
 }
 
-fn index_page(spec: &Value, ops: &[Operation]) -> String {
+pub(super) fn index_page(spec: &Value, ops: &[Operation]) -> String {
     let mut out = String::new();
     writeln!(out, "---\nsidebar_label: API reference\nsidebar_position: 0\ntitle: API reference\n---\n").ok();
     out.push_str("<!-- Generated from openapi.yaml by `connections-api docs`: do not edit. -->\n\n");
@@ -411,199 +399,3 @@ fn index_page(spec: &Value, ops: &[Operation]) -> String {
     out
 }
 
-fn status_word(status: Option<domain::ConnectionStatus>) -> String {
-    status.map_or("`null`".to_owned(), |s| format!("`{}`", s.as_str()))
-}
-
-fn relation_label(relation: Relation) -> &'static str {
-    match relation {
-        Relation::None => "S0 nothing",
-        Relation::SentPending => "S1 A asked B, pending",
-        Relation::SentRejected => "S2 A asked B, B rejected",
-        Relation::ReceivedPending => "S3 B asked A, pending",
-        Relation::ReceivedRejected => "S4 B asked A, A rejected",
-        Relation::Connected => "S5 connected",
-    }
-}
-
-fn action_name(action: Action) -> &'static str {
-    match action {
-        Action::Request => "request",
-        Action::Accept => "accept",
-        Action::Reject => "reject",
-        Action::CancelReject => "cancel_reject",
-        Action::CancelRequest => "cancel_request",
-        Action::Remove => "remove",
-        Action::MarkSeen => "mark_seen",
-    }
-}
-
-/// The state machine's page, made from `domain::apply` itself: it cannot disagree with the code.
-fn connections_page() -> String {
-    let mut out = String::new();
-    out.push_str("---\nsidebar_label: Connections\nsidebar_position: 1\ntitle: The connection state machine\n---\n\n");
-    out.push_str("<!-- Generated from the state machine (src/domain) by `connections-api docs`: do not edit. -->\n\n");
-    out.push_str("Between a caller A and another user B there is at most one relation. Every action is \
-idempotent, runs in one transaction, and answers A's `connection_status` afterwards.\n\n");
-    out.push_str("## States\n\n| State | A sees | B sees |\n|---|---|---|\n");
-    for relation in Relation::ALL {
-        writeln!(
-            out,
-            "| {} | {} | {} |",
-            relation_label(relation),
-            status_word(relation.status()),
-            status_word(relation.reversed().status())
-        )
-        .ok();
-    }
-    out.push_str("\n## Actions\n\nWhat each action by A does: the next state and A's answer, or the `409` code.\n\n");
-    let header: Vec<&str> = Relation::ALL.iter().map(|r| relation_label(*r).split(' ').next().unwrap_or("")).collect();
-    writeln!(out, "| action | {} |", header.join(" | ")).ok();
-    writeln!(out, "|---|{}", "---|".repeat(Relation::ALL.len())).ok();
-    for action in Action::ALL {
-        let cells: Vec<String> = Relation::ALL
-            .iter()
-            .map(|from| match domain::apply(*from, action) {
-                Ok(_) if action == Action::MarkSeen => "`204`, sets `viewed` once".to_owned(),
-                Ok(t) if t.changed() => {
-                    format!("→ {} {}", relation_label(t.to).split(' ').next().unwrap_or(""), status_word(t.status()))
-                }
-                Ok(t) => status_word(t.status()),
-                Err(conflict) => format!("409 `{}`", conflict.code()),
-            })
-            .collect();
-        writeln!(out, "| {} | {} |", action_name(action), cells.join(" | ")).ok();
-    }
-    out.push_str("\n## Diagram\n\nThe changes, as A's actions (B's are the same seen from the other side).\n\n```mermaid\nstateDiagram-v2\n");
-    for from in Relation::ALL {
-        for action in Action::ALL {
-            if let Ok(t) = domain::apply(from, action) {
-                if t.changed() {
-                    let id = |r: Relation| relation_label(r).split(' ').next().unwrap_or("").to_owned();
-                    writeln!(out, "    {} --> {}: {}", id(from), id(t.to), action_name(action)).ok();
-                }
-            }
-        }
-    }
-    out.push_str("```\n\n");
-    for relation in Relation::ALL {
-        writeln!(out, "- **{}**", relation_label(relation)).ok();
-    }
-    out.push_str("\nEach change publishes the event SelfCommunity sends as a webhook:\n\n| action | event |\n|---|---|\n");
-    let mut events = BTreeMap::new();
-    for from in Relation::ALL {
-        for action in Action::ALL {
-            if let Ok(domain::Transition { event: Some(event), .. }) = domain::apply(from, action) {
-                events.entry(action_name(action)).or_insert_with(Vec::new).push(event.name());
-            }
-        }
-    }
-    for (action, mut names) in events {
-        names.sort_unstable();
-        names.dedup();
-        writeln!(out, "| {action} | {} |", names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")).ok();
-    }
-    out
-}
-
-/// Every page of the docs site, made from `spec` (the committed contract).
-pub fn generate(spec: &Value) -> Vec<Page> {
-    let ops = operations(spec);
-    let mut pages = vec![
-        Page { path: "api/index.md".to_owned(), text: index_page(spec, &ops) },
-        Page { path: "connections.md".to_owned(), text: connections_page() },
-    ];
-    for (position, operation) in ops.iter().enumerate() {
-        pages.push(Page { path: format!("api/{}.md", operation.id()), text: operation_page(spec, operation, position + 1) });
-    }
-    pages
-}
-
-/// Docusaurus markdown as plain CommonMark: no front matter, MDX tabs as labelled sections,
-/// `:::info` boxes as quotes.
-fn plain_markdown(text: &str) -> String {
-    let mut out = String::new();
-    let mut lines = text.lines().peekable();
-    if lines.peek() == Some(&"---") {
-        lines.next();
-        for line in lines.by_ref() {
-            if line == "---" {
-                break;
-            }
-            if let Some(title) = line.strip_prefix("title: ") {
-                writeln!(out, "# {title}").ok();
-            }
-        }
-    }
-    let mut in_info = false;
-    for line in lines {
-        let trimmed = line.trim();
-        if trimmed == "````mdx-code-block" || trimmed == "````" || trimmed.starts_with("import ") || trimmed.starts_with("<Tabs ") || trimmed == "</Tabs>" || trimmed == "</TabItem>" {
-            continue;
-        }
-        if let Some(rest) = trimmed.strip_prefix("<TabItem value=\"") {
-            writeln!(out, "**{}**", rest.trim_end_matches("\">")).ok();
-            continue;
-        }
-        if trimmed == ":::info" {
-            in_info = true;
-            continue;
-        }
-        if trimmed == ":::" {
-            in_info = false;
-            continue;
-        }
-        if in_info {
-            if !trimmed.is_empty() {
-                writeln!(out, "> **Info:** {trimmed}").ok();
-            }
-            continue;
-        }
-        // Heading ids (`{#schema-user}`) are Docusaurus syntax; anchors come from the text.
-        let line = match line.find(" {#") {
-            Some(i) if line.ends_with('}') => &line[..i],
-            _ => line,
-        };
-        writeln!(out, "{}", line.replace("\\{", "{")).ok();
-    }
-    out
-}
-
-/// The reference page served at `/docs/reference/`: every generated page in one HTML document,
-/// with nothing loaded from outside the server.
-pub fn reference_html(spec: &Value) -> String {
-    use pulldown_cmark::{Options, Parser, html};
-    let pages = generate(spec);
-    let mut nav = String::new();
-    let mut body = String::new();
-    for page in &pages {
-        let anchor = page.path.trim_end_matches(".md").replace('/', "-");
-        let title = page.text.lines().find_map(|l| l.strip_prefix("title: ")).unwrap_or(&page.path);
-        writeln!(nav, "<li><a href=\"#{anchor}\">{}</a></li>", html_escape(title)).ok();
-        let markdown = plain_markdown(&page.text)
-            // Links between pages become links within this document.
-            .replace("](../connections.md)", "](#connections)");
-        let mut rendered = String::new();
-        html::push_html(&mut rendered, Parser::new_ext(&markdown, Options::ENABLE_TABLES));
-        let rendered = pages.iter().fold(rendered, |html, p| {
-            let name = p.path.trim_start_matches("api/");
-            html.replace(&format!("href=\"{name}\""), &format!("href=\"#{}\"", p.path.trim_end_matches(".md").replace('/', "-")))
-        });
-        writeln!(body, "<section id=\"{anchor}\" class=\"page\">\n{rendered}</section>").ok();
-    }
-    let title = html_escape(spec["info"]["title"].as_str().unwrap_or("API"));
-    format!(
-        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{title} reference</title>\n<style>{REFERENCE_CSS}</style>\n</head>\n<body>\n<nav><p><strong>{title}</strong></p><p><a href=\"/docs/\">Try it (Swagger UI)</a> · <a href=\"/openapi.yaml\">openapi.yaml</a></p><ul>\n{nav}</ul></nav>\n<main>\n{body}</main>\n</body>\n</html>\n"
-    )
-}
-
-const REFERENCE_CSS: &str = "body{margin:0;display:flex;font:15px/1.5 system-ui,sans-serif;color:#1c1e21}\
-nav{width:270px;height:100vh;overflow:auto;position:sticky;top:0;padding:1em;background:#f5f6f7;box-sizing:border-box}\
-nav ul{padding-left:1em}main{flex:1;padding:1em 2em;max-width:1000px}section.page{border-bottom:1px solid #ddd;padding-bottom:2em}\
-table{border-collapse:collapse;margin:1em 0;display:block;overflow-x:auto}td,th{border:1px solid #ddd;padding:.3em .6em;vertical-align:top}\
-pre{background:#f5f6f7;padding:.8em;overflow:auto}code{font-family:ui-monospace,monospace;font-size:90%}\
-blockquote{border-left:4px solid #4cb3d4;margin:1em 0;padding:.2em 1em;background:#eef9fd}";
-
-fn html_escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
