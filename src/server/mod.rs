@@ -156,7 +156,7 @@ async fn readyz(req: &Request) -> poem::Result<Response> {
 fn prometheus(req: &Request) -> poem::Result<Response> {
     let state = req.data::<Arc<AppState>>().ok_or(poem::error::NotFoundError)?;
     let text = state.metrics.render(state.connections.pool_use());
-    Ok(Response::builder().content_type("text/plain; version=0.0.4").body(text))
+    Ok(Response::builder().content_type(crate::metrics::CONTENT_TYPE).body(text))
 }
 
 /// The framework's own limit, measured by `make bench`: a token check and a constant answer,

@@ -123,17 +123,18 @@ async fn metrics_count_requests_by_operation_and_status() {
     app.client.get(app.url("/no/such/path")).send().await.unwrap();
     let response = app.client.get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(response.status(), 200);
-    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("application/openmetrics-text"));
     let text = response.text().await.unwrap();
     for line in [
         "connections_http_requests_total{operation=\"userRequestConnection\",status=\"200\"} 2",
         "connections_http_requests_total{operation=\"userRequestConnection\",status=\"400\"} 1",
         "connections_http_requests_total{operation=\"other\",status=\"404\"} 1",
         "connections_http_request_duration_seconds_count{operation=\"userRequestConnection\"} 3",
-        "connections_http_request_duration_seconds_bucket{operation=\"userRequestConnection\",le=\"+Inf\"} 3",
+        "connections_http_request_duration_seconds_bucket{le=\"+Inf\",operation=\"userRequestConnection\"} 3",
         "# TYPE connections_db_pool_connections gauge",
     ] {
         assert!(text.contains(line), "missing {line:?} in:\n{text}");
     }
     assert!(text.contains("connections_db_pool_max_connections "), "{text}");
+    assert!(text.ends_with("# EOF\n"), "OpenMetrics ends with # EOF:\n{text}");
 }
