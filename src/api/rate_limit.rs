@@ -1,44 +1,44 @@
-//! Per-user limits: a token bucket of actions per user, refilled continuously; and a cap on
-//! one user's requests in flight at once, so that a client flooding from many connections
-//! cannot take every database connection from the others. Each instance counts its own
-//! requests; a user spread over several instances gets each one's allowance.
+//! Per-user limits: a rate of actions per user (governor's keyed limiter: GCRA, a burst of the
+//! minute's allowance, refilled continuously); and a cap on one user's requests in flight at
+//! once, so that a client flooding from many connections cannot take every database
+//! connection from the others. Each instance counts its own requests; a user spread over
+//! several instances gets each one's allowance.
 
 use std::collections::HashMap;
+use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-#[derive(Debug)]
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota};
+
 pub struct RateLimiter {
-    per_minute: f64,
-    buckets: Mutex<HashMap<i64, (f64, Instant)>>,
+    limiter: DefaultKeyedRateLimiter<i64>,
+    clock: DefaultClock,
 }
 
-/// Forget users idle this long: their bucket would be full again anyway.
-const IDLE: Duration = Duration::from_secs(120);
+impl std::fmt::Debug for RateLimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RateLimiter")
+    }
+}
+
+/// Past this many users remembered, forget those whose allowance is whole again.
+const REMEMBERED_USERS: usize = 100_000;
 
 impl RateLimiter {
     /// `None` for 0: no limit.
     pub fn new(per_minute: u32) -> Option<Self> {
-        (per_minute > 0).then(|| RateLimiter { per_minute: f64::from(per_minute), buckets: Mutex::default() })
+        let per_minute = NonZeroU32::new(per_minute)?;
+        Some(RateLimiter { limiter: governor::RateLimiter::keyed(Quota::per_minute(per_minute)), clock: DefaultClock::default() })
     }
 
     /// Takes one action from `user`'s allowance, or says how long until there is one.
     pub fn check(&self, user: i64) -> Result<(), Duration> {
-        let now = Instant::now();
-        let per_second = self.per_minute / 60.0;
-        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        if buckets.len() > 100_000 {
-            buckets.retain(|_, (_, at)| now.duration_since(*at) < IDLE);
+        if self.limiter.len() > REMEMBERED_USERS {
+            self.limiter.retain_recent();
         }
-        let (tokens, at) = buckets.entry(user).or_insert((self.per_minute, now));
-        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * per_second).min(self.per_minute);
-        *at = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(Duration::from_secs_f64((1.0 - *tokens) / per_second))
-        }
+        self.limiter.check_key(&user).map_err(|not_until| not_until.wait_time_from(self.clock.now()))
     }
 }
 
