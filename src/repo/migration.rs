@@ -12,7 +12,7 @@ pub struct Migrator;
 #[async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(CreateSchema), Box::new(CountersAndVersions)]
+        vec![Box::new(CreateSchema), Box::new(CountersAndVersions), Box::new(NamedConstraints)]
     }
 }
 
@@ -207,6 +207,174 @@ impl MigrationTrait for CountersAndVersions {
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
         db.execute_unprepared(COUNTERS_DOWN).await?;
+        Ok(())
+    }
+}
+
+/// Every constraint gets a name that says what it keeps, so that a refused write names the
+/// rule it broke (PostgreSQL names every constraint in its errors; SQLite names `CHECK`s, and
+/// gives a `UNIQUE`'s columns). PostgreSQL renames them in place; SQLite cannot rename a
+/// constraint, so its tables are rebuilt with the named schema, rows, ids and indexes kept.
+struct NamedConstraints;
+
+impl MigrationName for NamedConstraints {
+    fn name(&self) -> &str {
+        "m20261201_000003_named_constraints"
+    }
+}
+
+/// (table, PostgreSQL's generated name, the name it gets).
+pub const CONSTRAINT_NAMES: &[(&str, &str, &str)] = &[
+    ("users", "users_username_key", "username_unique"),
+    ("users", "users_username_check", "username_length"),
+    ("users", "users_connections_counter_check", "connections_counter_not_negative"),
+    ("users", "users_connection_requests_received_counter_check", "received_counter_not_negative"),
+    ("users", "users_connection_requests_sent_counter_check", "sent_counter_not_negative"),
+    ("relations", "relations_check", "no_self_relation"),
+    ("relations", "relations_kind_check", "relation_kind_known"),
+    ("relations", "relations_user_low_user_high_kind_key", "one_kind_per_pair"),
+    ("relations", "relations_user_low_fkey", "relation_low_user_exists"),
+    ("relations", "relations_user_high_fkey", "relation_high_user_exists"),
+    ("connection_requests", "connection_requests_check", "no_self_request"),
+    ("connection_requests", "connection_requests_check1", "request_users_are_its_pair"),
+    ("connection_requests", "connection_requests_kind_check", "request_kind"),
+    ("connection_requests", "connection_requests_user_low_user_high_key", "one_request_per_pair"),
+    ("connection_requests", "connection_requests_user_low_user_high_kind_fkey", "request_needs_its_pair_as_request"),
+    ("connection_requests", "connection_requests_from_user_id_fkey", "request_sender_exists"),
+    ("connection_requests", "connection_requests_to_user_id_fkey", "request_receiver_exists"),
+    ("connections", "connections_kind_check", "connection_kind"),
+    ("connections", "connections_user_low_user_high_key", "one_connection_per_pair"),
+    ("connections", "connections_user_low_user_high_kind_fkey", "connection_needs_its_pair_as_connection"),
+    ("preferences", "preferences_section_name_key", "one_value_per_preference"),
+];
+
+/// SQLite's tables as migrations 1 and 2 left them, with every constraint named. The column
+/// order is theirs (migration 2 appended the counters and `version`), so rows copy as they are.
+/// They reference each other under their new names, so that dropping the old tables breaks no
+/// reference; renaming them rewrites the references (SQLite ≥ 3.26).
+const SQLITE_NAMED_TABLES: &str = r#"
+CREATE TABLE users_named (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    username TEXT NOT NULL CONSTRAINT username_unique UNIQUE
+        CONSTRAINT username_length CHECK (length(username) BETWEEN 1 AND 150),
+    real_name TEXT NOT NULL DEFAULT '',
+    avatar TEXT NULL,
+    ext_id INTEGER NULL,
+    date_joined TEXT NOT NULL,
+    deleted BOOLEAN NOT NULL DEFAULT FALSE,
+    connections_counter INTEGER NOT NULL DEFAULT 0
+        CONSTRAINT connections_counter_not_negative CHECK (connections_counter >= 0),
+    connection_requests_received_counter INTEGER NOT NULL DEFAULT 0
+        CONSTRAINT received_counter_not_negative CHECK (connection_requests_received_counter >= 0),
+    connection_requests_sent_counter INTEGER NOT NULL DEFAULT 0
+        CONSTRAINT sent_counter_not_negative CHECK (connection_requests_sent_counter >= 0)
+);
+CREATE TABLE relations_named (
+    user_low INTEGER NOT NULL CONSTRAINT relation_low_user_exists REFERENCES users_named (id),
+    user_high INTEGER NOT NULL CONSTRAINT relation_high_user_exists REFERENCES users_named (id),
+    kind TEXT NOT NULL DEFAULT 'none' CONSTRAINT relation_kind_known CHECK (kind IN ('none', 'request', 'connection')),
+    version INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (user_low, user_high),
+    CONSTRAINT one_kind_per_pair UNIQUE (user_low, user_high, kind),
+    CONSTRAINT no_self_relation CHECK (user_low < user_high)
+);
+CREATE TABLE connection_requests_named (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    from_user_id INTEGER NOT NULL CONSTRAINT request_sender_exists REFERENCES users_named (id),
+    to_user_id INTEGER NOT NULL CONSTRAINT request_receiver_exists REFERENCES users_named (id),
+    user_low INTEGER NOT NULL,
+    user_high INTEGER NOT NULL,
+    kind TEXT NOT NULL DEFAULT 'request' CONSTRAINT request_kind CHECK (kind = 'request'),
+    created TEXT NOT NULL,
+    rejected TEXT NULL,
+    viewed TEXT NULL,
+    CONSTRAINT no_self_request CHECK (from_user_id <> to_user_id),
+    CONSTRAINT request_users_are_its_pair CHECK ((from_user_id = user_low AND to_user_id = user_high)
+        OR (from_user_id = user_high AND to_user_id = user_low)),
+    CONSTRAINT one_request_per_pair UNIQUE (user_low, user_high),
+    CONSTRAINT request_needs_its_pair_as_request FOREIGN KEY (user_low, user_high, kind)
+        REFERENCES relations_named (user_low, user_high, kind)
+);
+CREATE TABLE connections_named (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_low INTEGER NOT NULL,
+    user_high INTEGER NOT NULL,
+    kind TEXT NOT NULL DEFAULT 'connection' CONSTRAINT connection_kind CHECK (kind = 'connection'),
+    created TEXT NOT NULL,
+    CONSTRAINT one_connection_per_pair UNIQUE (user_low, user_high),
+    CONSTRAINT connection_needs_its_pair_as_connection FOREIGN KEY (user_low, user_high, kind)
+        REFERENCES relations_named (user_low, user_high, kind)
+);
+CREATE TABLE preferences_named (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    section TEXT NOT NULL,
+    name TEXT NOT NULL,
+    value TEXT NOT NULL,
+    CONSTRAINT one_value_per_preference UNIQUE (section, name)
+);
+"#;
+
+/// The tables rebuilt, children after parents (the copy's order) and the other way round (the
+/// drop's).
+const REBUILT: [&str; 5] = ["users", "relations", "connection_requests", "connections", "preferences"];
+
+/// The indexes that go with their tables and come back.
+const SQLITE_INDEXES: &str = r#"
+CREATE INDEX connection_requests_received ON connection_requests (to_user_id, created, id);
+CREATE INDEX connection_requests_sent ON connection_requests (from_user_id, created, id);
+CREATE INDEX connections_by_high ON connections (user_high, user_low);
+CREATE INDEX connections_of_low ON connections (user_low, created, user_high);
+CREATE INDEX connections_of_high ON connections (user_high, created, user_low);
+"#;
+
+#[async_trait]
+impl MigrationTrait for NamedConstraints {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        match db.get_database_backend() {
+            DbBackend::Postgres => {
+                for (table, from, to) in CONSTRAINT_NAMES {
+                    db.execute_unprepared(&format!("ALTER TABLE {table} RENAME CONSTRAINT {from} TO {to}")).await?;
+                }
+            }
+            _ => {
+                db.execute_unprepared(SQLITE_NAMED_TABLES).await?;
+                // AUTOINCREMENT's high-water marks, so that no id is ever given twice.
+                db.execute_unprepared("CREATE TEMP TABLE kept_sequence AS SELECT name, seq FROM sqlite_sequence").await?;
+                for table in REBUILT {
+                    db.execute_unprepared(&format!("INSERT INTO {table}_named SELECT * FROM {table}")).await?;
+                }
+                // Children first: no row is left referencing a dropped one.
+                for table in REBUILT.iter().rev() {
+                    db.execute_unprepared(&format!("DROP TABLE {table}")).await?;
+                }
+                for table in REBUILT {
+                    db.execute_unprepared(&format!("ALTER TABLE {table}_named RENAME TO {table}")).await?;
+                }
+                db.execute_unprepared(
+                    "UPDATE sqlite_sequence SET seq = max(seq, (SELECT k.seq FROM kept_sequence k WHERE k.name = sqlite_sequence.name)) \
+                     WHERE name IN (SELECT name FROM kept_sequence)",
+                )
+                .await?;
+                db.execute_unprepared("DROP TABLE kept_sequence").await?;
+                db.execute_unprepared(SQLITE_INDEXES).await?;
+            }
+        }
+        Ok(())
+    }
+
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        if db.get_database_backend() == DbBackend::Postgres {
+            for (table, from, to) in CONSTRAINT_NAMES {
+                db.execute_unprepared(&format!("ALTER TABLE {table} RENAME CONSTRAINT {to} TO {from}")).await?;
+            }
+        }
+        // SQLite keeps the named tables: the names change nothing else.
         Ok(())
     }
 }

@@ -1,12 +1,34 @@
 //! The invariants live in the schema: writes that break them fail in the database itself,
 //! whatever code sends them.
 
-use sea_orm::{ConnectionTrait, DbErr};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr};
 
 use crate::harness::TestApp;
 
 async fn exec(app: &TestApp, sql: &str) -> Result<(), DbErr> {
     app.repo.connection().execute_unprepared(sql).await.map(|_| ())
+}
+
+/// A named constraint, as each engine reports it when it refuses a write: PostgreSQL names
+/// every constraint; SQLite names a `CHECK`, gives a `UNIQUE`'s columns, and says only that
+/// some foreign key failed.
+#[derive(Clone, Copy, Debug)]
+enum Rule {
+    Check(&'static str),
+    Unique(&'static str, &'static str),
+    ForeignKey(&'static str),
+}
+
+/// `sql` fails, refused by `rule`.
+async fn refused(app: &TestApp, sql: &str, rule: Rule, why: &str) {
+    let err = exec(app, sql).await.expect_err(why).to_string();
+    let expected = match (app.repo.backend(), rule) {
+        (DbBackend::Postgres, Rule::Check(name) | Rule::Unique(name, _) | Rule::ForeignKey(name)) => format!("\"{name}\""),
+        (_, Rule::Check(name)) => format!("CHECK constraint failed: {name}"),
+        (_, Rule::Unique(_, columns)) => format!("UNIQUE constraint failed: {columns}"),
+        (_, Rule::ForeignKey(_)) => "FOREIGN KEY constraint failed".to_owned(),
+    };
+    assert!(err.contains(&expected), "{why}: refused by {rule:?}? {err}");
 }
 
 #[tokio::test]
@@ -15,10 +37,14 @@ async fn the_schema_refuses_what_the_contract_forbids() {
     let (a, b) = (app.user("alice").await.id, app.user("bob").await.id);
     let (low, high) = (a.min(b), a.max(b));
     let now = "CURRENT_TIMESTAMP";
+    const NO_SELF_RELATION: Rule = Rule::Check("no_self_relation");
+    const ONE_REQUEST_PER_PAIR: Rule = Rule::Unique("one_request_per_pair", "connection_requests.user_low, connection_requests.user_high");
+    const REQUEST_NEEDS_PAIR: Rule = Rule::ForeignKey("request_needs_its_pair_as_request");
 
     // No self relation, and pairs are stored ordered.
-    assert!(exec(&app, &format!("INSERT INTO relations (user_low, user_high, kind) VALUES ({a}, {a}, 'none')")).await.is_err());
-    assert!(exec(&app, &format!("INSERT INTO relations (user_low, user_high, kind) VALUES ({high}, {low}, 'none')")).await.is_err());
+    let relation = |l: i64, h: i64| format!("INSERT INTO relations (user_low, user_high, kind) VALUES ({l}, {h}, 'none')");
+    refused(&app, &relation(a, a), NO_SELF_RELATION, "a self relation").await;
+    refused(&app, &relation(high, low), NO_SELF_RELATION, "a pair stored the wrong way round").await;
     // A request needs its pair row, of kind 'request'.
     let request = |from: i64, to: i64| {
         format!(
@@ -26,38 +52,66 @@ async fn the_schema_refuses_what_the_contract_forbids() {
              VALUES ({from}, {to}, {low}, {high}, {now})"
         )
     };
-    assert!(exec(&app, &request(a, b)).await.is_err(), "no pair row yet");
+    refused(&app, &request(a, b), REQUEST_NEEDS_PAIR, "no pair row yet").await;
     exec(&app, &format!("INSERT INTO relations (user_low, user_high, kind) VALUES ({low}, {high}, 'request')")).await.unwrap();
     exec(&app, &request(a, b)).await.expect("a request for a pair of kind 'request'");
 
     // At most one request per pair, in either direction.
-    assert!(exec(&app, &request(a, b)).await.is_err(), "a second request from A");
-    assert!(exec(&app, &request(b, a)).await.is_err(), "a crossing request from B");
-    // A request's users must be its pair.
-    assert!(
-        exec(&app, &format!(
-            "INSERT INTO connection_requests (from_user_id, to_user_id, user_low, user_high, created) VALUES ({a}, {a}, {low}, {high}, {now})"
-        ))
-        .await
-        .is_err(),
-        "a self request"
-    );
+    refused(&app, &request(a, b), ONE_REQUEST_PER_PAIR, "a second request from A").await;
+    refused(&app, &request(b, a), ONE_REQUEST_PER_PAIR, "a crossing request from B").await;
+    // A request's users must be two, and its pair.
+    refused(
+        &app,
+        &format!("INSERT INTO connection_requests (from_user_id, to_user_id, user_low, user_high, created) VALUES ({a}, {a}, {a}, {a}, {now})"),
+        Rule::Check("no_self_request"),
+        "a self request",
+    )
+    .await;
+    let carol = app.user("carol").await.id;
+    refused(
+        &app,
+        &format!("INSERT INTO connection_requests (from_user_id, to_user_id, user_low, user_high, created) VALUES ({carol}, {b}, {low}, {high}, {now})"),
+        Rule::Check("request_users_are_its_pair"),
+        "a request filed under another pair",
+    )
+    .await;
 
     // Never a request and a connection for the same pair at once.
     let connection = format!("INSERT INTO connections (user_low, user_high, created) VALUES ({low}, {high}, {now})");
-    assert!(exec(&app, &connection).await.is_err(), "a connection beside the request");
-    assert!(
-        exec(&app, &format!("UPDATE relations SET kind = 'connection' WHERE user_low = {low} AND user_high = {high}")).await.is_err(),
-        "the pair cannot change kind while the request exists"
-    );
+    refused(&app, &connection, Rule::ForeignKey("connection_needs_its_pair_as_connection"), "a connection beside the request").await;
+    refused(
+        &app,
+        &format!("UPDATE relations SET kind = 'connection' WHERE user_low = {low} AND user_high = {high}"),
+        REQUEST_NEEDS_PAIR,
+        "the pair cannot change kind while the request exists",
+    )
+    .await;
 
     // After the request goes, the pair may hold one connection, and only one.
     exec(&app, &format!("DELETE FROM connection_requests WHERE user_low = {low} AND user_high = {high}")).await.unwrap();
     exec(&app, &format!("UPDATE relations SET kind = 'connection' WHERE user_low = {low} AND user_high = {high}")).await.unwrap();
     exec(&app, &connection).await.expect("one connection");
-    assert!(exec(&app, &connection).await.is_err(), "a second connection");
-    assert!(exec(&app, &request(a, b)).await.is_err(), "a request beside the connection");
-    assert!(exec(&app, "UPDATE relations SET kind = 'friends'").await.is_err(), "unknown kinds");
+    let one_connection = Rule::Unique("one_connection_per_pair", "connections.user_low, connections.user_high");
+    refused(&app, &connection, one_connection, "a second connection").await;
+    refused(&app, &request(a, b), REQUEST_NEEDS_PAIR, "a request beside the connection").await;
+    refused(&app, "UPDATE relations SET kind = 'friends'", Rule::Check("relation_kind_known"), "unknown kinds").await;
+
+    // Users: a name of 1 to 150 characters, taken once; counters never below zero.
+    refused(&app, &format!("INSERT INTO users (username, date_joined) VALUES ('', {now})"), Rule::Check("username_length"), "an empty name").await;
+    refused(
+        &app,
+        &format!("INSERT INTO users (username, date_joined) VALUES ('alice', {now})"),
+        Rule::Unique("username_unique", "users.username"),
+        "a taken name",
+    )
+    .await;
+    refused(
+        &app,
+        &format!("UPDATE users SET connections_counter = -1 WHERE id = {a}"),
+        Rule::Check("connections_counter_not_negative"),
+        "a negative counter",
+    )
+    .await;
 }
 
 /// SQLite runs in WAL mode with a busy timeout, so readers never block the writer and writers
@@ -98,10 +152,31 @@ async fn upgrading_a_database_counts_its_existing_relations() {
         "INSERT INTO relations (user_low, user_high, kind) VALUES (1, 2, 'connection'), (1, 3, 'request')".to_owned(),
         format!("INSERT INTO connections (user_low, user_high, created) VALUES (1, 2, {now})"),
         format!("INSERT INTO connection_requests (from_user_id, to_user_id, user_low, user_high, created) VALUES (3, 1, 1, 3, {now})"),
+        // A request made and withdrawn: its id is never given again, across the upgrade too.
+        "INSERT INTO relations (user_low, user_high, kind) VALUES (2, 3, 'request')".to_owned(),
+        format!("INSERT INTO connection_requests (from_user_id, to_user_id, user_low, user_high, created) VALUES (2, 3, 2, 3, {now})"),
+        "DELETE FROM connection_requests WHERE user_low = 2 AND user_high = 3".to_owned(),
+        "UPDATE relations SET kind = 'none' WHERE user_low = 2 AND user_high = 3".to_owned(),
     ] {
         db.execute_unprepared(&sql).await.unwrap();
     }
     repo.migrate().await.unwrap();
+    db.execute_unprepared("UPDATE relations SET kind = 'request' WHERE user_low = 2 AND user_high = 3").await.unwrap();
+    db.execute_unprepared(&format!(
+        "INSERT INTO connection_requests (from_user_id, to_user_id, user_low, user_high, created) VALUES (3, 2, 2, 3, {now})"
+    ))
+    .await
+    .unwrap();
+    let newest = db
+        .query_one_raw(sea_orm::Statement::from_string(sea_orm::DbBackend::Sqlite, "SELECT max(id) FROM connection_requests"))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index::<i64>(0)
+        .unwrap();
+    assert_eq!(newest, 3, "ids 1 and 2 were given before the upgrade");
+    db.execute_unprepared("DELETE FROM connection_requests WHERE user_low = 2 AND user_high = 3").await.unwrap();
+    db.execute_unprepared("UPDATE relations SET kind = 'none' WHERE user_low = 2 AND user_high = 3").await.unwrap();
     let counters = |id| {
         let repo = &repo;
         async move {
