@@ -56,17 +56,10 @@ async fn the_same_request_many_times_at_once_is_one_request() {
     assert_eq!(counts, RelationCounts { requests: ROUNDS as u64, connections: 0 });
 }
 
-/// A small deterministic generator: the rounds are reproducible from their seed.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
+/// The rounds are reproducible from their seed.
+#[path = "../support/random.rs"]
+mod random;
+use random::XorShift;
 
 pub fn action_path(action: connections_api::domain::Action, id: i64) -> String {
     use connections_api::domain::Action::*;

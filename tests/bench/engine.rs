@@ -32,22 +32,15 @@ fn cpu_seconds() -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
-struct Random(u64);
+#[path = "../support/random.rs"]
+mod random;
+use random::XorShift as Random;
 
-impl Random {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    /// Two different users in 1..=USERS.
-    fn pair(&mut self) -> (i64, i64) {
-        let a = (self.next() % USERS as u64) as i64 + 1;
-        let b = (self.next() % (USERS as u64 - 1)) as i64 + 1;
-        (a, if b >= a { b + 1 } else { b })
-    }
+/// Two different users in 1..=USERS.
+fn pair(random: &mut Random) -> (i64, i64) {
+    let a = (random.next() % USERS as u64) as i64 + 1;
+    let b = (random.next() % (USERS as u64 - 1)) as i64 + 1;
+    (a, if b >= a { b + 1 } else { b })
 }
 
 fn report(name: &str, writes: u64, elapsed: Duration, cpu: f64) {
@@ -71,7 +64,7 @@ async fn repository(label: &str, url: &str, duration: Duration) {
                 let mut random = Random(0x9E37_79B9_7F4A_7C15 ^ (w as u64 + 1));
                 let mut writes = 0u64;
                 while started.elapsed() < duration {
-                    let (caller, other) = random.pair();
+                    let (caller, other) = pair(&mut random);
                     // A pair already asked the other way round connects: a write all the same.
                     repo.apply(caller, other, Action::Request).await.expect("write").ok();
                     writes += 1;
@@ -119,7 +112,7 @@ fn narrowest(path: &std::path::Path, duration: Duration) {
     while started.elapsed() < duration {
         conn.execute_batch("BEGIN IMMEDIATE").expect("begin");
         for _ in 0..BATCH {
-            let (caller, other) = random.pair();
+            let (caller, other) = pair(&mut random);
             let (low, high) = (caller.min(other), caller.max(other));
             let created = chrono::Utc::now().to_rfc3339();
             conn.execute_batch("SAVEPOINT request").expect("savepoint");
