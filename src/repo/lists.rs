@@ -3,7 +3,9 @@
 //! and users are joined only for the page's rows. Each order is total, so paging never skips
 //! or repeats an item.
 
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, JoinType, Order, Query, SelectStatement, UnionType};
+use std::collections::{HashMap, HashSet};
+
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Order, Query, SelectStatement, UnionType};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 use super::entities::{connection_requests as requests, connections, users};
@@ -85,52 +87,95 @@ fn connections_side(of: i64, caller: i64, of_is_low: bool, mutual: Option<bool>,
     q.to_owned()
 }
 
-/// A page of `of`'s connections (users and the connection's date), newest first, then by user
-/// id descending: the two sides of the pair merged in index order.
-fn connections_page_query(of: i64, caller: i64, mutual: Option<bool>, limit: u64, offset: u64) -> SelectStatement {
-    let columns = |q: &mut SelectStatement| {
-        rows::select_user(q, "u");
-        q.expr_as(Expr::col((Alias::new("c"), connections::Column::Created)), Alias::new("created"));
-        // The caller's request with `u`, if any: who sent it, and whether it was rejected.
-        let request = |column: Expr| {
-            let (low, high) = pair_with(caller);
-            scalar(
-                Query::select()
-                    .expr(column)
-                    .from(requests::Entity)
-                    .and_where(Expr::col(requests::Column::UserLow).eq(low))
-                    .and_where(Expr::col(requests::Column::UserHigh).eq(high))
-                    .to_owned(),
-            )
-        };
-        q.expr(request(Expr::col(requests::Column::FromUserId)));
-        q.expr(request(Expr::case(Expr::col(requests::Column::Rejected).is_null(), 0).finally(1).into()));
+/// The caller's request with the user `u`, if any, as two columns: who sent it, and whether
+/// it was rejected.
+fn caller_request_columns(q: &mut SelectStatement, caller: i64) {
+    let request = |column: Expr| {
+        let (low, high) = pair_with(caller);
+        scalar(
+            Query::select()
+                .expr(column)
+                .from(requests::Entity)
+                .and_where(Expr::col(requests::Column::UserLow).eq(low))
+                .and_where(Expr::col(requests::Column::UserHigh).eq(high))
+                .to_owned(),
+        )
     };
-    // Each side ordered by its own index (`of`'s column, created, the other user's column).
+    q.expr(request(Expr::col(requests::Column::FromUserId)));
+    q.expr(request(Expr::case(Expr::col(requests::Column::Rejected).is_null(), 0).finally(1).into()));
+}
+
+/// The two sides of `of`'s connections (`of` the pair's lower id, then its higher), each read
+/// in the order of its index, merged: newest first, then by user id descending (`uid`).
+fn connections_in_order(of: i64, columns: impl Fn(&mut SelectStatement)) -> SelectStatement {
     let side = |of_is_low: bool| {
         let other_col = if of_is_low { connections::Column::UserHigh } else { connections::Column::UserLow };
-        connections_side(of, caller, of_is_low, mutual, |q| {
+        connections_side(of, 0, of_is_low, None, |q| {
             columns(q);
+            q.expr_as(Expr::col((Alias::new("c"), connections::Column::Created)), Alias::new("created"));
             q.expr_as(Expr::col((Alias::new("c"), other_col)), Alias::new("uid"));
         })
     };
     let mut q = side(true);
     q.union(UnionType::All, side(false))
         .order_by(Alias::new("created"), Order::Desc)
-        .order_by(Alias::new("uid"), Order::Desc)
-        .limit(limit)
-        .offset(offset);
+        .order_by(Alias::new("uid"), Order::Desc);
     q
 }
 
-/// How many of `of`'s connections are connected with `caller` too.
-fn mutual_count_query(of: i64, caller: i64) -> SelectStatement {
-    let side = |of_is_low| {
-        scalar(connections_side(of, caller, of_is_low, Some(true), |q| {
-            q.expr(Func::count(Expr::val(1)));
-        }))
+/// A page of one's own connections (all of them connected with oneself): the users, read in
+/// index order for the page's rows only.
+fn own_connections_page_query(of: i64, limit: u64, offset: u64) -> SelectStatement {
+    let mut q = connections_in_order(of, |q| rows::select_user(q, "u"));
+    q.limit(limit).offset(offset);
+    q
+}
+
+/// Every one of `of`'s connections with an active user, in the list's order (`created`,
+/// `uid`): from the covering indexes, the users' table read for `deleted` alone. The user's
+/// id comes last: [`Segments::ids`] reads the first column, so it is selected first too.
+fn connection_order_query(of: i64) -> SelectStatement {
+    let side = |of_is_low: bool| {
+        let other_col = if of_is_low { connections::Column::UserHigh } else { connections::Column::UserLow };
+        connections_side(of, 0, of_is_low, None, |q| {
+            q.expr_as(Expr::col((Alias::new("c"), other_col)), Alias::new("uid"));
+            q.expr_as(Expr::col((Alias::new("c"), connections::Column::Created)), Alias::new("created"));
+        })
     };
-    Query::select().expr(side(true).add(side(false))).to_owned()
+    let mut q = side(true);
+    q.union(UnionType::All, side(false))
+        .order_by(Alias::new("created"), Order::Desc)
+        .order_by(Alias::new("uid"), Order::Desc);
+    q
+}
+
+/// The users connected with `user`, from either side of the pair (covering indexes).
+fn partner_ids_query(user: i64) -> SelectStatement {
+    let side = |user_is_low: bool| {
+        let (mine, other) = if user_is_low {
+            (connections::Column::UserLow, connections::Column::UserHigh)
+        } else {
+            (connections::Column::UserHigh, connections::Column::UserLow)
+        };
+        Query::select().column(other).from(connections::Entity).and_where(Expr::col(mine).eq(user)).to_owned()
+    };
+    let mut q = side(true);
+    q.union(UnionType::All, side(false));
+    q
+}
+
+/// The most users one page shows (the service's largest page).
+const PAGE_IDS: usize = crate::service::MAX_PAGE_SIZE as usize;
+
+/// The users `ids` (a page's; unused places hold 0, no user's id), each with the caller's
+/// request with them.
+fn page_users_query(caller: i64, ids: &[i64]) -> SelectStatement {
+    let mut q = Query::select();
+    rows::select_user(&mut q, "u");
+    caller_request_columns(&mut q, caller);
+    q.from_as(users::Entity, Alias::new("u"))
+        .and_where(Expr::col((Alias::new("u"), users::Column::Id)).is_in(ids.iter().copied()))
+        .to_owned()
 }
 
 /// The caller's check and the list owner's, in one statement: is `caller` active, and `of`'s
@@ -150,9 +195,10 @@ fn owner_row(row: &impl Row) -> Result<(bool, Option<i64>), RepoError> {
 /// rejected)`.
 type ConnectionRow = (User, Option<(i64, bool)>);
 
-fn connection_row(row: &impl Row) -> Result<ConnectionRow, RepoError> {
-    let sender = row.opt_int(USER_COLUMNS + 1)?;
-    let rejected = row.opt_int(USER_COLUMNS + 2)?.unwrap_or(0) != 0;
+/// The columns of [`page_users_query`].
+fn page_user_row(row: &dyn Row) -> Result<ConnectionRow, RepoError> {
+    let sender = row.opt_int(USER_COLUMNS)?;
+    let rejected = row.opt_int(USER_COLUMNS + 1)?.unwrap_or(0) != 0;
     Ok((rows::user_at(row, 0)?, sender.map(|s| (s, rejected))))
 }
 
@@ -220,8 +266,10 @@ fn own_counter_query(caller: i64, counter: users::Column) -> SelectStatement {
         .to_owned()
 }
 
-static CONNECTIONS_PAGE: [Cell; 3] = [const { Cell::new() }; 3];
-static MUTUAL_COUNT: Cell = Cell::new();
+static OWN_CONNECTIONS_PAGE: Cell = Cell::new();
+static CONNECTION_ORDER: Cell = Cell::new();
+static PARTNER_IDS: Cell = Cell::new();
+static PAGE_USERS: Cell = Cell::new();
 static OWNER: Cell = Cell::new();
 static REQUESTS_PAGE: [Cell; 2] = [const { Cell::new() }; 2];
 static OWN_COUNTER: [Cell; 2] = [const { Cell::new() }; 2];
@@ -229,26 +277,16 @@ static OWN_COUNTER: [Cell; 2] = [const { Cell::new() }; 2];
 /// A statement built once and the arguments of this call.
 type Bound = (&'static Shape, Vec<Arg>);
 
-/// A page of `of`'s connections (see [`connections_page_query`]).
-fn connections_page(of: i64, caller: i64, mutual: Option<bool>, limit: u64, offset: u64) -> Bound {
-    let variant = match mutual {
-        None => 0,
-        Some(true) => 1,
-        Some(false) => 2,
-    };
-    let shape = CONNECTIONS_PAGE[variant]
-        .get(|| connections_page_query(shapes::int(0), shapes::int(1), mutual, shapes::int(2) as u64, shapes::int(3) as u64));
-    (shape, vec![Arg::Int(of), Arg::Int(caller), Arg::Int(as_int(limit)), Arg::Int(as_int(offset))])
-}
-
 fn as_int(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-/// The connections page, engine-independent: which segment to read next, given what the
-/// previous statements answered. The caller's mutual connections with `of` come first (one
-/// index-ordered segment), then the others (another); `offset` is split at the number of
-/// mutual ones, which is only counted when this page does not show where they end.
+/// The connections page, engine-independent: which statement to run next, given what the
+/// previous ones answered. The caller's mutual connections with `of` come first, then the
+/// others, each group in the list's order. Which of `of`'s connections are mutual is the
+/// intersection of two users' sets, which no index orders: both sets are read whole from
+/// their covering indexes (ids only) and intersected here; only the page's users are read.
+/// One's own list (all of it connected with oneself) is read as an index-ordered page.
 struct ConnectionsPlan {
     of: i64,
     caller: i64,
@@ -272,63 +310,79 @@ impl ConnectionsPlan {
         Ok(count(counter.ok_or(RepoError::UserNotFound)?))
     }
 
-    /// The first segment: all of one's own connections (all connected with oneself), or the
-    /// mutual ones.
-    fn first(&self) -> Bound {
-        let mutual = (self.of != self.caller).then_some(true);
-        connections_page(self.of, self.caller, mutual, self.limit, self.offset)
+    fn own_page(&self) -> Bound {
+        let shape = OWN_CONNECTIONS_PAGE
+            .get(|| own_connections_page_query(shapes::int(0), shapes::int(1) as u64, shapes::int(2) as u64));
+        (shape, vec![Arg::Int(self.of), Arg::Int(as_int(self.limit)), Arg::Int(as_int(self.offset))])
     }
 
-    /// Whether the first segment is the whole answer: one's own list.
-    fn single_segment(&self) -> bool {
-        self.of == self.caller
+    fn partners(&self) -> Bound {
+        (PARTNER_IDS.get(|| partner_ids_query(shapes::int(0))), vec![Arg::Int(self.caller)])
     }
 
-    /// The number of mutual connections if this page tells it, else `None` (count them).
-    fn mutual_count_from(&self, shown: usize) -> Option<u64> {
-        (!self.mutual_only && shown > 0).then(|| self.offset + shown as u64)
+    fn order(&self) -> Bound {
+        (CONNECTION_ORDER.get(|| connection_order_query(shapes::int(0))), vec![Arg::Int(self.of)])
     }
 
-    fn mutual_count(&self) -> Bound {
-        let shape = MUTUAL_COUNT.get(|| mutual_count_query(shapes::int(0), shapes::int(1)));
-        (shape, vec![Arg::Int(self.of), Arg::Int(self.caller)])
-    }
-
-    /// The second segment's statement, if the page has room left.
-    fn rest(&self, shown: usize, mutual_count: u64) -> Option<Bound> {
-        let room = self.limit.saturating_sub(shown as u64);
-        (!self.mutual_only && room > 0).then(|| {
-            connections_page(self.of, self.caller, Some(false), room, self.offset.saturating_sub(mutual_count))
-        })
+    fn page_users(&self, ids: &[i64]) -> Bound {
+        let shape = PAGE_USERS.get(|| {
+            let sentinels: Vec<i64> = (1..=PAGE_IDS).map(shapes::int).collect();
+            page_users_query(shapes::int(0), &sentinels)
+        });
+        let mut args = vec![Arg::Int(self.caller)];
+        args.extend((0..PAGE_IDS).map(|i| Arg::Int(ids.get(i).copied().unwrap_or(0))));
+        (shape, args)
     }
 
     /// The steps, on either engine.
     async fn run(&self, engine: &impl Segments) -> Result<Page<(User, Relation)>, RepoError> {
         let total = self.check_owner(engine.owner(self.owner()).await?)?;
-        let first = engine.users(self.first()).await?;
-        if self.single_segment() {
-            return Ok(page_of(self.caller, total, first, Vec::new()));
+        if self.of == self.caller {
+            let users = engine.users(self.own_page(), |row| rows::user_at(row, 0)).await?;
+            return Ok(Page { count: total, items: users.into_iter().map(|u| (u, Relation::Connected)).collect() });
         }
-        let mutual_count = match self.mutual_count_from(first.len()) {
-            Some(n) => n,
-            None => count(engine.count(self.mutual_count()).await?),
+        let mine: HashSet<i64> = engine.ids(self.partners()).await?.into_iter().collect();
+        let (mutual, others): (Vec<i64>, Vec<i64>) =
+            engine.ids(self.order()).await?.into_iter().partition(|id| mine.contains(id));
+        let mutual_count = mutual.len();
+        let (count, listed) = match self.mutual_only {
+            true => (mutual.len() as u64, mutual),
+            false => (total, mutual.into_iter().chain(others).collect::<Vec<_>>()),
         };
-        if self.mutual_only {
-            return Ok(page_of(self.caller, mutual_count, first, Vec::new()));
+        let skip = usize::try_from(self.offset).unwrap_or(usize::MAX);
+        let take = usize::try_from(self.limit).unwrap_or(PAGE_IDS).min(PAGE_IDS);
+        let page: Vec<i64> = listed.into_iter().skip(skip).take(take).collect();
+        if page.is_empty() {
+            return Ok(Page { count, items: Vec::new() });
         }
-        let rest = match self.rest(first.len(), mutual_count) {
-            Some(bound) => engine.users(bound).await?,
-            None => Vec::new(),
-        };
-        Ok(page_of(self.caller, total, first, rest))
+        let mut found: HashMap<i64, ConnectionRow> =
+            engine.users(self.page_users(&page), page_user_row).await?.into_iter().map(|row| (row.0.id, row)).collect();
+        let items = page
+            .iter()
+            .enumerate()
+            .filter_map(|(i, id)| {
+                let (user, request) = found.remove(id)?;
+                let relation = if skip.saturating_add(i) < mutual_count {
+                    Relation::Connected
+                } else {
+                    match request {
+                        Some((sender, rejected)) => request_relation(sender == self.caller, rejected),
+                        None => Relation::None,
+                    }
+                };
+                Some((user, relation))
+            })
+            .collect();
+        Ok(Page { count, items })
     }
 }
 
-/// The three kinds of statement the connections page runs, on one engine.
+/// The kinds of statement the connections page runs, on one engine.
 trait Segments {
     async fn owner(&self, bound: Bound) -> Result<Option<(bool, Option<i64>)>, RepoError>;
-    async fn users(&self, bound: Bound) -> Result<Vec<ConnectionRow>, RepoError>;
-    async fn count(&self, bound: Bound) -> Result<i64, RepoError>;
+    async fn users<T>(&self, bound: Bound, map: impl Fn(&dyn Row) -> Result<T, RepoError>) -> Result<Vec<T>, RepoError>;
+    /// The first column of every row, an id.
+    async fn ids(&self, bound: Bound) -> Result<Vec<i64>, RepoError>;
 }
 
 /// SQLite, on a reader's connection: every step is ready at once (see [`ready`]).
@@ -336,11 +390,11 @@ impl Segments for rusqlite::Connection {
     async fn owner(&self, (shape, args): Bound) -> Result<Option<(bool, Option<i64>)>, RepoError> {
         sqlite::query_shape_one(self, shape, &args, |r| owner_row(r))
     }
-    async fn users(&self, (shape, args): Bound) -> Result<Vec<ConnectionRow>, RepoError> {
-        sqlite::query_shape(self, shape, &args, |r| connection_row(r))
+    async fn users<T>(&self, (shape, args): Bound, map: impl Fn(&dyn Row) -> Result<T, RepoError>) -> Result<Vec<T>, RepoError> {
+        sqlite::query_shape(self, shape, &args, |r| map(r))
     }
-    async fn count(&self, (shape, args): Bound) -> Result<i64, RepoError> {
-        Ok(sqlite::query_shape_one(self, shape, &args, |r| r.int(0))?.unwrap_or(0))
+    async fn ids(&self, (shape, args): Bound) -> Result<Vec<i64>, RepoError> {
+        sqlite::query_shape(self, shape, &args, |r| r.int(0))
     }
 }
 
@@ -348,11 +402,11 @@ impl Segments for DatabaseConnection {
     async fn owner(&self, (shape, args): Bound) -> Result<Option<(bool, Option<i64>)>, RepoError> {
         self.query_one_raw(shape.postgres(&args)).await?.map(|r| owner_row(&r)).transpose()
     }
-    async fn users(&self, (shape, args): Bound) -> Result<Vec<ConnectionRow>, RepoError> {
-        self.query_all_raw(shape.postgres(&args)).await?.iter().map(connection_row).collect()
+    async fn users<T>(&self, (shape, args): Bound, map: impl Fn(&dyn Row) -> Result<T, RepoError>) -> Result<Vec<T>, RepoError> {
+        self.query_all_raw(shape.postgres(&args)).await?.iter().map(|r| map(r)).collect()
     }
-    async fn count(&self, (shape, args): Bound) -> Result<i64, RepoError> {
-        Ok(self.query_one_raw(shape.postgres(&args)).await?.map(|r| r.int(0)).transpose()?.unwrap_or(0))
+    async fn ids(&self, (shape, args): Bound) -> Result<Vec<i64>, RepoError> {
+        self.query_all_raw(shape.postgres(&args)).await?.iter().map(|r| r.int(0)).collect()
     }
 }
 
@@ -370,21 +424,6 @@ fn ready<T>(future: impl std::future::Future<Output = Result<T, RepoError>>) -> 
 fn others_among(caller: i64, asked: &[i64], active: &[i64]) -> Vec<i64> {
     active.iter().copied().filter(|id| *id != caller && asked.contains(id)).collect()
 }
-
-/// A page of users connected with the caller (`mutual`), then of others, each with their
-/// relation with `caller`.
-fn page_of(caller: i64, count: u64, mutual: Vec<ConnectionRow>, others: Vec<ConnectionRow>) -> Page<(User, Relation)> {
-    let others = others.into_iter().map(|(user, request)| {
-        let relation = match request {
-            Some((sender, rejected)) => request_relation(sender == caller, rejected),
-            None => Relation::None,
-        };
-        (user, relation)
-    });
-    let items = mutual.into_iter().map(|(u, _)| (u, Relation::Connected)).chain(others).collect();
-    Page { count, items }
-}
-
 
 impl Repo {
     /// `of`'s connections as `caller` sees them: those also connected with the caller first,
@@ -505,7 +544,7 @@ impl Repo {
 mod tests {
     use super::*;
 
-    /// The pages come in index order, whatever the list's length: no sort of the whole list
+    /// The lists come in index order, whatever their length: no sort of the whole list
     /// (SQLite's plan, on the migrated schema).
     #[tokio::test]
     async fn pages_are_read_in_index_order() {
@@ -520,11 +559,15 @@ mod tests {
             let rows = explain.query_map([], |r| r.get::<_, String>(3)).unwrap();
             rows.map(Result::unwrap).collect::<Vec<_>>().join("\n")
         };
-        for mutual in [None, Some(true), Some(false)] {
-            let connections = plan(connections_page_query(5, 7, mutual, 20, 40));
+        for connections in [plan(own_connections_page_query(5, 20, 40)), plan(connection_order_query(5))] {
             assert!(connections.contains("MERGE (UNION ALL)"), "{connections}");
             assert!(!connections.contains("TEMP B-TREE"), "{connections}");
         }
+        // The caller's set, and the page's users, are index lookups: no table is scanned.
+        let partners = plan(partner_ids_query(7));
+        assert_eq!(partners.matches("COVERING INDEX").count(), 2, "{partners}");
+        let users = plan(page_users_query(7, &[1, 2, 3]));
+        assert!(!users.contains("SCAN u"), "{users}");
         for received in [true, false] {
             let requests = plan(requests_page_query(5, received, 20, 40));
             assert!(!requests.contains("TEMP B-TREE"), "{requests}");

@@ -100,7 +100,7 @@ pub fn select_user(select: &mut SelectStatement, table: &str) {
 pub const USER_COLUMNS: usize = 10;
 
 /// A user from the columns [`select_user`] added, starting at `at`.
-pub fn user_at(row: &impl Row, at: usize) -> Result<User, RepoError> {
+pub fn user_at(row: &(impl Row + ?Sized), at: usize) -> Result<User, RepoError> {
     Ok(User {
         id: row.int(at)?,
         username: row.text(at + 1)?,
