@@ -41,24 +41,11 @@ fn pair_with(caller: i64) -> (Expr, Expr) {
     (Expr::case(u().lt(caller), u()).finally(caller).into(), Expr::case(u().lt(caller), caller).finally(u()).into())
 }
 
-/// `EXISTS`: the user `u` is connected with `caller` too.
-fn connected_with(caller: i64) -> Expr {
-    let (low, high) = pair_with(caller);
-    Expr::exists(
-        Query::select()
-            .expr(Expr::val(1))
-            .from_as(connections::Entity, Alias::new("m"))
-            .and_where(Expr::col((Alias::new("m"), connections::Column::UserLow)).eq(low))
-            .and_where(Expr::col((Alias::new("m"), connections::Column::UserHigh)).eq(high))
-            .to_owned(),
-    )
-}
-
 /// `of`'s connections recorded on one side of the pair (`of` is the pair's lower id, or its
-/// higher), with the other user `u` active; `mutual`: only those also connected with `caller`
-/// (`Some(true)`), only the others (`Some(false)`), or all (`None`). Read in the order of the
-/// index on (`of`'s side, created, other side).
-fn connections_side(of: i64, caller: i64, of_is_low: bool, mutual: Option<bool>, columns: impl FnOnce(&mut SelectStatement)) -> SelectStatement {
+/// higher), read in the order of the index on (`of`'s side, created, other side). With
+/// `active_users`, the other user is joined as `u` and must not be deleted; without, the
+/// index alone answers (it covers the pair and the date).
+fn connections_side(of: i64, of_is_low: bool, active_users: bool, columns: impl FnOnce(&mut SelectStatement)) -> SelectStatement {
     let (of_col, other_col) = if of_is_low {
         (connections::Column::UserLow, connections::Column::UserHigh)
     } else {
@@ -66,23 +53,15 @@ fn connections_side(of: i64, caller: i64, of_is_low: bool, mutual: Option<bool>,
     };
     let mut q = Query::select();
     columns(&mut q);
-    q.from_as(connections::Entity, Alias::new("c"))
-        .join_as(
+    q.from_as(connections::Entity, Alias::new("c")).and_where(Expr::col((Alias::new("c"), of_col)).eq(of));
+    if active_users {
+        q.join_as(
             JoinType::InnerJoin,
             users::Entity,
             Alias::new("u"),
             Expr::col((Alias::new("u"), users::Column::Id)).equals((Alias::new("c"), other_col)),
         )
-        .and_where(Expr::col((Alias::new("c"), of_col)).eq(of))
         .and_where(Expr::col((Alias::new("u"), users::Column::Deleted)).eq(false));
-    match mutual {
-        Some(true) => {
-            q.and_where(connected_with(caller));
-        }
-        Some(false) => {
-            q.and_where(connected_with(caller).not());
-        }
-        None => {}
     }
     q.to_owned()
 }
@@ -105,12 +84,13 @@ fn caller_request_columns(q: &mut SelectStatement, caller: i64) {
     q.expr(request(Expr::case(Expr::col(requests::Column::Rejected).is_null(), 0).finally(1).into()));
 }
 
-/// The two sides of `of`'s connections (`of` the pair's lower id, then its higher), each read
-/// in the order of its index, merged: newest first, then by user id descending (`uid`).
+/// The two sides of `of`'s connections with active users (`of` the pair's lower id, then its
+/// higher), each read in the order of its index, merged: newest first, then by user id
+/// descending (`uid`).
 fn connections_in_order(of: i64, columns: impl Fn(&mut SelectStatement)) -> SelectStatement {
     let side = |of_is_low: bool| {
         let other_col = if of_is_low { connections::Column::UserHigh } else { connections::Column::UserLow };
-        connections_side(of, 0, of_is_low, None, |q| {
+        connections_side(of, of_is_low, true, |q| {
             columns(q);
             q.expr_as(Expr::col((Alias::new("c"), connections::Column::Created)), Alias::new("created"));
             q.expr_as(Expr::col((Alias::new("c"), other_col)), Alias::new("uid"));
@@ -131,13 +111,13 @@ fn own_connections_page_query(of: i64, limit: u64, offset: u64) -> SelectStateme
     q
 }
 
-/// Every one of `of`'s connections with an active user, in the list's order (`created`,
-/// `uid`): from the covering indexes, the users' table read for `deleted` alone. The user's
-/// id comes last: [`Segments::ids`] reads the first column, so it is selected first too.
-fn connection_order_query(of: i64) -> SelectStatement {
+/// Every one of `of`'s connections in the list's order (`created`, then `uid`), ids only
+/// ([`Segments::ids`] reads the first column). `active_users`: only those with users not
+/// deleted (the users' table read for `deleted`); without, the covering indexes alone answer.
+fn connection_order_query(of: i64, active_users: bool) -> SelectStatement {
     let side = |of_is_low: bool| {
         let other_col = if of_is_low { connections::Column::UserHigh } else { connections::Column::UserLow };
-        connections_side(of, 0, of_is_low, None, |q| {
+        connections_side(of, of_is_low, active_users, |q| {
             q.expr_as(Expr::col((Alias::new("c"), other_col)), Alias::new("uid"));
             q.expr_as(Expr::col((Alias::new("c"), connections::Column::Created)), Alias::new("created"));
         })
@@ -267,7 +247,7 @@ fn own_counter_query(caller: i64, counter: users::Column) -> SelectStatement {
 }
 
 static OWN_CONNECTIONS_PAGE: Cell = Cell::new();
-static CONNECTION_ORDER: Cell = Cell::new();
+static CONNECTION_ORDER: [Cell; 2] = [const { Cell::new() }; 2];
 static PARTNER_IDS: Cell = Cell::new();
 static PAGE_USERS: Cell = Cell::new();
 static OWNER: Cell = Cell::new();
@@ -320,8 +300,9 @@ impl ConnectionsPlan {
         (PARTNER_IDS.get(|| partner_ids_query(shapes::int(0))), vec![Arg::Int(self.caller)])
     }
 
-    fn order(&self) -> Bound {
-        (CONNECTION_ORDER.get(|| connection_order_query(shapes::int(0))), vec![Arg::Int(self.of)])
+    fn order(&self, active_users: bool) -> Bound {
+        let shape = CONNECTION_ORDER[usize::from(active_users)].get(|| connection_order_query(shapes::int(0), active_users));
+        (shape, vec![Arg::Int(self.of)])
     }
 
     fn page_users(&self, ids: &[i64]) -> Bound {
@@ -342,8 +323,13 @@ impl ConnectionsPlan {
             return Ok(Page { count: total, items: users.into_iter().map(|u| (u, Relation::Connected)).collect() });
         }
         let mine: HashSet<i64> = engine.ids(self.partners()).await?.into_iter().collect();
-        let (mutual, others): (Vec<i64>, Vec<i64>) =
-            engine.ids(self.order()).await?.into_iter().partition(|id| mine.contains(id));
+        // The owner's counter counts their connections with active users only: when the index
+        // holds as many, none of them is deleted, and the users' table need not be read.
+        let mut listed = engine.ids(self.order(false)).await?;
+        if listed.len() as u64 != total {
+            listed = engine.ids(self.order(true)).await?;
+        }
+        let (mutual, others): (Vec<i64>, Vec<i64>) = listed.into_iter().partition(|id| mine.contains(id));
         let mutual_count = mutual.len();
         let (count, listed) = match self.mutual_only {
             true => (mutual.len() as u64, mutual),
@@ -559,7 +545,11 @@ mod tests {
             let rows = explain.query_map([], |r| r.get::<_, String>(3)).unwrap();
             rows.map(Result::unwrap).collect::<Vec<_>>().join("\n")
         };
-        for connections in [plan(own_connections_page_query(5, 20, 40)), plan(connection_order_query(5))] {
+        for connections in [
+            plan(own_connections_page_query(5, 20, 40)),
+            plan(connection_order_query(5, true)),
+            plan(connection_order_query(5, false)),
+        ] {
             assert!(connections.contains("MERGE (UNION ALL)"), "{connections}");
             assert!(!connections.contains("TEMP B-TREE"), "{connections}");
         }
