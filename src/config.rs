@@ -313,8 +313,8 @@ impl std::fmt::Debug for Config {
 
 impl ServeArgs {
     /// Checks every setting, naming the first bad one.
+    /// (`DATABASE_URL` is checked where the database is opened, `app::open_database`.)
     pub fn config(self, database: &DatabaseArgs) -> Result<Config, ConfigError> {
-        check_database_url(&database.database_url)?;
         let bind = parse_bind(&self.bind)?;
         let jwt = self.jwt;
         let public_key = match (&jwt.jwt_public_key_file, &jwt.jwt_algorithm) {

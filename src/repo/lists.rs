@@ -84,16 +84,17 @@ fn caller_request_columns(q: &mut SelectStatement, caller: i64) {
     q.expr(request(Expr::case(Expr::col(requests::Column::Rejected).is_null(), 0).finally(1).into()));
 }
 
-/// The two sides of `of`'s connections with active users (`of` the pair's lower id, then its
-/// higher), each read in the order of its index, merged: newest first, then by user id
-/// descending (`uid`).
-fn connections_in_order(of: i64, columns: impl Fn(&mut SelectStatement)) -> SelectStatement {
+/// The two sides of `of`'s connections (`of` the pair's lower id, then its higher), each read
+/// in the order of its index, merged: newest first, then by user id descending. After the
+/// `columns`, each row has the other user's id (`uid`) and the connection's date (`created`).
+/// `active_users`: only users not deleted, joined as `u` (see [`connections_side`]).
+fn connections_in_order(of: i64, active_users: bool, columns: impl Fn(&mut SelectStatement)) -> SelectStatement {
     let side = |of_is_low: bool| {
         let other_col = if of_is_low { connections::Column::UserHigh } else { connections::Column::UserLow };
-        connections_side(of, of_is_low, true, |q| {
+        connections_side(of, of_is_low, active_users, |q| {
             columns(q);
-            q.expr_as(Expr::col((Alias::new("c"), connections::Column::Created)), Alias::new("created"));
             q.expr_as(Expr::col((Alias::new("c"), other_col)), Alias::new("uid"));
+            q.expr_as(Expr::col((Alias::new("c"), connections::Column::Created)), Alias::new("created"));
         })
     };
     let mut q = side(true);
@@ -106,27 +107,16 @@ fn connections_in_order(of: i64, columns: impl Fn(&mut SelectStatement)) -> Sele
 /// A page of one's own connections (all of them connected with oneself): the users, read in
 /// index order for the page's rows only.
 fn own_connections_page_query(of: i64, limit: u64, offset: u64) -> SelectStatement {
-    let mut q = connections_in_order(of, |q| rows::select_user(q, "u"));
+    let mut q = connections_in_order(of, true, |q| rows::select_user(q, "u"));
     q.limit(limit).offset(offset);
     q
 }
 
-/// Every one of `of`'s connections in the list's order (`created`, then `uid`), ids only
-/// ([`Segments::ids`] reads the first column). `active_users`: only those with users not
-/// deleted (the users' table read for `deleted`); without, the covering indexes alone answer.
+/// Every one of `of`'s connections in the list's order, the other user's id first (what
+/// [`Segments::ids`] reads). `active_users`: only those with users not deleted (the users'
+/// table read for `deleted`); without, the covering indexes alone answer.
 fn connection_order_query(of: i64, active_users: bool) -> SelectStatement {
-    let side = |of_is_low: bool| {
-        let other_col = if of_is_low { connections::Column::UserHigh } else { connections::Column::UserLow };
-        connections_side(of, of_is_low, active_users, |q| {
-            q.expr_as(Expr::col((Alias::new("c"), other_col)), Alias::new("uid"));
-            q.expr_as(Expr::col((Alias::new("c"), connections::Column::Created)), Alias::new("created"));
-        })
-    };
-    let mut q = side(true);
-    q.union(UnionType::All, side(false))
-        .order_by(Alias::new("created"), Order::Desc)
-        .order_by(Alias::new("uid"), Order::Desc);
-    q
+    connections_in_order(of, active_users, |_| {})
 }
 
 /// The users connected with `user`, from either side of the pair (covering indexes).
