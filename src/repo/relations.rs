@@ -112,6 +112,13 @@ fn of_pair<C: sea_orm::sea_query::IntoIden + Copy>(select: &mut SelectStatement,
 
 /// The pair's state and both users' in one statement (see [`PairState`]).
 fn pair_state_query(caller: i64, other: i64, low: i64, high: i64) -> SelectStatement {
+    let mut query = Query::select();
+    query.exprs(pair_state_columns(caller, other, low, high));
+    query
+}
+
+/// The columns of [`pair_state_query`].
+fn pair_state_columns(caller: i64, other: i64, low: i64, high: i64) -> [Expr; 6] {
     let request = |column: Expr| {
         let mut q = Query::select().expr(column).from(requests::Entity).to_owned();
         of_pair(&mut q, requests::Column::UserLow, requests::Column::UserHigh, low, high);
@@ -121,16 +128,14 @@ fn pair_state_query(caller: i64, other: i64, low: i64, high: i64) -> SelectState
     of_pair(&mut version, relations::Column::UserLow, relations::Column::UserHigh, low, high);
     let mut connected = Query::select().expr(Expr::val(1)).from(connections::Entity).to_owned();
     of_pair(&mut connected, connections::Column::UserLow, connections::Column::UserHigh, low, high);
-    Query::select()
-        .expr(is_active(caller))
-        .expr(is_active(other))
-        .expr(scalar(version))
-        .expr(scalar(request(Expr::col(requests::Column::FromUserId))))
-        .expr(scalar(request(
-            Expr::case(Expr::col(requests::Column::Rejected).is_null(), 0).finally(1).into(),
-        )))
-        .expr(Expr::exists(connected))
-        .to_owned()
+    [
+        is_active(caller),
+        is_active(other),
+        scalar(version),
+        scalar(request(Expr::col(requests::Column::FromUserId))),
+        scalar(request(Expr::case(Expr::col(requests::Column::Rejected).is_null(), 0).finally(1).into())),
+        Expr::exists(connected),
+    ]
 }
 
 static PAIR_STATE: Cell = Cell::new();
@@ -479,7 +484,12 @@ fn request_as_new_statement(ids: Ids, t: &Transition, now: DateTime<Utc>) -> sea
     of_pair(&mut pair, relations::Column::UserLow, relations::Column::UserHigh, ids.low, ids.high);
     // Argument 5, the expected version, is -1 (no row yet): versions start at 1.
     let ctes = change_ctes(ids, t, shapes::int(5), now, Some(Expr::exists(pair).not()));
-    pair_state_query(ids.caller, ids.other, ids.low, ids.high).expr(pair_rows_written()).to_owned().with(ctes)
+    // The state is read only when nothing was written (PostgreSQL runs a subquery under CASE
+    // only when its branch is taken): a new pair's request reads nothing back.
+    let written = pair_rows_written();
+    let state: [Expr; 6] = pair_state_columns(ids.caller, ids.other, ids.low, ids.high)
+        .map(|column| Expr::case(written.clone().eq(0), column).finally(Expr::null()).into());
+    Query::select().exprs(state).expr(written).to_owned().with(ctes)
 }
 
 /// PostgreSQL's one statement of each transition.
@@ -630,4 +640,29 @@ pub fn fold_relations(caller: i64, others: &[i64], rows: Vec<(i64, Option<i64>, 
 
 pub fn relation_row(row: &impl Row) -> Result<(i64, Option<i64>, bool, bool), RepoError> {
     Ok((row.int(0)?, row.opt_int(1)?, row.int(2)? != 0, row.int(3)? != 0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `tests/bench/pgbench.sh` runs the server's request statement from `pgbench`, which knows
+    /// nothing of this code: its script must be the statement as this code builds it.
+    #[test]
+    fn the_pgbench_script_is_the_request_statement() {
+        const SCRIPT: &str = "tests/bench/pgbench-request.sql";
+        let (low, high) = (7_000_001, 7_000_002);
+        let transition = domain::apply(Relation::None, Action::Request).expect("a request from no relation");
+        let shape = Shape::new(&request_as_new_statement(Ids::sentinels(true), &transition, shapes::time(4)));
+        let now = shapes::time(9);
+        let rendered = shape.postgres(&change_args(low, high, now, None)).to_string();
+        let literal_now = sea_orm::Statement::from_sql_and_values(sea_orm::DbBackend::Postgres, "$1", [now.into()]).to_string();
+        let statement = rendered.replace(&literal_now, "now()").replace(&low.to_string(), ":low").replace(&high.to_string(), ":high");
+        let script = std::fs::read_to_string(SCRIPT).expect("the pgbench script");
+        let in_script = script.lines().find(|l| l.starts_with("WITH ")).unwrap_or_default();
+        assert!(
+            in_script == statement,
+            "{SCRIPT} is not the statement this code builds; its last line should be:\n{statement}"
+        );
+    }
 }

@@ -45,6 +45,9 @@ async fn the_schema_refuses_what_the_contract_forbids() {
     let relation = |l: i64, h: i64| format!("INSERT INTO relations (user_low, user_high, kind) VALUES ({l}, {h}, 'none')");
     refused(&app, &relation(a, a), NO_SELF_RELATION, "a self relation").await;
     refused(&app, &relation(high, low), NO_SELF_RELATION, "a pair stored the wrong way round").await;
+    // A pair's users exist; a request's users are its pair's (below), so they exist too.
+    let nobody = high + 1_000_000;
+    refused(&app, &relation(low, nobody), Rule::ForeignKey("relation_high_user_exists"), "a pair with nobody").await;
     // A request needs its pair row, of kind 'request'.
     let request = |from: i64, to: i64| {
         format!(
@@ -134,6 +137,30 @@ async fn sqlite_runs_in_wal_mode_with_a_busy_timeout() {
     assert_eq!(pragma("journal_mode").await, "wal");
     assert_eq!(pragma("busy_timeout").await, "5000");
     assert_eq!(pragma("foreign_keys").await, "1");
+}
+
+/// PostgreSQL keeps room in `users`' pages, so that the counter updates every write makes stay
+/// on their row's page and touch no index (HOT updates). (Whether PostgreSQL then makes them
+/// HOT is its business: `make bench-engine` shows the share.)
+#[tokio::test]
+async fn postgres_updates_counters_in_place() {
+    let app = TestApp::spawn().await;
+    if app.repo.backend() != DbBackend::Postgres {
+        return; // SQLite updates rows in place.
+    }
+    let db = app.repo.connection();
+    let options = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT array_to_string(reloptions, ',') FROM pg_class WHERE oid = 'users'::regclass",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index::<Option<String>>(0)
+        .unwrap();
+    let expected = format!("fillfactor={}", connections_api::repo::migration::USERS_FILLFACTOR);
+    assert_eq!(options.as_deref(), Some(expected.as_str()));
 }
 
 /// A database made before the counters existed, with relations in it, is upgraded with every

@@ -15,6 +15,7 @@ import hmac
 import json
 import os
 import platform
+import resource
 import secrets
 import shutil
 import socket
@@ -48,6 +49,20 @@ def token(secret: str, user_id: int) -> str:
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+
+
+def machine_cpu_seconds() -> tuple[float, float]:
+    """All cores' (busy, idle) seconds so far, from /proc/stat (idle and iowait count as idle)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    # guest time is already counted in user time
+    return (sum(fields[:8]) - idle) / CLOCK_TICKS, idle / CLOCK_TICKS
+
+
+def children_cpu_seconds() -> float:
+    """The CPU of this script's finished children (wrk, once it has exited)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def peak_rss_mib(pid: int) -> float:
@@ -132,6 +147,7 @@ def bench(args, work: Path) -> int:
         results = []
         for workload in args.workloads.split(","):
             before = cpu_seconds(server.pid)
+            machine_before, children_before = machine_cpu_seconds(), children_cpu_seconds()
             out = subprocess.run(
                 ["wrk", "-t", str(args.threads), "-c", str(args.connections), "-d", f"{args.duration}s",
                  "--latency", "-s", str(SCRIPT), base],
@@ -139,11 +155,19 @@ def bench(args, work: Path) -> int:
                 capture_output=True, text=True, check=True,
             ).stdout
             cpu = cpu_seconds(server.pid) - before
+            load_cpu = children_cpu_seconds() - children_before
+            busy, idle = (after - before for after, before in zip(machine_cpu_seconds(), machine_before))
             line = next(l for l in out.splitlines() if l.startswith("BENCH_RESULT "))
             r = json.loads(line.split(" ", 1)[1])
             r["workload"] = workload
             r["rps"] = r["requests"] / (r["duration_us"] / 1e6)
-            r["cpu_us"] = cpu * 1e6 / max(r["requests"], 1)
+            per_request = 1e6 / max(r["requests"], 1)
+            r["cpu_us"] = cpu * per_request
+            # Where the machine's CPU went, per request: the load generator, everything else
+            # (the database server on PostgreSQL, the kernel's softirqs, other processes), idle.
+            r["load_us"] = load_cpu * per_request
+            r["rest_us"] = max(busy - cpu - load_cpu, 0) * per_request
+            r["idle_us"] = idle * per_request
             results.append(r)
         rss = peak_rss_mib(server.pid)
     finally:
@@ -162,13 +186,19 @@ def bench(args, work: Path) -> int:
     print(f"load: {wrk_version.strip()}, {args.threads} threads, {args.connections} connections, "
           f"{args.duration} s per workload, on the same machine as the server")
     print()
-    header = f"{'workload':<9} {'req/s':>9} {'p50 ms':>7} {'p90 ms':>7} {'p99 ms':>7} {'non-2xx':>8} {'CPU µs/req':>10} {'of ceiling':>10}"
+    header = (f"{'workload':<9} {'req/s':>9} {'p50 ms':>7} {'p90 ms':>7} {'p99 ms':>7} {'non-2xx':>8} {'CPU µs/req':>10} "
+              f"{'of ceiling':>10} {'wrk µs':>7} {'rest µs':>7} {'idle µs':>7}")
     print(header)
     print("-" * len(header))
     for r in results:
         share = f"{100 * r['rps'] / ceiling:.0f}%" if ceiling else "n/a"
         print(f"{r['workload']:<9} {r['rps']:>9.0f} {r['p50'] / 1000:>7.2f} {r['p90'] / 1000:>7.2f} {r['p99'] / 1000:>7.2f} "
-              f"{r['non2xx'] + r['socket_errors']:>8} {r['cpu_us']:>10.1f} {share:>10}")
+              f"{r['non2xx'] + r['socket_errors']:>8} {r['cpu_us']:>10.1f} {share:>10} "
+              f"{r['load_us']:>7.1f} {r['rest_us']:>7.1f} {r['idle_us']:>7.1f}")
+    print()
+    print("CPU µs/req: the server's CPU per request; wrk µs: the load generator's; rest µs: the rest of the")
+    print("machine's busy time (the database server on PostgreSQL, softirqs, anything else running);")
+    print(f"idle µs: the cores' idle time. The four add up to {os.cpu_count()} cores' time per request.")
     print()
     print(f"peak server RSS: {rss:.1f} MiB; database size after the run: {database_size(env['DATABASE_URL'], sqlite_file)}")
     bad = [r["workload"] for r in results if r["non2xx"] or r["socket_errors"]]
