@@ -15,6 +15,17 @@ pub struct User {
     pub avatar: Option<String>,
     pub ext_id: Option<i64>,
     pub date_joined: DateTime<Utc>,
+    pub counters: Counters,
+}
+
+/// A user's counters, each equal to the `count` of the matching list: their connections, the
+/// pending requests they received, the requests they sent. Stored beside the user and updated in
+/// the same transaction as every change.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    pub connections: i64,
+    pub requests_received: i64,
+    pub requests_sent: i64,
 }
 
 impl From<repo::User> for User {
@@ -26,6 +37,11 @@ impl From<repo::User> for User {
             avatar: user.avatar,
             ext_id: user.ext_id,
             date_joined: user.date_joined,
+            counters: Counters {
+                connections: user.connections_counter,
+                requests_received: user.connection_requests_received_counter,
+                requests_sent: user.connection_requests_sent_counter,
+            },
         }
     }
 }
@@ -241,6 +257,13 @@ impl Connections {
         }
         let (user, relation) = self.repo.user_with_relation(caller.0, id).await?;
         Ok((user.into(), relation.status()))
+    }
+
+    /// `id`'s counters in friendship mode; `None` outside it (the answer then names none).
+    /// `401` for a caller gone, `404` for an unknown or deleted user, in either mode.
+    pub async fn counters(&self, caller: Caller, id: i64) -> Result<Option<Counters>, ServiceError> {
+        let (user, _) = self.user(caller, id).await?;
+        Ok(self.friendship_mode().await?.then_some(user.counters))
     }
 
     /// `of`'s connections as `caller` sees them (mutual ones first), with `caller`'s status

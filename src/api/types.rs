@@ -145,6 +145,7 @@ json_response!(UserPageResponse, UserPage, "A page of users.");
 json_response!(ConnectionRequestPageResponse, ConnectionRequestPage, "A page of connection requests.");
 json_response!(PreferencePageResponse, PreferencePage, "A page of preferences.");
 json_response!(EmptyResponse, EmptyBody, "The token would be accepted.");
+json_response!(CountersResponse, CountersBody, "The user's counters (none outside friendship mode).");
 
 /// The body of every error answer: a list of errors, each general or about one field.
 #[derive(Object, Clone, Debug, PartialEq, Eq)]
@@ -250,6 +251,12 @@ pub struct UserBody {
     // No doc comment on fields of a referenced schema: poem-openapi would wrap the `$ref` in an
     // `allOf`, which some client generators cannot read for a non-object schema.
     pub connection_status: ConnectionStatusValue,
+    /// How many connections the user has (the `count` of their connections list).
+    pub connections_counter: i64,
+    /// How many pending requests the user has received (the `count` of their received list).
+    pub connection_requests_received_counter: i64,
+    /// How many requests the user has sent (the `count` of their sent list).
+    pub connection_requests_sent_counter: i64,
 }
 
 impl UserBody {
@@ -262,6 +269,9 @@ impl UserBody {
             ext_id: Nullable(user.ext_id),
             date_joined: user.date_joined,
             connection_status: ConnectionStatusValue(status),
+            connections_counter: user.counters.connections,
+            connection_requests_received_counter: user.counters.requests_received,
+            connection_requests_sent_counter: user.counters.requests_sent,
         }
     }
 }
@@ -280,6 +290,9 @@ impl Example for UserBody {
             ext_id: Nullable(None),
             date_joined: example_time(0),
             connection_status: ConnectionStatusValue(Some(ConnectionStatus::Connected)),
+            connections_counter: 1,
+            connection_requests_received_counter: 0,
+            connection_requests_sent_counter: 0,
         }
     }
 }
@@ -393,6 +406,38 @@ page_body!(
     "A page of connection requests: `count` in all, absolute `next`/`previous` page URLs (or `null`)."
 );
 page_body!(PreferencePage, PreferenceBody, "A page of preferences: `count` in all, absolute `next`/`previous` page URLs (or `null`).");
+
+/// A user's counters, each the `count` of the matching list, in friendship mode; outside it
+/// the three keys are left out and the answer is `{}`.
+#[derive(Object, Clone, Debug, PartialEq, Eq)]
+#[oai(rename = "UserCounters", example)]
+pub struct CountersBody {
+    /// The user's connections.
+    #[oai(skip_serializing_if_is_none)]
+    pub connections: Option<i64>,
+    /// The requests the user has sent.
+    #[oai(skip_serializing_if_is_none)]
+    pub connection_requests_sent: Option<i64>,
+    /// The pending requests the user has received.
+    #[oai(skip_serializing_if_is_none)]
+    pub connection_requests_received: Option<i64>,
+}
+
+impl From<Option<crate::service::Counters>> for CountersBody {
+    fn from(counters: Option<crate::service::Counters>) -> Self {
+        CountersBody {
+            connections: counters.map(|c| c.connections),
+            connection_requests_sent: counters.map(|c| c.requests_sent),
+            connection_requests_received: counters.map(|c| c.requests_received),
+        }
+    }
+}
+
+impl Example for CountersBody {
+    fn example() -> Self {
+        CountersBody { connections: Some(12), connection_requests_sent: Some(1), connection_requests_received: Some(3) }
+    }
+}
 
 /// `{"is_connection": true}` when the caller and the user are connected.
 #[derive(Object, Clone, Debug, PartialEq, Eq)]

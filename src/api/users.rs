@@ -12,7 +12,7 @@ use super::error::ErrorResponses;
 use super::pagination::{links, page_request};
 use super::types::{
     UserId,
-    Body, EmptyBody, EmptyResponse, PreferenceBody, PreferencePage, PreferencePageResponse, TokenInput, UserBody,
+    Body, CountersBody, CountersResponse, EmptyBody, EmptyResponse, PreferenceBody, PreferencePage, PreferencePageResponse, TokenInput, UserBody,
     UserResponse,
 };
 use super::{AppState, BearerAuth, MeErrors, PreferenceErrors, UserReadErrors, VerifyTokenErrors};
@@ -54,6 +54,23 @@ impl UsersApi {
     ) -> Result<UserResponse, ErrorResponses<UserReadErrors>> {
         let (user, status) = state.connections.user(auth.0, id.0.0).await?;
         Ok(UserBody::new(user, status).into())
+    }
+
+    /// Get User Counters
+    ///
+    /// This endpoint returns the counters of the user identified by {id}: `connections`,
+    /// `connection_requests_sent` and `connection_requests_received`, each equal to the `count`
+    /// of the matching list. They are given only in friendship mode (SelfCommunity gives them
+    /// "only if `follow_enabled` is false"): outside it the answer is `{}`. Deleted users are not
+    /// found. Requires authentication.
+    #[oai(path = "/api/v2/user/:id/counters", method = "get", operation_id = "getUserCounters", tag = "OtherTags::Users")]
+    async fn counters(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: BearerAuth,
+        id: Path<UserId>,
+    ) -> Result<CountersResponse, ErrorResponses<UserReadErrors>> {
+        Ok(CountersBody::from(state.connections.counters(auth.0, id.0.0).await?).into())
     }
 
     /// Get All Dynamic Preferences

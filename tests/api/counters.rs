@@ -44,13 +44,37 @@ async fn counters_equal_the_lists_after_racing_actions() {
         }
         assert_eq!(app.repo.miscounted_users().await.unwrap(), vec![], "round {round}: stored counters = counted rows");
     }
+    // What clients see: the counters endpoint (read by a user outside the race), `me`, and every
+    // user object in the lists carry the same three numbers, each the `count` of its list.
+    let reader = app.user("reader").await;
+    let (app, reader) = (&app, &reader);
+    let counters_of = |id: i64| async move {
+        let (status, body) = json(app.get(reader, &format!("/api/v2/user/{id}/counters/")).await).await;
+        assert_eq!(status, 200, "{body}");
+        (body["connections"].as_i64(), body["connection_requests_received"].as_i64(), body["connection_requests_sent"].as_i64())
+    };
+    let in_object = |user: &serde_json::Value| {
+        (
+            user["connections_counter"].as_i64(),
+            user["connection_requests_received_counter"].as_i64(),
+            user["connection_requests_sent_counter"].as_i64(),
+        )
+    };
     for me in &users {
-        let stored = app.repo.find_active_user(me.id).await.unwrap().unwrap();
-        let app = &app;
         let count = |path: String| async move { json(app.get(me, &path).await).await.1["count"].as_i64() };
-        assert_eq!(count(format!("/api/v2/user/{}/connections/", me.id)).await, Some(stored.connections_counter));
-        assert_eq!(count("/api/v2/user/connection/requests/".into()).await, Some(stored.connection_requests_received_counter));
-        assert_eq!(count("/api/v2/user/connection/requests_sent/".into()).await, Some(stored.connection_requests_sent_counter));
+        let listed = (
+            count(format!("/api/v2/user/{}/connections/", me.id)).await,
+            count("/api/v2/user/connection/requests/".into()).await,
+            count("/api/v2/user/connection/requests_sent/".into()).await,
+        );
+        assert_eq!(counters_of(me.id).await, listed, "user {}: the counters endpoint against the lists", me.id);
+        let (_, own) = json(app.get(me, "/api/v2/user/me/").await).await;
+        assert_eq!(in_object(&own), listed, "user {}: `me` against the lists", me.id);
+        let (_, connections) = json(app.get(me, &format!("/api/v2/user/{}/connections/?limit=100", me.id)).await).await;
+        for user in connections["results"].as_array().unwrap() {
+            let id = user["id"].as_i64().unwrap();
+            assert_eq!(in_object(user), counters_of(id).await, "user {id} as listed among {}'s connections", me.id);
+        }
     }
 }
 
@@ -79,4 +103,33 @@ async fn deleting_a_user_takes_them_out_of_everyone_elses_counters() {
     assert_eq!(now(c.id).await, (0, 0, 0), "c: the connection with `gone` no longer counts");
     assert!(!app.repo.delete_user(gone.id).await.unwrap(), "a second delete changes nothing");
     assert_eq!(app.repo.miscounted_users().await.unwrap(), vec![]);
+}
+
+/// `GET /api/v2/user/{id}/counters/`: the three counts in friendship mode, `{}` outside it;
+/// `404` for an unknown or deleted user, `401` without a token.
+#[tokio::test]
+async fn the_counters_endpoint_answers_in_friendship_mode_only() {
+    let app = TestApp::spawn().await;
+    let (a, b, c) = (app.user("a").await, app.user("b").await, app.user("c").await);
+    app.act(&a, &b, Action::Request).await;
+    app.act(&c, &b, Action::Request).await;
+    app.act(&b, &c, Action::Accept).await;
+    let (status, body) = json(app.get(&a, &format!("/api/v2/user/{}/counters/", b.id)).await).await;
+    assert_eq!(status, 200);
+    assert_eq!(body, serde_json::json!({"connections": 1, "connection_requests_sent": 0, "connection_requests_received": 1}));
+    let (_, user) = json(app.get(&a, &format!("/api/v2/user/{}/", b.id)).await).await;
+    assert_eq!(
+        (&user["connections_counter"], &user["connection_requests_received_counter"], &user["connection_requests_sent_counter"]),
+        (&serde_json::json!(1), &serde_json::json!(1), &serde_json::json!(0))
+    );
+
+    crate::harness::assert_error(app.get(&a, "/api/v2/user/999999/counters/").await, 404, "not_found").await;
+    let anonymous = reqwest::Client::new().get(app.url(&format!("/api/v2/user/{}/counters/", b.id))).send().await.unwrap();
+    crate::harness::assert_error(anonymous, 401, "not_authenticated").await;
+
+    app.set_preference("follow_enabled", true).await;
+    let (status, body) = json(app.get(&a, &format!("/api/v2/user/{}/counters/", b.id)).await).await;
+    assert_eq!((status, body), (200, serde_json::json!({})), "outside friendship mode the keys are left out");
+    assert!(app.repo.delete_user(b.id).await.unwrap());
+    crate::harness::assert_error(app.get(&a, &format!("/api/v2/user/{}/counters/", b.id)).await, 404, "not_found").await;
 }

@@ -111,3 +111,16 @@ test("userRemoveConnection, and the errors a front end meets", async () => {
   await rejectsWith(UserService.userAcceptRequestConnection(b), 409, "no_connection_request");
   await rejectsWith(UserService.userRequestConnection(a), 400, "self_connection");
 });
+
+test("getUserCounters: what the profile's counters show", async () => {
+  // After the steps above: A is connected with C (B's connection was removed, B's request to C
+  // cancelled), and nothing is pending.
+  as("B");
+  assert.deepEqual(await UserService.getUserCounters(a), {
+    connections: 1,
+    connection_requests_sent: 0,
+    connection_requests_received: 0,
+  });
+  const me = await UserService.getUserConnections(a, { limit: 1 });
+  assert.equal(me.results[0].connections_counter, 1, "C, listed, carries its own counter");
+});

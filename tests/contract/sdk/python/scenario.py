@@ -18,6 +18,7 @@ from connections_client.api.connections import (  # noqa: E402
     user_remove_connection,
     user_request_connection,
 )
+from connections_client.api.users import get_user_counters  # noqa: E402
 from connections_client.models import ErrorBody  # noqa: E402
 
 base = os.environ["BASE_URL"]
@@ -43,6 +44,9 @@ assert (code, body.connection_status) == (200, "connected"), ("accept", code, bo
 code, body = call(check_user_connections, alice, id=b)
 assert (code, body.is_connection) == (200, True), (code, body)
 
+code, body = call(get_user_counters, alice, id=b)
+assert (code, body.connections) == (200, 1), ("counters", code, body)
+
 code, body = call(user_remove_connection, alice, id=b)
 assert (code, body.connection_status) == (200, None), ("remove", code, body)
 
@@ -53,4 +57,4 @@ assert body.errors[0].code == "no_connection_request", body
 code, body = call(user_request_connection, alice, id=a)
 assert code == 400 and body.errors[0].code == "self_connection", (code, body)
 
-print("python sdk (openapi-python-client): request, accept, is_connection, remove, 400 and 409 parsed: ok")
+print("python sdk (openapi-python-client): request, accept, is_connection, counters, remove, 400 and 409 parsed: ok")

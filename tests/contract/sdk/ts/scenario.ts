@@ -37,6 +37,11 @@ assert.equal(accepted.data?.connection_status, "connected");
 const check = await alice.GET("/api/v2/user/{id}/is_connection/", onUser(b));
 assert.equal(check.data?.is_connection, true);
 
+const counters = await alice.GET("/api/v2/user/{id}/counters/", onUser(b));
+assert.equal(counters.data?.connections, 1, "B's counters after the accept");
+const me = await bob.GET("/api/v2/user/me/");
+assert.equal(me.data?.connections_counter, 1, "B's own counter");
+
 const removed = await alice.POST("/api/v2/user/{id}/connection/remove/", onUser(b));
 assert.equal(removed.data?.connection_status, null);
 
@@ -49,4 +54,4 @@ assert.equal(first.code, "no_connection_request");
 const self = await alice.POST("/api/v2/user/{id}/connection/request/", onUser(a));
 assert.equal(self.response.status, 400);
 
-console.log("typescript sdk (openapi-typescript + openapi-fetch): request, accept, is_connection, remove, typed 409 and 400: ok");
+console.log("typescript sdk (openapi-typescript + openapi-fetch): request, accept, is_connection, counters, remove, typed 409 and 400: ok");

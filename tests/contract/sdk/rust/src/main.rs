@@ -39,6 +39,10 @@ async fn main() {
 
     let check = alice.check_user_connections().id(b).send().await.expect("is_connection").into_inner();
     assert!(check.is_connection, "connected after accept");
+    let counters = alice.get_user_counters().id(b).send().await.expect("B's counters").into_inner();
+    assert_eq!(counters.connections, Some(1), "B's counters after the accept");
+    let me = bob.get_me().send().await.expect("B's own user").into_inner();
+    assert_eq!(me.connections_counter, 1, "B's own counter");
 
     let removed = alice.user_remove_connection().id(b).send().await.expect("A removes B").into_inner();
     assert_eq!(removed.connection_status.0, None, "no relation after remove");
@@ -57,5 +61,5 @@ async fn main() {
         Err(Error::ErrorResponse(response)) => assert_eq!(response.status().as_u16(), 400),
         other => panic!("requesting oneself: expected a 400 error body, got {other:?}"),
     }
-    println!("rust sdk (progenitor): request, accept, is_connection, remove, typed 400 and 409: ok");
+    println!("rust sdk (progenitor): request, accept, is_connection, counters, remove, typed 400 and 409: ok");
 }
