@@ -142,6 +142,11 @@ pub struct Caller(pub i64);
 pub enum ServiceError {
     #[error("you cannot connect to yourself")]
     SelfConnection,
+    #[error("you cannot hide yourself")]
+    SelfHide,
+    /// One of the pair hid the other, and the action would create or restore a relation.
+    #[error("one of the users hid the other")]
+    UserHidden,
     #[error("the community is not in friendship mode")]
     FriendshipModeDisabled,
     #[error("user not found")]
@@ -164,6 +169,7 @@ impl From<RepoError> for ServiceError {
         match err {
             RepoError::CallerNotFound => ServiceError::CallerNotFound,
             RepoError::UserNotFound => ServiceError::UserNotFound,
+            RepoError::UserHidden => ServiceError::UserHidden,
             RepoError::Unavailable(reason) => ServiceError::Unavailable(reason),
             other => ServiceError::Internal(other),
         }
@@ -264,6 +270,42 @@ impl Connections {
     pub async fn counters(&self, caller: Caller, id: i64) -> Result<Option<Counters>, ServiceError> {
         let (user, _) = self.user(caller, id).await?;
         Ok(self.friendship_mode().await?.then_some(user.counters))
+    }
+
+    /// Hides `id` from `caller`, or shows them again if hidden (a toggle); answers whether `id`
+    /// is hidden now. No friendship mode needed.
+    pub async fn toggle_hidden(&self, caller: Caller, id: i64) -> Result<bool, ServiceError> {
+        if id == caller.0 {
+            self.me(caller).await?;
+            return Err(ServiceError::SelfHide);
+        }
+        Ok(self.repo.toggle_hidden(caller.0, id).await?)
+    }
+
+    /// Whether `caller` hid `id`, and whether `id` hid `caller` (both false with oneself).
+    pub async fn hidden_flags(&self, caller: Caller, id: i64) -> Result<(bool, bool), ServiceError> {
+        if id == caller.0 {
+            self.me(caller).await?;
+            return Ok((false, false));
+        }
+        Ok(self.repo.hidden_flags(caller.0, id).await?)
+    }
+
+    /// The users `caller` hid, most recently hidden first, with `caller`'s status with each.
+    pub async fn hidden_users(&self, caller: Caller, page: PageRequest) -> Result<Page<(User, Option<ConnectionStatus>)>, ServiceError> {
+        let found = self.repo.hidden_users(caller.0, page.limit, page.offset).await?;
+        let ids: Vec<i64> = found.items.iter().map(|u| u.id).collect();
+        let statuses: std::collections::HashMap<i64, Option<ConnectionStatus>> =
+            if ids.is_empty() { Default::default() } else { self.statuses(caller, &ids).await?.into_iter().collect() };
+        Ok(Page::from_repo(found, |user| {
+            let status = statuses.get(&user.id).copied().flatten();
+            (user.into(), status)
+        }))
+    }
+
+    /// The ids of the users `caller` hid, most recently hidden first.
+    pub async fn hidden_user_ids(&self, caller: Caller) -> Result<Vec<i64>, ServiceError> {
+        Ok(self.repo.hidden_user_ids(caller.0).await?)
     }
 
     /// `of`'s connections as `caller` sees them (mutual ones first), with `caller`'s status

@@ -38,6 +38,8 @@ pub const INVALID_ID: ErrorCode = ErrorCode {
     field: Some("id"),
 };
 pub const SELF_CONNECTION: ErrorCode = general(400, "self_connection", "You cannot connect to yourself.");
+pub const SELF_HIDE: ErrorCode = general(400, "self_hide", "You cannot hide yourself.");
+pub const USER_HIDDEN: ErrorCode = general(403, "user_hidden", "One of you has hidden the other.");
 pub const BAD_REQUEST: ErrorCode = general(400, "bad_request", "The request could not be understood.");
 pub const NOT_AUTHENTICATED: ErrorCode =
     general(401, "not_authenticated", "Authentication credentials were not provided.");
@@ -206,6 +208,8 @@ impl From<ServiceError> for ApiError {
     fn from(err: ServiceError) -> Self {
         match err {
             ServiceError::SelfConnection => ApiError::new(SELF_CONNECTION),
+            ServiceError::SelfHide => ApiError::new(SELF_HIDE),
+            ServiceError::UserHidden => ApiError::new(USER_HIDDEN),
             ServiceError::FriendshipModeDisabled => ApiError::new(FRIENDSHIP_MODE_DISABLED),
             ServiceError::UserNotFound => ApiError::new(NOT_FOUND),
             ServiceError::CallerNotFound => ApiError::invalid_token(USER_NOT_FOUND, USER_NOT_FOUND.message),

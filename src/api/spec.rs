@@ -7,6 +7,7 @@ use poem_openapi::{LicenseObject, OpenApiService, ServerObject};
 use serde_json::{Map, Value, json};
 
 use super::connections::ConnectionsApi;
+use super::hidden::HiddenUsersApi;
 use super::lists::ListsApi;
 use super::users::UsersApi;
 use super::types::UserBody;
@@ -19,10 +20,10 @@ stable snake_case `code` and a `message` for people, or is about one `field` wit
 `messages`. Paths end with a slash; the same path without it is served the same way.";
 
 /// Every operation of the API, in one place.
-pub type Api = (ConnectionsApi, ListsApi, UsersApi);
+pub type Api = (ConnectionsApi, ListsApi, UsersApi, HiddenUsersApi);
 
 pub fn openapi_service() -> OpenApiService<Api, ()> {
-    OpenApiService::new((ConnectionsApi, ListsApi, UsersApi), TITLE, VERSION)
+    OpenApiService::new((ConnectionsApi, ListsApi, UsersApi, HiddenUsersApi), TITLE, VERSION)
         .description(DESCRIPTION)
         .license(LicenseObject::new("MIT").url("https://opensource.org/licenses/MIT"))
         .server(ServerObject::new("/").description("The server that serves this document"))
@@ -104,6 +105,8 @@ fn operation_example(operation_id: Option<&str>) -> Option<Value> {
     match operation_id? {
         // The caller as they see themselves: no status with oneself.
         "getMe" => UserBody::me_example().to_json(),
+        // A bare array has no schema of its own to carry one.
+        "getHiddenUsersId" => Some(json!([7, 3])),
         _ => None,
     }
 }

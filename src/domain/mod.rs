@@ -142,6 +142,12 @@ pub enum Action {
 }
 
 impl Action {
+    /// The actions that create or restore a relation: refused while either user hid the
+    /// other. The ones that undo a relation (reject, cancel_request, remove, mark_seen) are not.
+    pub fn needs_both_visible(self) -> bool {
+        matches!(self, Action::Request | Action::Accept | Action::CancelReject)
+    }
+
     pub const ALL: [Action; 7] = [
         Action::Request,
         Action::Accept,

@@ -12,7 +12,7 @@ pub struct Migrator;
 #[async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(CreateSchema), Box::new(CountersAndVersions), Box::new(NamedConstraints), Box::new(LighterWrites)]
+        vec![Box::new(CreateSchema), Box::new(CountersAndVersions), Box::new(NamedConstraints), Box::new(LighterWrites), Box::new(HiddenUsers)]
     }
 }
 
@@ -437,6 +437,47 @@ impl MigrationTrait for LighterWrites {
             }
             db.execute_unprepared("ALTER TABLE users RESET (fillfactor)").await?;
         }
+        Ok(())
+    }
+}
+
+/// Users hidden by other users ("blocked" in SelfCommunity's React UI): one row per hider and
+/// hidden user, never oneself; the list of a user's hidden users reads newest first from an
+/// index, and "is X hidden by Y" both ways is a primary-key or index probe.
+struct HiddenUsers;
+
+impl MigrationName for HiddenUsers {
+    fn name(&self) -> &str {
+        "m20261201_000005_hidden_users"
+    }
+}
+
+const HIDDEN_USERS_UP: &str = r#"
+CREATE TABLE hidden_users (
+    user_id {INT} NOT NULL CONSTRAINT hider_exists REFERENCES users (id),
+    hidden_user_id {INT} NOT NULL CONSTRAINT hidden_user_exists REFERENCES users (id),
+    created {TS} NOT NULL,
+    CONSTRAINT one_hide_per_pair PRIMARY KEY (user_id, hidden_user_id),
+    CONSTRAINT no_self_hide CHECK (user_id <> hidden_user_id)
+);
+CREATE INDEX hidden_users_newest ON hidden_users (user_id, created, hidden_user_id);
+CREATE INDEX hidden_users_by_hidden ON hidden_users (hidden_user_id, user_id);
+"#;
+
+#[async_trait]
+impl MigrationTrait for HiddenUsers {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        db.execute_unprepared(&render(HIDDEN_USERS_UP, db.get_database_backend())).await?;
+        Ok(())
+    }
+
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager.get_connection().execute_unprepared("DROP TABLE hidden_users").await?;
         Ok(())
     }
 }

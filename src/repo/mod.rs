@@ -11,6 +11,7 @@
 //! The statements are built by sea-query from the entities, for both engines alike.
 
 pub mod entities;
+mod hidden;
 mod lists;
 pub mod migration;
 mod preferences;
@@ -56,6 +57,9 @@ pub enum RepoError {
     /// The user a request names does not exist or is deleted.
     #[error("no such user (or deleted)")]
     UserNotFound,
+    /// One of the pair hid the other: the action would create or restore a relation.
+    #[error("one of the users hid the other")]
+    UserHidden,
 }
 
 impl RepoError {

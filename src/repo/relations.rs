@@ -43,7 +43,7 @@ pub fn request_relation(sent: bool, rejected: bool) -> Relation {
 }
 
 /// The columns of a pair's state, first in every statement that reads it.
-const PAIR_STATE_COLUMNS: usize = 6;
+const PAIR_STATE_COLUMNS: usize = 7;
 
 /// A pair as one statement reads it.
 #[derive(Clone, Copy, Debug)]
@@ -55,6 +55,8 @@ pub struct PairState {
     sender: Option<i64>,
     rejected: Option<bool>,
     connected: bool,
+    /// Either user hid the other.
+    pub hidden: bool,
 }
 
 impl PairState {
@@ -75,7 +77,19 @@ impl PairState {
             sender: row.opt_int(3)?,
             rejected: row.opt_int(4)?.map(|r| r != 0),
             connected: row.boolean(5)?,
+            hidden: row.boolean(6)?,
         })
+    }
+
+    /// The users first (see [`PairState::require_users`]), then hiding: while either user hid
+    /// the other, the actions that create or restore a relation are refused (`UserHidden`),
+    /// whatever the pair's state.
+    fn require_action_allowed(&self, action: Action) -> Result<(), RepoError> {
+        self.require_users()?;
+        if self.hidden && action.needs_both_visible() {
+            return Err(RepoError::UserHidden);
+        }
+        Ok(())
     }
 
     /// The caller first (a token whose user is gone is `401`), then the other user (`404`).
@@ -118,7 +132,7 @@ fn pair_state_query(caller: i64, other: i64, low: i64, high: i64) -> SelectState
 }
 
 /// The columns of [`pair_state_query`].
-fn pair_state_columns(caller: i64, other: i64, low: i64, high: i64) -> [Expr; 6] {
+fn pair_state_columns(caller: i64, other: i64, low: i64, high: i64) -> [Expr; PAIR_STATE_COLUMNS] {
     let request = |column: Expr| {
         let mut q = Query::select().expr(column).from(requests::Entity).to_owned();
         of_pair(&mut q, requests::Column::UserLow, requests::Column::UserHigh, low, high);
@@ -135,6 +149,7 @@ fn pair_state_columns(caller: i64, other: i64, low: i64, high: i64) -> [Expr; 6]
         scalar(request(Expr::col(requests::Column::FromUserId))),
         scalar(request(Expr::case(Expr::col(requests::Column::Rejected).is_null(), 0).finally(1).into())),
         Expr::exists(connected),
+        super::hidden::hidden_either_way(caller, other),
     ]
 }
 
@@ -407,7 +422,7 @@ fn apply_sqlite(
     action: Action,
 ) -> Result<Result<Transition, Conflict>, RepoError> {
     let state = read_pair_sqlite(conn, caller, other)?;
-    state.require_users()?;
+    state.require_action_allowed(action)?;
     let transition = match domain::apply(state.relation(caller), action) {
         Ok(t) => t,
         Err(conflict) => return Ok(Err(conflict)),
@@ -483,11 +498,12 @@ fn request_as_new_statement(ids: Ids, t: &Transition, now: DateTime<Utc>) -> sea
     let mut pair = Query::select().expr(Expr::val(1)).from(relations::Entity).to_owned();
     of_pair(&mut pair, relations::Column::UserLow, relations::Column::UserHigh, ids.low, ids.high);
     // Argument 5, the expected version, is -1 (no row yet): versions start at 1.
-    let ctes = change_ctes(ids, t, shapes::int(5), now, Some(Expr::exists(pair).not()));
+    let new_and_visible = Expr::exists(pair).not().and(super::hidden::hidden_either_way(ids.caller, ids.other).not());
+    let ctes = change_ctes(ids, t, shapes::int(5), now, Some(new_and_visible));
     // The state is read only when nothing was written (PostgreSQL runs a subquery under CASE
     // only when its branch is taken): a new pair's request reads nothing back.
     let written = pair_rows_written();
-    let state: [Expr; 6] = pair_state_columns(ids.caller, ids.other, ids.low, ids.high)
+    let state: [Expr; PAIR_STATE_COLUMNS] = pair_state_columns(ids.caller, ids.other, ids.low, ids.high)
         .map(|column| Expr::case(written.clone().eq(0), column).finally(Expr::null()).into());
     Query::select().exprs(state).expr(written).to_owned().with(ctes)
 }
@@ -527,7 +543,7 @@ async fn apply_postgres(
             Some(state) => state,
             None => read_pair_postgres(db, caller, other).await?,
         };
-        state.require_users()?;
+        state.require_action_allowed(action)?;
         let transition = match domain::apply(state.relation(caller), action) {
             Ok(t) => t,
             Err(conflict) => return Ok(Err(conflict)),

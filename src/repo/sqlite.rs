@@ -375,6 +375,13 @@ where
     Ok(query(conn, statement, map)?.into_iter().next())
 }
 
+/// Runs a statement that changes rows; returns how many.
+pub fn execute<S: sea_query::QueryStatementWriter>(conn: &Connection, statement: &S) -> Result<usize, RepoError> {
+    let (sql, values) = build(statement);
+    let mut prepared = conn.prepare_cached(&sql).map_err(error)?;
+    prepared.execute(rusqlite::params_from_iter(values.iter().map(Param))).map_err(error)
+}
+
 /// Runs a statement built once (see `shapes.rs`) that changes rows; returns how many.
 pub fn execute_shape(conn: &Connection, shape: &super::shapes::Shape, args: &[super::shapes::Arg]) -> Result<usize, RepoError> {
     let (sql, values) = shape.sqlite(args);

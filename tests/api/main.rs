@@ -7,6 +7,7 @@ mod counters;
 mod docs_drift;
 mod framework_errors;
 mod harness;
+mod hidden;
 mod isolation;
 mod lists;
 mod overload;

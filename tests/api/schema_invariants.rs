@@ -99,6 +99,14 @@ async fn the_schema_refuses_what_the_contract_forbids() {
     refused(&app, &request(a, b), REQUEST_NEEDS_PAIR, "a request beside the connection").await;
     refused(&app, "UPDATE relations SET kind = 'friends'", Rule::Check("relation_kind_known"), "unknown kinds").await;
 
+    // Hiding: never oneself, once per hider and hidden user, only real users.
+    let hide = |user: i64, hidden: i64| format!("INSERT INTO hidden_users (user_id, hidden_user_id, created) VALUES ({user}, {hidden}, {now})");
+    refused(&app, &hide(a, a), Rule::Check("no_self_hide"), "hiding oneself").await;
+    exec(&app, &hide(a, b)).await.expect("a hides b");
+    let once = Rule::Unique("one_hide_per_pair", "hidden_users.user_id, hidden_users.hidden_user_id");
+    refused(&app, &hide(a, b), once, "hiding twice").await;
+    refused(&app, &hide(a, high + 1_000_000), Rule::ForeignKey("hidden_user_exists"), "hiding nobody").await;
+
     // Users: a name of 1 to 150 characters, taken once; counters never below zero.
     refused(&app, &format!("INSERT INTO users (username, date_joined) VALUES ('', {now})"), Rule::Check("username_length"), "an empty name").await;
     refused(

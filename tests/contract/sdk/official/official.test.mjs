@@ -124,3 +124,19 @@ test("getUserCounters: what the profile's counters show", async () => {
   const me = await UserService.getUserConnections(a, { limit: 1 });
   assert.equal(me.results[0].connections_counter, 1, "C, listed, carries its own counter");
 });
+
+test("showHideUser, checkUserHidden(By), getHiddenUsers(Id): A hides B, and B cannot ask", async () => {
+  as("A");
+  assert.ok(!(await UserService.showHideUser(b)), "204, no body");
+  assert.deepEqual(await UserService.checkUserHidden(b), { is_hidden: true });
+  assert.deepEqual(await UserService.getHiddenUsersId(), [b]);
+  const hidden = await UserService.getHiddenUsers({ limit: 10 });
+  assert.equal(hidden.count, 1);
+  assert.equal(hidden.results[0].id, b);
+  as("B");
+  assert.deepEqual(await UserService.checkUserHiddenBy(a), { is_hidden_by: true });
+  await rejectsWith(UserService.userRequestConnection(a), 403, "user_hidden");
+  as("A");
+  await UserService.showHideUser(b);
+  assert.deepEqual(await UserService.getHiddenUsersId(), [], "shown again");
+});

@@ -18,7 +18,12 @@ from connections_client.api.connections import (  # noqa: E402
     user_remove_connection,
     user_request_connection,
 )
-from connections_client.api.users import get_user_counters  # noqa: E402
+from connections_client.api.users import (  # noqa: E402
+    check_user_hidden,
+    get_hidden_users_id,
+    get_user_counters,
+    show_hide_user,
+)
 from connections_client.models import ErrorBody  # noqa: E402
 
 base = os.environ["BASE_URL"]
@@ -57,4 +62,13 @@ assert body.errors[0].code == "no_connection_request", body
 code, body = call(user_request_connection, alice, id=a)
 assert code == 400 and body.errors[0].code == "self_connection", (code, body)
 
-print("python sdk (openapi-python-client): request, accept, is_connection, counters, remove, 400 and 409 parsed: ok")
+code, _ = call(show_hide_user, alice, id=b)
+assert code == 204, ("hide", code)
+code, body = call(check_user_hidden, alice, id=b)
+assert (code, body.is_hidden) == (200, True), ("is_hidden", code, body)
+code, body = call(get_hidden_users_id, alice)
+assert (code, body) == (200, [b]), ("hidden ids", code, body)
+code, _ = call(show_hide_user, alice, id=b)
+assert code == 204, ("show again", code)
+
+print("python sdk (openapi-python-client): request, accept, is_connection, counters, remove, 400 and 409 parsed, hide: ok")

@@ -54,4 +54,14 @@ assert.equal(first.code, "no_connection_request");
 const self = await alice.POST("/api/v2/user/{id}/connection/request/", onUser(a));
 assert.equal(self.response.status, 400);
 
-console.log("typescript sdk (openapi-typescript + openapi-fetch): request, accept, is_connection, counters, remove, typed 409 and 400: ok");
+const hidden = await alice.POST("/api/v2/user/{id}/hide/", onUser(b));
+assert.equal(hidden.response.status, 204);
+const isHidden = await alice.GET("/api/v2/user/{id}/is_hidden/", onUser(b));
+assert.equal(isHidden.data?.is_hidden, true);
+const ids = await alice.GET("/api/v2/user/hidden_users_id/");
+assert.deepEqual(ids.data, [b]);
+const refused = await bob.POST("/api/v2/user/{id}/connection/request/", onUser(a));
+assert.equal(refused.response.status, 403);
+assert.equal((await alice.POST("/api/v2/user/{id}/hide/", onUser(b))).response.status, 204, "shown again");
+
+console.log("typescript sdk (openapi-typescript + openapi-fetch): request, accept, is_connection, counters, remove, typed 409 and 400, hide: ok");

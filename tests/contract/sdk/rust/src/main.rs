@@ -61,5 +61,11 @@ async fn main() {
         Err(Error::ErrorResponse(response)) => assert_eq!(response.status().as_u16(), 400),
         other => panic!("requesting oneself: expected a 400 error body, got {other:?}"),
     }
-    println!("rust sdk (progenitor): request, accept, is_connection, counters, remove, typed 400 and 409: ok");
+    alice.show_hide_user().id(b).send().await.expect("A hides B");
+    let hidden = alice.check_user_hidden().id(b).send().await.expect("is_hidden").into_inner();
+    assert!(hidden.is_hidden, "hidden after the toggle");
+    let ids = alice.get_hidden_users_id().send().await.expect("hidden ids").into_inner();
+    assert_eq!(ids, vec![b.get() as i64]);
+    alice.show_hide_user().id(b).send().await.expect("A shows B again");
+    println!("rust sdk (progenitor): request, accept, is_connection, counters, remove, typed 400 and 409, hide: ok");
 }
