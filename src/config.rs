@@ -134,6 +134,9 @@ pub enum Command {
     /// Show or change community preferences.
     #[command(subcommand)]
     Preference(PreferenceCommand),
+    /// Show or change the community's features (GET /api/v2/feature/).
+    #[command(subcommand)]
+    Feature(FeatureCommand),
     /// Fill an empty database in bulk (benchmarks, demos): users `user1`..`userN`, then
     /// connections and pending requests between them.
     Seed {
@@ -168,6 +171,18 @@ pub enum UserCommand {
     },
     /// Mark a user deleted: their relations stop counting.
     Delete { id: i64 },
+}
+
+#[derive(Subcommand)]
+pub enum FeatureCommand {
+    /// Turn the feature NAME on (true) or off (false), creating it if new.
+    Set {
+        name: String,
+        #[arg(action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+        enabled: bool,
+    },
+    /// List every feature.
+    List,
 }
 
 #[derive(Subcommand)]
@@ -433,5 +448,13 @@ mod tests {
         let missing = std::path::Path::new("/nonexistent/key.pem");
         assert!(read_public_key(missing, "ES256").unwrap_err().to_string().starts_with("JWT_PUBLIC_KEY_FILE: cannot read"));
         assert_eq!(read_public_key(key, "ES256").unwrap().0, jsonwebtoken::Algorithm::ES256);
+    }
+
+    /// clap checks the whole command line's declarations (every subcommand's), not only those
+    /// of the commands a test happens to run.
+    #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
     }
 }

@@ -8,7 +8,7 @@ use tracing_subscriber::EnvFilter;
 use connections_api::api::spec;
 use connections_api::app::{self, Application};
 use connections_api::auth::Authenticator;
-use connections_api::config::{self, Cli, Command, LogArgs, LogFormat, PreferenceCommand, UserCommand};
+use connections_api::config::{self, Cli, Command, FeatureCommand, LogArgs, LogFormat, PreferenceCommand, UserCommand};
 use connections_api::server;
 use connections_api::service::preference_json;
 
@@ -117,6 +117,16 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 .ok_or_else(|| Failure(format!("{key:?}: expected SECTION.NAME, e.g. configurations.follow_enabled")))?;
             let json = preference_json(section, name, &value).map_err(Failure)?;
             repo.set_preference(section, name, &json).await?;
+            Ok(())
+        }
+        Command::Feature(FeatureCommand::Set { name, enabled }) => {
+            app::open(database).await?.set_feature(&name, enabled).await?;
+            Ok(())
+        }
+        Command::Feature(FeatureCommand::List) => {
+            for f in app::open(database).await?.features().await? {
+                println!("{} = {}", f.name, f.enabled);
+            }
             Ok(())
         }
         Command::Preference(PreferenceCommand::List) => {

@@ -93,6 +93,14 @@ pub struct Preference {
     pub value: String,
 }
 
+/// A feature of the community, on or off.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Feature {
+    pub id: i64,
+    pub name: String,
+    pub enabled: bool,
+}
+
 /// The most ids one status batch may ask about.
 pub const MAX_STATUS_BATCH: usize = 100;
 /// Page sizes: the default, and the most a client gets however many it asks for.
@@ -107,6 +115,18 @@ pub struct PageRequest {
 }
 
 impl PageRequest {
+    /// The `limit` of a page that holds the rest of the list.
+    pub const WHOLE: u64 = i64::MAX as u64;
+
+    /// Without `limit`, every item from `offset` on (the lists SelfCommunity's React UI reads
+    /// once and never pages: preferences and features); with it, a page as [`PageRequest::new`].
+    pub fn whole_unless_limited(limit: Option<u64>, offset: Option<u64>) -> Self {
+        match limit {
+            None => PageRequest { limit: Self::WHOLE, offset: offset.unwrap_or(0) },
+            Some(_) => Self::new(limit, offset),
+        }
+    }
+
     /// `limit` defaults to 20 and is clamped to 100, as Django REST framework does.
     pub fn new(limit: Option<u64>, offset: Option<u64>) -> Self {
         PageRequest {
@@ -342,6 +362,12 @@ impl Connections {
     pub async fn preferences(&self, page: PageRequest) -> Result<Page<Preference>, ServiceError> {
         let found = self.repo.preferences_page(page.limit, page.offset).await?;
         Ok(Page::from_repo(found, |p| Preference { id: p.id, section: p.section, name: p.name, value: p.value }))
+    }
+
+    /// The features, in the order they were first set.
+    pub async fn features(&self, page: PageRequest) -> Result<Page<Feature>, ServiceError> {
+        let found = self.repo.features_page(page.limit, page.offset).await?;
+        Ok(Page::from_repo(found, |f| Feature { id: f.id, name: f.name, enabled: f.enabled }))
     }
 
     /// Runs `action` of `caller` towards user `target` and returns the caller's status after it.

@@ -59,6 +59,20 @@ fn preferences_are_set_and_listed() {
 }
 
 #[test]
+fn features_are_set_and_listed() {
+    let cli = Cli::new();
+    assert_eq!(cli.ok(&["feature", "list"]), "", "a fresh database has none");
+    cli.ok(&["feature", "set", "groups", "true"]);
+    cli.ok(&["feature", "set", "events", "false"]);
+    cli.ok(&["feature", "set", "groups", "false"]);
+    assert_eq!(cli.ok(&["feature", "list"]), "groups = false\nevents = false\n");
+    let out = cli.run(&["feature", "set", "groups", "maybe"]);
+    assert!(!out.status.success(), "a value other than true or false is refused");
+    let out = cli.run(&["feature", "set", "", "true"]);
+    assert_one_line_error(&out, "error: \"\": a feature's name has 1 to 100 characters");
+}
+
+#[test]
 fn bad_settings_stop_the_program_with_one_line_naming_them() {
     let cli = Cli::new();
     let out = cli.command().args(["serve", "--bind", "not-an-address"]).output().unwrap();

@@ -11,9 +11,15 @@ pub fn page_request(limit: Option<i64>, offset: Option<i64>) -> PageRequest {
     PageRequest::new(limit.and_then(|l| u64::try_from(l).ok()), offset.and_then(|o| u64::try_from(o).ok()))
 }
 
+/// The same for the lists that answer whole without `limit` (see
+/// [`PageRequest::whole_unless_limited`]).
+pub fn whole_page_request(limit: Option<i64>, offset: Option<i64>) -> PageRequest {
+    PageRequest::whole_unless_limited(limit.and_then(|l| u64::try_from(l).ok()), offset.and_then(|o| u64::try_from(o).ok()))
+}
+
 /// The URL of this request's page at `offset` (`None`: without an offset), other query
 /// parameters kept.
-fn page_url(req: &Request, trust_forwarded: bool, limit: u64, offset: Option<u64>) -> String {
+fn page_url(req: &Request, trust_forwarded: bool, limit: Option<u64>, offset: Option<u64>) -> String {
     let forwarded = |name: &str| {
         trust_forwarded
             .then(|| req.header(name))
@@ -44,7 +50,9 @@ fn page_url(req: &Request, trust_forwarded: bool, limit: u64, offset: Option<u64
         .into_iter()
         .filter(|(k, _)| k != "limit" && k != "offset")
         .collect();
-    query.push(("limit".into(), limit.to_string()));
+    if let Some(limit) = limit {
+        query.push(("limit".into(), limit.to_string()));
+    }
     if let Some(offset) = offset {
         query.push(("offset".into(), offset.to_string()));
     }
@@ -62,13 +70,17 @@ fn is_host(host: &str) -> bool {
 /// `(next, previous)` for a page of a list of `count` items, as Django REST framework makes them.
 pub fn links(req: &Request, trust_forwarded: bool, page: PageRequest, count: u64) -> (Option<String>, Option<String>) {
     let PageRequest { limit, offset } = page;
+    if limit == PageRequest::WHOLE {
+        // The rest of the list from `offset`: nothing after it; before it, the whole list.
+        return (None, (offset > 0).then(|| page_url(req, trust_forwarded, None, None)));
+    }
     let next = (offset.saturating_add(limit) < count)
-        .then(|| page_url(req, trust_forwarded, limit, Some(offset + limit)));
+        .then(|| page_url(req, trust_forwarded, Some(limit), Some(offset + limit)));
     let previous = (offset > 0).then(|| {
         if offset <= limit {
-            page_url(req, trust_forwarded, limit, None)
+            page_url(req, trust_forwarded, Some(limit), None)
         } else {
-            page_url(req, trust_forwarded, limit, Some(offset - limit))
+            page_url(req, trust_forwarded, Some(limit), Some(offset - limit))
         }
     });
     (next, previous)

@@ -144,6 +144,7 @@ json_response!(UserResponse, UserBody, "The user, with the caller's status with 
 json_response!(UserPageResponse, UserPage, "A page of users.");
 json_response!(ConnectionRequestPageResponse, ConnectionRequestPage, "A page of connection requests.");
 json_response!(PreferencePageResponse, PreferencePage, "A page of preferences.");
+json_response!(FeaturePageResponse, FeaturePage, "A page of features.");
 json_response!(EmptyResponse, EmptyBody, "The token would be accepted.");
 json_response!(CountersResponse, CountersBody, "The user's counters (none outside friendship mode).");
 
@@ -364,6 +365,22 @@ impl Example for PreferenceBody {
     }
 }
 
+/// A feature of the community, as `GET /api/v2/feature/` lists them; SelfCommunity's React UI
+/// turns on what it draws for the enabled ones.
+#[derive(Object, Clone, Debug, PartialEq, Eq)]
+#[oai(rename = "Feature", example)]
+pub struct FeatureBody {
+    pub id: i64,
+    pub name: String,
+    pub enabled: bool,
+}
+
+impl Example for FeatureBody {
+    fn example() -> Self {
+        FeatureBody { id: 1, name: "groups".into(), enabled: true }
+    }
+}
+
 /// A page of a list, in Django REST framework's envelope.
 macro_rules! page_body {
     ($name:ident, $item:ty, $doc:literal) => {
@@ -405,6 +422,7 @@ page_body!(
     ConnectionRequestBody,
     "A page of connection requests: `count` in all, absolute `next`/`previous` page URLs (or `null`)."
 );
+page_body!(FeaturePage, FeatureBody, "A page of features: `count` in all, absolute `next`/`previous` page URLs (or `null`).");
 page_body!(PreferencePage, PreferenceBody, "A page of preferences: `count` in all, absolute `next`/`previous` page URLs (or `null`).");
 
 /// A user's counters, each the `count` of the matching list, in friendship mode; outside it

@@ -9,10 +9,10 @@ use poem_openapi::payload::Json;
 use poem_openapi::{OpenApi, Tags};
 
 use super::error::ErrorResponses;
-use super::pagination::{links, page_request};
+use super::pagination::{links, whole_page_request};
 use super::types::{
     UserId,
-    Body, CountersBody, CountersResponse, EmptyBody, EmptyResponse, PreferenceBody, PreferencePage, PreferencePageResponse, TokenInput, UserBody,
+    Body, CountersBody, CountersResponse, EmptyBody, FeatureBody, FeaturePage, FeaturePageResponse, EmptyResponse, PreferenceBody, PreferencePage, PreferencePageResponse, TokenInput, UserBody,
     UserResponse,
 };
 use super::{AppState, BearerAuth, MeErrors, PreferenceErrors, UserReadErrors, VerifyTokenErrors};
@@ -21,7 +21,8 @@ use super::{AppState, BearerAuth, MeErrors, PreferenceErrors, UserReadErrors, Ve
 pub enum OtherTags {
     /// Users, as the connection endpoints show them.
     Users,
-    /// Community preferences (read-only here; the operator sets them from the command line).
+    /// Community preferences and features (read-only here; the operator sets them from the
+    /// command line).
     Preferences,
     /// Token verification.
     Authentication,
@@ -77,8 +78,10 @@ impl UsersApi {
     ///
     /// This endpoint lists the community's preferences, as SelfCommunity's clients read them:
     /// `configurations.follow_enabled` and `configurations.connection_enabled` decide the
-    /// community mode (friendship mode: follows disabled, connections enabled). No
-    /// authentication.
+    /// community mode (friendship mode: follows disabled, connections enabled). A fresh
+    /// database holds every preference SelfCommunity's React UI reads, with working defaults.
+    /// Without `limit` the answer holds every preference (`next` is `null`), as the React UI
+    /// reads it once and never pages; with `limit`, pages as every list. No authentication.
     #[oai(
         path = "/api/v2/dynamic_preference",
         method = "get",
@@ -89,14 +92,15 @@ impl UsersApi {
         &self,
         req: &Request,
         state: Data<&Arc<AppState>>,
-        /// Number of results to return per page (default 20; more than 100 counts as 100).
+        /// Number of results to return per page (more than 100 counts as 100); without it,
+        /// every preference from `offset` on.
         #[oai(validator(minimum(value = "1")))]
         limit: Query<Option<i64>>,
         /// The initial index from which to return the results.
         #[oai(validator(minimum(value = "0")))]
         offset: Query<Option<i64>>,
     ) -> Result<PreferencePageResponse, ErrorResponses<PreferenceErrors>> {
-        let page = page_request(limit.0, offset.0);
+        let page = whole_page_request(limit.0, offset.0);
         let found = state.connections.preferences(page).await?;
         let bodies = found
             .items
@@ -110,6 +114,32 @@ impl UsersApi {
             })
             .collect();
         Ok(PreferencePage::new(found.count, links(req, state.trust_forwarded_headers, page, found.count), bodies).into())
+    }
+
+    /// Get All Features
+    ///
+    /// This endpoint lists the community's features, each `enabled` or not, in the order they
+    /// were first set; the operator sets them (`connections-api feature set NAME true|false`).
+    /// A fresh database has none. SelfCommunity's React UI loads them together with the
+    /// preferences before it draws anything. Without `limit` the answer holds every feature
+    /// (`next` is `null`); with `limit`, pages as every list. No authentication.
+    #[oai(path = "/api/v2/feature", method = "get", operation_id = "getAllFeatures", tag = "OtherTags::Preferences")]
+    async fn features(
+        &self,
+        req: &Request,
+        state: Data<&Arc<AppState>>,
+        /// Number of results to return per page (more than 100 counts as 100); without it,
+        /// every feature from `offset` on.
+        #[oai(validator(minimum(value = "1")))]
+        limit: Query<Option<i64>>,
+        /// The initial index from which to return the results.
+        #[oai(validator(minimum(value = "0")))]
+        offset: Query<Option<i64>>,
+    ) -> Result<FeaturePageResponse, ErrorResponses<PreferenceErrors>> {
+        let page = whole_page_request(limit.0, offset.0);
+        let found = state.connections.features(page).await?;
+        let bodies = found.items.into_iter().map(|f| FeatureBody { id: f.id, name: f.name, enabled: f.enabled }).collect();
+        Ok(FeaturePage::new(found.count, links(req, state.trust_forwarded_headers, page, found.count), bodies).into())
     }
 
     /// Verify Token

@@ -20,6 +20,8 @@ pub mod users {
         pub connection_requests_received_counter: i64,
         /// Requests the user sent (pending or rejected) to users who are not deleted.
         pub connection_requests_sent_counter: i64,
+        /// `admin` (staff), or `None`.
+        pub role: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -131,6 +133,47 @@ pub mod hidden_users {
         #[sea_orm(primary_key, auto_increment = false)]
         pub hidden_user_id: i64,
         pub created: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// A feature of the community, by name, on or off (`GET /api/v2/feature/`).
+pub mod features {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "features")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub name: String,
+        pub enabled: bool,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// A user's notification settings; a user without a row has the defaults.
+pub mod user_settings {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "user_settings")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_id: i64,
+        pub qa_frequency: i64,
+        pub email_notification_not_qa: i64,
+        pub mobile_notifications_scmty: i64,
+        pub show_toast_notifications: i64,
+        pub toast_notifications_emit_sound: i64,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -12,7 +12,7 @@ pub struct Migrator;
 #[async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(CreateSchema), Box::new(CountersAndVersions), Box::new(NamedConstraints), Box::new(LighterWrites), Box::new(HiddenUsers)]
+        vec![Box::new(CreateSchema), Box::new(CountersAndVersions), Box::new(NamedConstraints), Box::new(LighterWrites), Box::new(HiddenUsers), Box::new(DefaultPreferences), Box::new(FeaturesSettingsRoles)]
     }
 }
 
@@ -478,6 +478,93 @@ impl MigrationTrait for HiddenUsers {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager.get_connection().execute_unprepared("DROP TABLE hidden_users").await?;
+        Ok(())
+    }
+}
+
+/// Every preference SelfCommunity's React UI reads, with a working default
+/// ([`super::preference_defaults`]); a preference that already has a value keeps it.
+struct DefaultPreferences;
+
+impl MigrationName for DefaultPreferences {
+    fn name(&self) -> &str {
+        "m20261201_000006_default_preferences"
+    }
+}
+
+#[async_trait]
+impl MigrationTrait for DefaultPreferences {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        use super::entities::preferences::{Column, Entity};
+        let mut insert = Query::insert();
+        insert.into_table(Entity).columns([Column::Section, Column::Name, Column::Value]);
+        for (section, name, value) in super::preference_defaults::DEFAULT_PREFERENCES {
+            insert.values_panic([(*section).into(), (*name).into(), (*value).into()]);
+        }
+        insert.on_conflict(OnConflict::columns([Column::Section, Column::Name]).do_nothing().to_owned());
+        manager.get_connection().execute(&insert).await?;
+        Ok(())
+    }
+
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+
+    async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
+        // The values may have been changed since: they stay.
+        Ok(())
+    }
+}
+
+/// What SelfCommunity's React UI reads besides the relations: the community's features (by
+/// name, each on or off), each user's notification settings (integers from SelfCommunity's
+/// documented enumerations; no row: the defaults), and a user's role (`admin`, or none).
+struct FeaturesSettingsRoles;
+
+impl MigrationName for FeaturesSettingsRoles {
+    fn name(&self) -> &str {
+        "m20261201_000007_features_settings_roles"
+    }
+}
+
+const FEATURES_SETTINGS_ROLES_UP: &str = r#"
+CREATE TABLE features (
+    id {ID},
+    name TEXT NOT NULL CONSTRAINT one_feature_per_name UNIQUE
+        CONSTRAINT feature_name_length CHECK (length(name) BETWEEN 1 AND 100),
+    enabled BOOLEAN NOT NULL
+);
+CREATE TABLE user_settings (
+    user_id {INT} NOT NULL CONSTRAINT settings_user_exists REFERENCES users (id),
+    qa_frequency {INT} NOT NULL CONSTRAINT qa_frequency_known CHECK (qa_frequency IN (-1, 0, 1)),
+    email_notification_not_qa {INT} NOT NULL
+        CONSTRAINT email_notification_not_qa_known CHECK (email_notification_not_qa IN (0, 1)),
+    mobile_notifications_scmty {INT} NOT NULL
+        CONSTRAINT mobile_notifications_scmty_known CHECK (mobile_notifications_scmty IN (0, 1)),
+    show_toast_notifications {INT} NOT NULL
+        CONSTRAINT show_toast_notifications_known CHECK (show_toast_notifications IN (0, 1)),
+    toast_notifications_emit_sound {INT} NOT NULL
+        CONSTRAINT toast_notifications_emit_sound_known CHECK (toast_notifications_emit_sound IN (0, 1)),
+    CONSTRAINT one_settings_row_per_user PRIMARY KEY (user_id)
+);
+ALTER TABLE users ADD COLUMN role TEXT NULL CONSTRAINT role_known CHECK (role IN ('admin'));
+"#;
+
+#[async_trait]
+impl MigrationTrait for FeaturesSettingsRoles {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        db.execute_unprepared(&render(FEATURES_SETTINGS_ROLES_UP, db.get_database_backend())).await?;
+        Ok(())
+    }
+
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        db.execute_unprepared("ALTER TABLE users DROP COLUMN role; DROP TABLE user_settings; DROP TABLE features;").await?;
         Ok(())
     }
 }

@@ -11,9 +11,11 @@
 //! The statements are built by sea-query from the entities, for both engines alike.
 
 pub mod entities;
+mod features;
 mod hidden;
 mod lists;
 pub mod migration;
+mod preference_defaults;
 mod preferences;
 pub mod relations;
 mod rows;

@@ -91,13 +91,14 @@ pub fn select_user(select: &mut SelectStatement, table: &str) {
         C::ConnectionsCounter,
         C::ConnectionRequestsReceivedCounter,
         C::ConnectionRequestsSentCounter,
+        C::Role,
     ] {
         select.expr(Expr::col((Alias::new(table), column)));
     }
 }
 
 /// How many columns [`select_user`] adds.
-pub const USER_COLUMNS: usize = 10;
+pub const USER_COLUMNS: usize = 11;
 
 /// A user from the columns [`select_user`] added, starting at `at`.
 pub fn user_at(row: &(impl Row + ?Sized), at: usize) -> Result<User, RepoError> {
@@ -112,6 +113,7 @@ pub fn user_at(row: &(impl Row + ?Sized), at: usize) -> Result<User, RepoError> 
         connections_counter: row.int(at + 7)?,
         connection_requests_received_counter: row.int(at + 8)?,
         connection_requests_sent_counter: row.int(at + 9)?,
+        role: row.opt_text(at + 10)?,
     })
 }
 

@@ -45,6 +45,68 @@ async fn preferences_are_listed_without_auth_as_json_values() {
     assert!(first["next"].as_str().unwrap().contains("/api/v2/dynamic_preference/?limit=1&offset=1"));
 }
 
+/// SelfCommunity's React UI reads the preference list once, without `limit`, and crashes on a
+/// preference it expects and does not find: a fresh database answers every one `react-core`
+/// names (the fixture is copied from its `constants/Preferences.ts`) in one page.
+#[tokio::test]
+async fn a_fresh_database_answers_every_preference_the_react_ui_reads_in_one_page() {
+    let app = TestApp::spawn().await;
+    let (status, page) = json(app.client.get(app.url("/api/v2/dynamic_preference/")).send().await.unwrap()).await;
+    assert_eq!(status, 200);
+    let results = page["results"].as_array().unwrap();
+    assert_eq!(page["count"], results.len(), "one page holds them all");
+    assert_eq!((&page["next"], &page["previous"]), (&Value::Null, &Value::Null));
+    let served: std::collections::HashSet<String> =
+        results.iter().map(|p| format!("{}.{}", p["section"].as_str().unwrap(), p["name"].as_str().unwrap())).collect();
+    let expected = std::fs::read_to_string("tests/fixtures/react-core-preferences.txt").unwrap();
+    let missing: Vec<&str> =
+        expected.lines().filter(|l| !l.starts_with('#') && !l.is_empty()).filter(|name| !served.contains(*name)).collect();
+    assert!(missing.is_empty(), "missing preferences: {missing:?}");
+    assert!(results.len() > 100, "{} preferences", results.len());
+    let value = |key: &str| results.iter().find(|p| format!("{}.{}", p["section"].as_str().unwrap(), p["name"].as_str().unwrap()) == key).unwrap()["value"].clone();
+    assert_eq!(value("configurations.url_template_profile"), json!("/user/{id}/"), "templates the router reads");
+    assert!(value("images.user_default_cover").as_str().unwrap().starts_with("data:image/"), "a cover the profile header can draw");
+    assert_eq!(value("covers.covers_visibility"), json!(0), "integers stay integers");
+    assert_eq!(value("addons.polls_enabled"), json!(false), "booleans stay booleans");
+
+    // With `limit`, pages as every list; an offset without `limit` answers the rest.
+    let (_, paged) = json(app.client.get(app.url("/api/v2/dynamic_preference/?limit=100")).send().await.unwrap()).await;
+    assert_eq!(paged["results"].as_array().unwrap().len(), 100);
+    assert!(paged["next"].as_str().unwrap().ends_with("?limit=100&offset=100"));
+    let (_, rest) = json(app.client.get(app.url("/api/v2/dynamic_preference/?offset=100")).send().await.unwrap()).await;
+    assert_eq!(rest["results"].as_array().unwrap().len(), results.len() - 100);
+    assert_eq!(rest["next"], Value::Null);
+    assert!(rest["previous"].as_str().unwrap().ends_with("/api/v2/dynamic_preference/?"), "{}", rest["previous"]);
+
+    // The operator's change is seen; a preference keeps its JSON type.
+    app.repo.set_preference("text", "application_name", "\"Our place\"").await.unwrap();
+    let (_, again) = json(app.client.get(app.url("/api/v2/dynamic_preference/")).send().await.unwrap()).await;
+    let name = again["results"].as_array().unwrap().iter().find(|p| p["name"] == "application_name").unwrap().clone();
+    assert_eq!(name["value"], "Our place");
+}
+
+/// Features: none on a fresh database; the operator's are listed, whole without `limit`.
+#[tokio::test]
+async fn features_are_listed_without_auth_as_the_operator_set_them() {
+    let app = TestApp::spawn().await;
+    let get = |path: &'static str| async { json(app.client.get(app.url(path)).send().await.unwrap()).await };
+    assert_eq!(get("/api/v2/feature/").await, (200, json!({"count": 0, "next": null, "previous": null, "results": []})));
+    app.repo.set_feature("groups", true).await.unwrap();
+    app.repo.set_feature("events", false).await.unwrap();
+    app.repo.set_feature("groups", false).await.unwrap();
+    app.repo.set_feature("groups", true).await.unwrap();
+    let (status, page) = get("/api/v2/feature/").await;
+    assert_eq!(status, 200);
+    let names: Vec<(&str, bool)> =
+        page["results"].as_array().unwrap().iter().map(|f| (f["name"].as_str().unwrap(), f["enabled"].as_bool().unwrap())).collect();
+    assert_eq!(names, vec![("groups", true), ("events", false)], "in the order first set, each once");
+    let (_, first) = get("/api/v2/feature/?limit=1").await;
+    assert_eq!(first["count"], 2);
+    assert!(first["next"].as_str().unwrap().ends_with("/api/v2/feature/?limit=1&offset=1"));
+    assert!(matches!(app.repo.set_feature("", true).await, Err(connections_api::repo::RepoError::Invalid(_))));
+    crate::harness::assert_error(app.client.get(app.url("/api/v2/feature/?limit=0")).send().await.unwrap(), 400, "invalid").await;
+}
+
 #[tokio::test]
 async fn verify_token_answers_200_or_401() {
     let app = TestApp::spawn().await;

@@ -8,7 +8,7 @@ import { test } from "node:test";
 
 // Its ES module build imports directories, which only bundlers resolve; Node loads its CommonJS
 // build, as a server-side renderer would.
-const { http, UserService } = createRequire(import.meta.url)("@selfcommunity/api-services");
+const { http, UserService, PreferenceService, FeatureService } = createRequire(import.meta.url)("@selfcommunity/api-services");
 
 const env = (name) => {
   const value = process.env[name];
@@ -139,4 +139,17 @@ test("showHideUser, checkUserHidden(By), getHiddenUsers(Id): A hides B, and B ca
   as("A");
   await UserService.showHideUser(b);
   assert.deepEqual(await UserService.getHiddenUsersId(), [], "shown again");
+});
+
+test("getAllPreferences and getAllFeatures: what react-core loads before it draws", async () => {
+  as("A");
+  const preferences = await PreferenceService.getAllPreferences();
+  assert.equal(preferences.next, null, "one page, no limit");
+  assert.equal(preferences.count, preferences.results.length);
+  const byKey = Object.fromEntries(preferences.results.map((p) => [`${p.section}.${p.name}`, p.value]));
+  assert.equal(typeof byKey["configurations.url_template_post"], "string");
+  assert.equal(typeof byKey["images.user_default_cover"], "string");
+  const features = await FeatureService.getAllFeatures();
+  assert.equal(features.next, null);
+  assert.ok(Array.isArray(features.results));
 });

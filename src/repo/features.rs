@@ -1,0 +1,72 @@
+//! The community's features: read by everyone (`GET /api/v2/feature/`), set by the operator.
+
+use sea_orm::sea_query::{Expr, Func, OnConflict, Order, Query, SelectStatement};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, QueryOrder};
+
+use super::entities::features;
+use super::lists::Page;
+use super::rows::{self, Row};
+use super::{Repo, RepoError, sqlite};
+
+fn page_query(limit: u64, offset: u64) -> SelectStatement {
+    use features::Column as C;
+    Query::select()
+        .columns([C::Id, C::Name, C::Enabled])
+        .from(features::Entity)
+        .order_by(C::Id, Order::Asc)
+        .limit(limit)
+        .offset(offset)
+        .to_owned()
+}
+
+fn count_query() -> SelectStatement {
+    Query::select().expr(Func::count(Expr::val(1))).from(features::Entity).to_owned()
+}
+
+fn feature(row: &impl Row) -> Result<features::Model, RepoError> {
+    Ok(features::Model { id: row.int(0)?, name: row.text(1)?, enabled: row.boolean(2)? })
+}
+
+impl Repo {
+    /// One page of the features, in id order, and their number, in one hand-off.
+    pub async fn features_page(&self, limit: u64, offset: u64) -> Result<Page<features::Model>, RepoError> {
+        let (page, count) = (page_query(limit, offset), count_query());
+        let (items, count) = match self.sqlite() {
+            Some(engine) => {
+                engine
+                    .read(move |conn| {
+                        let items = sqlite::query(conn, &page, |r| feature(r))?;
+                        let count = sqlite::query_one(conn, &count, |r| r.int(0))?.unwrap_or(0);
+                        Ok((items, count))
+                    })
+                    .await?
+            }
+            None => {
+                let db = self.connection();
+                let items = db.query_all_raw(rows::postgres(&page)).await?.iter().map(feature).collect::<Result<_, _>>()?;
+                let count = db.query_one_raw(rows::postgres(&count)).await?.map(|r| r.int(0)).transpose()?.unwrap_or(0);
+                (items, count)
+            }
+        };
+        Ok(Page { count: u64::try_from(count).unwrap_or(0), items })
+    }
+
+    /// Every feature, in id order (the operator's list).
+    pub async fn features(&self) -> Result<Vec<features::Model>, RepoError> {
+        Ok(features::Entity::find().order_by_asc(features::Column::Id).all(self.connection()).await?)
+    }
+
+    /// Turns the feature `name` on or off, creating it if new. A name of no characters or of
+    /// more than 100 is `Invalid` (the schema refuses it too: `feature_name_length`).
+    pub async fn set_feature(&self, name: &str, enabled: bool) -> Result<(), RepoError> {
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(RepoError::Invalid(format!("{name:?}: a feature's name has 1 to 100 characters")));
+        }
+        let row = features::ActiveModel { name: Set(name.to_owned()), enabled: Set(enabled), ..Default::default() };
+        features::Entity::insert(row)
+            .on_conflict(OnConflict::column(features::Column::Name).update_column(features::Column::Enabled).to_owned())
+            .exec_without_returning(self.connection())
+            .await?;
+        Ok(())
+    }
+}
