@@ -171,6 +171,12 @@ pub enum UserCommand {
     },
     /// Mark a user deleted: their relations stop counting.
     Delete { id: i64 },
+    /// Make a user staff (admin), or not (none).
+    Role {
+        id: i64,
+        #[arg(value_parser = ["admin", "none"])]
+        role: String,
+    },
 }
 
 #[derive(Subcommand)]

@@ -109,6 +109,13 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             true => Ok(()),
             false => Err(Failure(format!("no user {id} (or already deleted)"))),
         },
+        Command::User(UserCommand::Role { id, role }) => {
+            let role = (role != "none").then_some(role.as_str());
+            match app::open(database).await?.set_role(id, role).await? {
+                true => Ok(()),
+                false => Err(Failure(format!("no user {id} (or deleted)"))),
+            }
+        }
         Command::Preference(PreferenceCommand::Set { key, value }) => {
             let repo = app::open(database).await?;
             let (section, name) = key

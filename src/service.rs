@@ -16,6 +16,67 @@ pub struct User {
     pub ext_id: Option<i64>,
     pub date_joined: DateTime<Utc>,
     pub counters: Counters,
+    pub role: Option<Role>,
+}
+
+/// A user's role: staff (`admin`) may do what others may not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Role> {
+        (text == "admin").then_some(Role::Admin)
+    }
+}
+
+/// A user's notification settings, in SelfCommunity's `UserSettings` shape: integers from its
+/// documented enumerations (`qa_frequency` -1, 0 or 1; the others 0 or 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UserSettings {
+    pub qa_frequency: i64,
+    pub email_notification_not_qa: i64,
+    pub mobile_notifications_scmty: i64,
+    pub show_toast_notifications: i64,
+    pub toast_notifications_emit_sound: i64,
+}
+
+impl UserSettings {
+    /// A user who never changed a setting (our choice): no emails, no push notifications,
+    /// toasts shown, with sound.
+    pub const DEFAULT: UserSettings = UserSettings {
+        qa_frequency: 0,
+        email_notification_not_qa: 0,
+        mobile_notifications_scmty: 0,
+        show_toast_notifications: 1,
+        toast_notifications_emit_sound: 1,
+    };
+
+    fn from_repo(values: repo::Settings) -> Self {
+        let [qa_frequency, email_notification_not_qa, mobile_notifications_scmty, show_toast_notifications, toast_notifications_emit_sound] = values;
+        UserSettings { qa_frequency, email_notification_not_qa, mobile_notifications_scmty, show_toast_notifications, toast_notifications_emit_sound }
+    }
+
+    fn to_repo(self) -> repo::Settings {
+        [self.qa_frequency, self.email_notification_not_qa, self.mobile_notifications_scmty, self.show_toast_notifications, self.toast_notifications_emit_sound]
+    }
+}
+
+/// The settings a change names (each already one of its enumeration's values).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SettingsChange {
+    pub qa_frequency: Option<i64>,
+    pub email_notification_not_qa: Option<i64>,
+    pub mobile_notifications_scmty: Option<i64>,
+    pub show_toast_notifications: Option<i64>,
+    pub toast_notifications_emit_sound: Option<i64>,
 }
 
 /// A user's counters, each equal to the `count` of the matching list: their connections, the
@@ -42,6 +103,7 @@ impl From<repo::User> for User {
                 requests_received: user.connection_requests_received_counter,
                 requests_sent: user.connection_requests_sent_counter,
             },
+            role: user.role.as_deref().and_then(Role::parse),
         }
     }
 }
@@ -164,6 +226,9 @@ pub enum ServiceError {
     SelfConnection,
     #[error("you cannot hide yourself")]
     SelfHide,
+    /// Authenticated, but not allowed: another user's settings, a staff-only operation.
+    #[error("permission denied")]
+    PermissionDenied,
     /// One of the pair hid the other, and the action would create or restore a relation.
     #[error("one of the users hid the other")]
     UserHidden,
@@ -362,6 +427,40 @@ impl Connections {
     pub async fn preferences(&self, page: PageRequest) -> Result<Page<Preference>, ServiceError> {
         let found = self.repo.preferences_page(page.limit, page.offset).await?;
         Ok(Page::from_repo(found, |p| Preference { id: p.id, section: p.section, name: p.name, value: p.value }))
+    }
+
+    /// The caller, if they are staff; else `PermissionDenied` (`403`). For staff-only
+    /// operations.
+    pub async fn require_staff(&self, caller: Caller) -> Result<User, ServiceError> {
+        let user = self.me(caller).await?;
+        match user.role {
+            Some(Role::Admin) => Ok(user),
+            None => Err(ServiceError::PermissionDenied),
+        }
+    }
+
+    /// The caller's own user `id`, or `PermissionDenied` for anyone else's (`401` first).
+    async fn require_self(&self, caller: Caller, id: i64) -> Result<(), ServiceError> {
+        self.me(caller).await?;
+        if id != caller.0 {
+            return Err(ServiceError::PermissionDenied);
+        }
+        Ok(())
+    }
+
+    /// The settings of `id`, who must be the caller.
+    pub async fn settings(&self, caller: Caller, id: i64) -> Result<UserSettings, ServiceError> {
+        self.require_self(caller, id).await?;
+        Ok(self.repo.user_settings(id).await?.map(UserSettings::from_repo).unwrap_or(UserSettings::DEFAULT))
+    }
+
+    /// Changes the settings `change` names for `id`, who must be the caller; answers them all.
+    pub async fn change_settings(&self, caller: Caller, id: i64, change: SettingsChange) -> Result<UserSettings, ServiceError> {
+        self.require_self(caller, id).await?;
+        let SettingsChange { qa_frequency, email_notification_not_qa, mobile_notifications_scmty, show_toast_notifications, toast_notifications_emit_sound } = change;
+        let named = [qa_frequency, email_notification_not_qa, mobile_notifications_scmty, show_toast_notifications, toast_notifications_emit_sound];
+        let stored = self.repo.change_user_settings(id, UserSettings::DEFAULT.to_repo(), named).await?;
+        Ok(UserSettings::from_repo(stored))
     }
 
     /// The features, in the order they were first set.

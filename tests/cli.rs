@@ -59,6 +59,18 @@ fn preferences_are_set_and_listed() {
 }
 
 #[test]
+fn a_user_is_made_staff_and_back() {
+    let cli = Cli::new();
+    let id = cli.ok(&["user", "create", "boss"]).trim().to_owned();
+    cli.ok(&["user", "role", &id, "admin"]);
+    cli.ok(&["user", "role", &id, "none"]);
+    let out = cli.run(&["user", "role", &id, "owner"]);
+    assert!(!out.status.success(), "only admin or none");
+    let out = cli.run(&["user", "role", "987654", "admin"]);
+    assert_one_line_error(&out, "error: no user 987654 (or deleted)");
+}
+
+#[test]
 fn features_are_set_and_listed() {
     let cli = Cli::new();
     assert_eq!(cli.ok(&["feature", "list"]), "", "a fresh database has none");

@@ -39,6 +39,14 @@ pub const INVALID_ID: ErrorCode = ErrorCode {
 };
 pub const SELF_CONNECTION: ErrorCode = general(400, "self_connection", "You cannot connect to yourself.");
 pub const SELF_HIDE: ErrorCode = general(400, "self_hide", "You cannot hide yourself.");
+pub const PERMISSION_DENIED: ErrorCode =
+    general(403, "permission_denied", "You do not have permission to perform this action.");
+pub const INVALID_SETTING: ErrorCode = ErrorCode {
+    status: 400,
+    code: "invalid",
+    message: "Expected -1, 0 or 1.",
+    field: Some("qa_frequency"),
+};
 pub const USER_HIDDEN: ErrorCode = general(403, "user_hidden", "One of you has hidden the other.");
 pub const BAD_REQUEST: ErrorCode = general(400, "bad_request", "The request could not be understood.");
 pub const NOT_AUTHENTICATED: ErrorCode =
@@ -209,6 +217,7 @@ impl From<ServiceError> for ApiError {
         match err {
             ServiceError::SelfConnection => ApiError::new(SELF_CONNECTION),
             ServiceError::SelfHide => ApiError::new(SELF_HIDE),
+            ServiceError::PermissionDenied => ApiError::new(PERMISSION_DENIED),
             ServiceError::UserHidden => ApiError::new(USER_HIDDEN),
             ServiceError::FriendshipModeDisabled => ApiError::new(FRIENDSHIP_MODE_DISABLED),
             ServiceError::UserNotFound => ApiError::new(NOT_FOUND),

@@ -7,6 +7,7 @@ pub mod hidden;
 pub mod lists;
 pub mod pagination;
 pub mod rate_limit;
+pub mod settings;
 pub mod spec;
 pub mod types;
 pub mod users;
@@ -153,4 +154,12 @@ error_set!(
 error_set!(
     /// A list of the caller's own that needs no friendship mode.
     OwnListErrors = [INVALID_LIMIT, NOT_AUTHENTICATED, TOKEN_NOT_VALID, USER_NOT_FOUND, TOO_MANY_REQUESTS, SERVICE_UNAVAILABLE]
+);
+error_set!(
+    SettingsErrors = [INVALID_ID, NOT_AUTHENTICATED, TOKEN_NOT_VALID, USER_NOT_FOUND, PERMISSION_DENIED, TOO_MANY_REQUESTS,
+        SERVICE_UNAVAILABLE]
+);
+error_set!(
+    SettingsPatchErrors = [INVALID_ID, INVALID_SETTING, PARSE_ERROR, NOT_AUTHENTICATED, TOKEN_NOT_VALID, USER_NOT_FOUND,
+        PERMISSION_DENIED, UNSUPPORTED_MEDIA_TYPE, REQUEST_TIMEOUT, PAYLOAD_TOO_LARGE, TOO_MANY_REQUESTS, SERVICE_UNAVAILABLE]
 );

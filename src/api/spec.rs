@@ -8,9 +8,11 @@ use serde_json::{Map, Value, json};
 
 use super::connections::ConnectionsApi;
 use super::hidden::HiddenUsersApi;
+use super::settings::SettingsApi;
 use super::lists::ListsApi;
 use super::users::UsersApi;
-use super::types::UserBody;
+use super::types::MeBody;
+use poem_openapi::types::Example;
 
 pub const TITLE: &str = "Connections API";
 pub const VERSION: &str = "1.0.0";
@@ -20,10 +22,10 @@ stable snake_case `code` and a `message` for people, or is about one `field` wit
 `messages`. Paths end with a slash; the same path without it is served the same way.";
 
 /// Every operation of the API, in one place.
-pub type Api = (ConnectionsApi, ListsApi, UsersApi, HiddenUsersApi);
+pub type Api = (ConnectionsApi, ListsApi, UsersApi, HiddenUsersApi, SettingsApi);
 
 pub fn openapi_service() -> OpenApiService<Api, ()> {
-    OpenApiService::new((ConnectionsApi, ListsApi, UsersApi, HiddenUsersApi), TITLE, VERSION)
+    OpenApiService::new((ConnectionsApi, ListsApi, UsersApi, HiddenUsersApi, SettingsApi), TITLE, VERSION)
         .description(DESCRIPTION)
         .license(LicenseObject::new("MIT").url("https://opensource.org/licenses/MIT"))
         .server(ServerObject::new("/").description("The server that serves this document"))
@@ -104,7 +106,7 @@ fn add_response_examples(spec: &mut Value) {
 fn operation_example(operation_id: Option<&str>) -> Option<Value> {
     match operation_id? {
         // The caller as they see themselves: no status with oneself.
-        "getMe" => UserBody::me_example().to_json(),
+        "getMe" => MeBody::example().to_json(),
         // A bare array has no schema of its own to carry one.
         "getHiddenUsersId" => Some(json!([7, 3])),
         _ => None,

@@ -141,6 +141,7 @@ macro_rules! json_response {
 json_response!(IsConnectionResponse, IsConnectionBody, "Whether the caller and the user are connected.");
 json_response!(StatusesResponse, ConnectionStatusesBody, "The caller's status with each known user asked about.");
 json_response!(UserResponse, UserBody, "The user, with the caller's status with them.");
+json_response!(MeResponse, MeBody, "The caller, with their role.");
 json_response!(UserPageResponse, UserPage, "A page of users.");
 json_response!(ConnectionRequestPageResponse, ConnectionRequestPage, "A page of connection requests.");
 json_response!(PreferencePageResponse, PreferencePage, "A page of preferences.");
@@ -308,6 +309,23 @@ impl UserBody {
             connection_status: ConnectionStatusValue(None),
             ..UserBody::example()
         }
+    }
+}
+
+/// The caller, as `GET /api/v2/user/me/` shows them: their user, and their `role`, which no
+/// other answer shows.
+#[derive(Object, Clone, Debug, PartialEq, Eq)]
+#[oai(rename = "Me", example)]
+pub struct MeBody {
+    #[oai(flatten)]
+    pub user: UserBody,
+    /// `admin` for staff; `null` for everyone else.
+    pub role: Nullable<String>,
+}
+
+impl Example for MeBody {
+    fn example() -> Self {
+        MeBody { user: UserBody::me_example(), role: Nullable(None) }
     }
 }
 

@@ -12,7 +12,7 @@ use super::error::ErrorResponses;
 use super::pagination::{links, whole_page_request};
 use super::types::{
     UserId,
-    Body, CountersBody, CountersResponse, EmptyBody, FeatureBody, FeaturePage, FeaturePageResponse, EmptyResponse, PreferenceBody, PreferencePage, PreferencePageResponse, TokenInput, UserBody,
+    Body, CountersBody, MeBody, MeResponse, Nullable, CountersResponse, EmptyBody, FeatureBody, FeaturePage, FeaturePageResponse, EmptyResponse, PreferenceBody, PreferencePage, PreferencePageResponse, TokenInput, UserBody,
     UserResponse,
 };
 use super::{AppState, BearerAuth, MeErrors, PreferenceErrors, UserReadErrors, VerifyTokenErrors};
@@ -35,11 +35,14 @@ pub struct UsersApi;
 impl UsersApi {
     /// Get Me
     ///
-    /// This endpoint returns the user the token belongs to (`connection_status` `null`).
-    /// Requires authentication.
+    /// This endpoint returns the user the token belongs to (`connection_status` `null`), with
+    /// their `role`: `admin` for staff, `null` for everyone else (no other answer shows a
+    /// role). Requires authentication.
     #[oai(path = "/api/v2/user/me", method = "get", operation_id = "getMe", tag = "OtherTags::Users")]
-    async fn me(&self, state: Data<&Arc<AppState>>, auth: BearerAuth) -> Result<UserResponse, ErrorResponses<MeErrors>> {
-        Ok(UserBody::new(state.connections.me(auth.0).await?, None).into())
+    async fn me(&self, state: Data<&Arc<AppState>>, auth: BearerAuth) -> Result<MeResponse, ErrorResponses<MeErrors>> {
+        let user = state.connections.me(auth.0).await?;
+        let role = Nullable(user.role.map(|r| r.as_str().to_owned()));
+        Ok(MeBody { user: UserBody::new(user, None), role }.into())
     }
 
     /// Get Specific User

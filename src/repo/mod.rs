@@ -20,12 +20,14 @@ mod preferences;
 pub mod relations;
 mod rows;
 mod seed;
+mod settings;
 mod shapes;
 pub mod sqlite;
 mod users;
 
 pub use lists::{Page, RequestWithUsers};
 pub use seed::Seeded;
+pub use settings::Settings;
 pub use sqlite::Durability;
 
 use std::time::Duration;

@@ -14,6 +14,7 @@ mod overload;
 mod request_connection;
 mod schema_invariants;
 mod served_contract;
+mod settings;
 mod spec_drift;
 mod status_reads;
 mod users;

@@ -153,3 +153,19 @@ test("getAllPreferences and getAllFeatures: what react-core loads before it draw
   assert.equal(features.next, null);
   assert.ok(Array.isArray(features.results));
 });
+
+test("userSettings and userSettingsPatch: what react-core reads at login", async () => {
+  as("C");
+  const defaults = await UserService.userSettings(c);
+  assert.deepEqual(defaults, {
+    qa_frequency: 0,
+    email_notification_not_qa: 0,
+    mobile_notifications_scmty: 0,
+    show_toast_notifications: 1,
+    toast_notifications_emit_sound: 1,
+  });
+  const changed = await UserService.userSettingsPatch(c, { toast_notifications_emit_sound: 0 });
+  assert.equal(changed.toast_notifications_emit_sound, 0);
+  assert.equal(changed.show_toast_notifications, 1, "the others keep theirs");
+  await rejectsWith(UserService.userSettings(a), 403, "permission_denied");
+});
