@@ -61,6 +61,7 @@ pub async fn build(config: Config) -> Result<Application, BuildError> {
         connections: Connections::new(repo),
         auth,
         trust_forwarded_headers: config.trust_forwarded_headers,
+        cors_allowed_origins: config.cors_allowed_origins,
         bench_ceiling: config.bench_ceiling,
         metrics: Default::default(),
         rate_limit: RateLimiter::new(config.rate_limit_actions),

@@ -215,6 +215,10 @@ pub struct ServeArgs {
     /// proxy that sets them.
     #[arg(long, env = "TRUST_FORWARDED_HEADERS")]
     pub trust_forwarded_headers: bool,
+    /// Origins of front ends on other sites that may call the API from a browser
+    /// (comma-separated, e.g. https://community.example.com); none by default.
+    #[arg(long, env = "CORS_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub cors_allowed_origins: Vec<String>,
     /// Also serve GET /bench/ceiling (token check, constant answer, no database): the
     /// framework's own limit, for `make bench`. Not part of the API.
     #[arg(long, hide = true)]
@@ -298,6 +302,8 @@ pub struct Config {
     /// Seed demo users, friendship mode on, tokens printed (see [`crate::app::Demo`]).
     pub demo: bool,
     pub trust_forwarded_headers: bool,
+    /// Browser origins answered with CORS headers (exactly these; none: no CORS at all).
+    pub cors_allowed_origins: Vec<String>,
     pub bench_ceiling: bool,
     /// Actions per user per minute; 0: no limit.
     pub rate_limit_actions: u32,
@@ -363,12 +369,32 @@ impl ServeArgs {
             },
             demo: self.demo,
             trust_forwarded_headers: self.trust_forwarded_headers,
+            cors_allowed_origins: check_origins(self.cors_allowed_origins)?,
             bench_ceiling: self.bench_ceiling,
             rate_limit_actions: self.rate_limit_actions,
             max_in_flight_per_user: self.max_in_flight_per_user,
             limits: self.limits.limits(),
         })
     }
+}
+
+/// Each origin as a browser sends it: `http` or `https`, a host, an optional port, no path.
+pub fn check_origins(values: Vec<String>) -> Result<Vec<String>, ConfigError> {
+    let mut origins = Vec::new();
+    for value in values.iter().map(|v| v.trim()).filter(|v| !v.is_empty()) {
+        let rest = value.strip_prefix("https://").or_else(|| value.strip_prefix("http://"));
+        let valid = rest.is_some_and(|host| {
+            !host.is_empty() && host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+        });
+        if !valid {
+            return Err(ConfigError::new(
+                "CORS_ALLOWED_ORIGINS",
+                format!("{value:?} is not an origin (expected SCHEME://HOST[:PORT], e.g. https://community.example.com)"),
+            ));
+        }
+        origins.push(value.to_owned());
+    }
+    Ok(origins)
 }
 
 pub fn parse_bind(value: &str) -> Result<SocketAddr, ConfigError> {
@@ -439,6 +465,15 @@ mod tests {
         assert_eq!(redact_url("postgres://app:s3cret@db:5432/x"), "postgres://app:***@db:5432/x");
         assert_eq!(redact_url("postgres://app@db/x"), "postgres://app@db/x");
         assert_eq!(redact_url("sqlite://connections.sqlite3"), "sqlite://connections.sqlite3");
+    }
+
+    #[test]
+    fn cors_origins_are_scheme_host_and_port() {
+        let given = |v: &[&str]| check_origins(v.iter().map(|s| s.to_string()).collect());
+        assert_eq!(given(&["https://a.example", " http://localhost:5173 ", ""]).unwrap(), ["https://a.example", "http://localhost:5173"]);
+        for bad in ["a.example", "https://a.example/path", "ftp://a.example", "https://", "*"] {
+            assert!(given(&[bad]).unwrap_err().to_string().starts_with("CORS_ALLOWED_ORIGINS: "), "{bad}");
+        }
     }
 
     #[test]

@@ -410,6 +410,14 @@ impl Connections {
         }))
     }
 
+    /// Users `caller` may know (see [`Repo::suggestions`]); none has a relation with the
+    /// caller, so every `connection_status` is `null`.
+    pub async fn suggestions(&self, caller: Caller, page: PageRequest) -> Result<Page<User>, ServiceError> {
+        self.require_friendship_mode(caller).await?;
+        let found = self.repo.suggestions(caller.0, page.limit, page.offset).await?;
+        Ok(Page::from_repo(found, User::from))
+    }
+
     /// Pending requests `caller` received, newest first.
     pub async fn received_requests(&self, caller: Caller, page: PageRequest) -> Result<Page<ConnectionRequest>, ServiceError> {
         self.require_friendship_mode(caller).await?;

@@ -31,6 +31,8 @@ pub struct AppState {
     /// Build page URLs from `X-Forwarded-Proto`/`X-Forwarded-Host` (only behind a proxy that
     /// sets them: otherwise a client could make the server print any host).
     pub trust_forwarded_headers: bool,
+    /// Browser origins answered with CORS headers (see `server::with_cors`).
+    pub cors_allowed_origins: Vec<String>,
     /// Serve `GET /bench/ceiling` (see `server/mod.rs`): only for benchmarks.
     pub bench_ceiling: bool,
     pub metrics: Arc<crate::metrics::Metrics>,

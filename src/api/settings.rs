@@ -64,19 +64,19 @@ impl Example for UserSettingsBody {
 #[oai(rename = "UserSettingsPatch", example)]
 pub struct UserSettingsPatchSchema {
     /// -1 at once, 1 daily, 0 never.
-    #[oai(validator(minimum(value = "-1"), maximum(value = "1")))]
+    #[oai(skip_serializing_if_is_none, validator(minimum(value = "-1"), maximum(value = "1")))]
     pub qa_frequency: Option<i64>,
     /// 1 yes, 0 no.
-    #[oai(validator(minimum(value = "0"), maximum(value = "1")))]
+    #[oai(skip_serializing_if_is_none, validator(minimum(value = "0"), maximum(value = "1")))]
     pub email_notification_not_qa: Option<i64>,
     /// 1 yes, 0 never.
-    #[oai(validator(minimum(value = "0"), maximum(value = "1")))]
+    #[oai(skip_serializing_if_is_none, validator(minimum(value = "0"), maximum(value = "1")))]
     pub mobile_notifications_scmty: Option<i64>,
     /// 1 show, 0 hide.
-    #[oai(validator(minimum(value = "0"), maximum(value = "1")))]
+    #[oai(skip_serializing_if_is_none, validator(minimum(value = "0"), maximum(value = "1")))]
     pub show_toast_notifications: Option<i64>,
     /// 1 yes, 0 no.
-    #[oai(validator(minimum(value = "0"), maximum(value = "1")))]
+    #[oai(skip_serializing_if_is_none, validator(minimum(value = "0"), maximum(value = "1")))]
     pub toast_notifications_emit_sound: Option<i64>,
 }
 

@@ -12,8 +12,8 @@ use super::relations::is_active;
 use super::rows::{self, Row};
 use super::{Repo, RepoError, User, sqlite};
 
-/// `user` hid `other`.
-fn hid(user: i64, other: i64) -> Expr {
+/// `user` hid `other` (ids, or columns).
+fn hid(user: impl Into<Expr>, other: impl Into<Expr>) -> Expr {
     Expr::exists(
         Query::select()
             .expr(Expr::val(1))
@@ -24,9 +24,9 @@ fn hid(user: i64, other: i64) -> Expr {
     )
 }
 
-/// Either of `a` and `b` hid the other.
-pub(super) fn hidden_either_way(a: i64, b: i64) -> Expr {
-    hid(a, b).or(hid(b, a))
+/// Either of `a` and `b` hid the other (ids, or columns).
+pub(super) fn hidden_either_way(a: impl Into<Expr> + Clone, b: impl Into<Expr> + Clone) -> Expr {
+    hid(a.clone(), b.clone()).or(hid(b, a))
 }
 
 /// Both users' state and both flags: caller active, other active, caller hid other, other hid

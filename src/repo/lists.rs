@@ -36,7 +36,7 @@ fn count(n: i64) -> u64 {
 }
 
 /// The pair of the list's user `u` and `caller`, lower id first, as the pair tables key it.
-fn pair_with(caller: i64) -> (Expr, Expr) {
+pub(super) fn pair_with(caller: i64) -> (Expr, Expr) {
     let u = || Expr::col((Alias::new("u"), users::Column::Id));
     (Expr::case(u().lt(caller), u()).finally(caller).into(), Expr::case(u().lt(caller), caller).finally(u()).into())
 }
@@ -45,7 +45,7 @@ fn pair_with(caller: i64) -> (Expr, Expr) {
 /// higher), read in the order of the index on (`of`'s side, created, other side). With
 /// `active_users`, the other user is joined as `u` and must not be deleted; without, the
 /// index alone answers (it covers the pair and the date).
-fn connections_side(of: i64, of_is_low: bool, active_users: bool, columns: impl FnOnce(&mut SelectStatement)) -> SelectStatement {
+pub(super) fn connections_side(of: i64, of_is_low: bool, active_users: bool, columns: impl FnOnce(&mut SelectStatement)) -> SelectStatement {
     let (of_col, other_col) = if of_is_low {
         (connections::Column::UserLow, connections::Column::UserHigh)
     } else {
@@ -135,11 +135,11 @@ fn partner_ids_query(user: i64) -> SelectStatement {
 }
 
 /// The most users one page shows (the service's largest page).
-const PAGE_IDS: usize = crate::service::MAX_PAGE_SIZE as usize;
+pub(super) const PAGE_IDS: usize = crate::service::MAX_PAGE_SIZE as usize;
 
 /// The users `ids` (a page's; unused places hold 0, no user's id), each with the caller's
 /// request with them.
-fn page_users_query(caller: i64, ids: &[i64]) -> SelectStatement {
+pub(super) fn page_users_query(caller: i64, ids: &[i64]) -> SelectStatement {
     let mut q = Query::select();
     rows::select_user(&mut q, "u");
     caller_request_columns(&mut q, caller);
@@ -150,7 +150,7 @@ fn page_users_query(caller: i64, ids: &[i64]) -> SelectStatement {
 
 /// The caller's check and the list owner's, in one statement: is `caller` active, and `of`'s
 /// `counter` (`NULL` when `of` does not exist or is deleted).
-fn owner_query(caller: i64, of: i64, counter: users::Column) -> SelectStatement {
+pub(super) fn owner_query(caller: i64, of: i64, counter: users::Column) -> SelectStatement {
     Query::select()
         .expr(is_active(caller))
         .expr(scalar(own_counter_query(of, counter)))
@@ -166,7 +166,7 @@ fn owner_row(row: &impl Row) -> Result<(bool, Option<i64>), RepoError> {
 type ConnectionRow = (User, Option<(i64, bool)>);
 
 /// The columns of [`page_users_query`].
-fn page_user_row(row: &dyn Row) -> Result<ConnectionRow, RepoError> {
+pub(super) fn page_user_row(row: &dyn Row) -> Result<ConnectionRow, RepoError> {
     let sender = row.opt_int(USER_COLUMNS)?;
     let rejected = row.opt_int(USER_COLUMNS + 1)?.unwrap_or(0) != 0;
     Ok((rows::user_at(row, 0)?, sender.map(|s| (s, rejected))))
@@ -239,13 +239,13 @@ fn own_counter_query(caller: i64, counter: users::Column) -> SelectStatement {
 static OWN_CONNECTIONS_PAGE: Cell = Cell::new();
 static CONNECTION_ORDER: [Cell; 2] = [const { Cell::new() }; 2];
 static PARTNER_IDS: Cell = Cell::new();
-static PAGE_USERS: Cell = Cell::new();
-static OWNER: Cell = Cell::new();
+pub(super) static PAGE_USERS: Cell = Cell::new();
+pub(super) static OWNER: Cell = Cell::new();
 static REQUESTS_PAGE: [Cell; 2] = [const { Cell::new() }; 2];
 static OWN_COUNTER: [Cell; 2] = [const { Cell::new() }; 2];
 
 /// A statement built once and the arguments of this call.
-type Bound = (&'static Shape, Vec<Arg>);
+pub(super) type Bound = (&'static Shape, Vec<Arg>);
 
 fn as_int(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
@@ -354,7 +354,7 @@ impl ConnectionsPlan {
 }
 
 /// The kinds of statement the connections page runs, on one engine.
-trait Segments {
+pub(super) trait Segments {
     async fn owner(&self, bound: Bound) -> Result<Option<(bool, Option<i64>)>, RepoError>;
     async fn users<T>(&self, bound: Bound, map: impl Fn(&dyn Row) -> Result<T, RepoError>) -> Result<Vec<T>, RepoError>;
     /// The first column of every row, an id.
@@ -387,7 +387,7 @@ impl Segments for DatabaseConnection {
 }
 
 /// Runs a future that never waits (SQLite's steps, on the reader's own thread) to its end.
-fn ready<T>(future: impl std::future::Future<Output = Result<T, RepoError>>) -> Result<T, RepoError> {
+pub(super) fn ready<T>(future: impl std::future::Future<Output = Result<T, RepoError>>) -> Result<T, RepoError> {
     let mut future = std::pin::pin!(future);
     let mut context = std::task::Context::from_waker(std::task::Waker::noop());
     match future.as_mut().poll(&mut context) {

@@ -22,11 +22,13 @@ mod rows;
 mod seed;
 mod settings;
 mod shapes;
+mod suggestions;
 pub mod sqlite;
 mod users;
 
 pub use lists::{Page, RequestWithUsers};
 pub use seed::Seeded;
+pub use suggestions::{FRIENDS as SUGGESTION_FRIENDS, PER_FRIEND as SUGGESTION_PER_FRIEND};
 pub use settings::Settings;
 pub use sqlite::Durability;
 

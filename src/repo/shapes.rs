@@ -22,7 +22,8 @@ pub enum Arg {
 
 /// Sentinel integers: far from any id, limit, offset or counter.
 const INT_BASE: i64 = i64::MIN / 2;
-const MAX_ARGS: usize = 16;
+/// More than the largest statement's arguments: a page's 100 ids and a few more.
+const MAX_ARGS: usize = 128;
 
 /// The `i`-th integer argument, as a statement built once takes it.
 pub fn int(i: usize) -> i64 {
@@ -135,6 +136,20 @@ impl Default for Cells {
 mod tests {
     use super::*;
     use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+
+    /// A statement with a page's 100 ids and a few more arguments binds every one of them
+    /// (with too few sentinels, the ids past them stayed sentinels: pages of 15 users).
+    #[test]
+    fn a_page_of_ids_binds_every_argument() {
+        let ids: Vec<i64> = (0..101).map(int).collect();
+        let statement = Query::select().expr(Expr::val(1)).from(Alias::new("t")).and_where(Expr::col(Alias::new("id")).is_in(ids)).to_owned();
+        let shape = Shape::new(&statement);
+        let args: Vec<Arg> = (0..101).map(|i| Arg::Int(1000 + i)).collect();
+        let (_, values) = shape.sqlite(&args);
+        let bound: Vec<Value> = values.into_iter().filter(|v| !matches!(v, Value::Int(Some(1)))).collect();
+        let expected: Vec<Value> = (0..101).map(|i| Value::BigInt(Some(1000 + i))).collect();
+        assert_eq!(bound, expected);
+    }
 
     /// Arguments land where the builder put them, constants stay, whatever the order.
     #[test]

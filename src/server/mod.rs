@@ -267,8 +267,9 @@ pub fn app(state: Arc<AppState>, limits: Limits) -> Result<impl Endpoint, String
     let routes_table = Arc::new(routes_table);
     // The metrics middleware sits outside `.data(state)`: it gets the state from its own layer.
     let state_for_metrics = state.clone();
+    let origins = state.cors_allowed_origins.clone();
 
-    Ok(routes
+    let app = routes
         .data(state)
         .before(|mut req| async move {
             // Where the token check leaves the request's in-flight slot (dropped with the request).
@@ -290,7 +291,43 @@ pub fn app(state: Arc<AppState>, limits: Limits) -> Result<impl Endpoint, String
             }
         })
         .data(state_for_metrics)
-        .around(request_id))
+        .around(request_id);
+    Ok(with_cors(app.boxed(), &origins))
+}
+
+/// Browsers on the allowed `origins` get CORS headers (poem's middleware): preflights are
+/// answered, `Authorization` is allowed, and every answer carries the headers, errors
+/// included (it wraps the whole app, outside the JSON error bodies), so that a front end can
+/// read a `401`. A request from any other origin, or with none, is served as it is, without
+/// CORS headers (poem's middleware alone would refuse it, and the same-origin docs page sends
+/// an `Origin` too). No origins: no CORS layer at all.
+fn with_cors(app: poem::endpoint::BoxEndpoint<'static, Response>, origins: &[String]) -> poem::endpoint::BoxEndpoint<'static, Response> {
+    use poem::http::{HeaderValue, Method, header};
+    use poem::middleware::{Cors, Middleware};
+    if origins.is_empty() {
+        return app;
+    }
+    let app = Arc::new(app);
+    let cors = Cors::new()
+        .allow_origins(origins.iter().map(String::as_str))
+        .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::OPTIONS])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .expose_headers([header::RETRY_AFTER, header::WWW_AUTHENTICATE, header::HeaderName::from_static("x-request-id")])
+        .max_age(600)
+        .transform(app.clone());
+    let cors = Arc::new(cors);
+    let allowed: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    poem::endpoint::make(move |req: Request| {
+        let (app, cors) = (app.clone(), cors.clone());
+        let from_allowed = req.headers().get(header::ORIGIN).is_some_and(|origin| allowed.contains(origin));
+        async move {
+            match from_allowed {
+                true => cors.call(req).await,
+                false => app.call(req).await,
+            }
+        }
+    })
+    .boxed()
 }
 
 /// A server bound to its address, not yet serving: the address is known (port 0 works).

@@ -32,6 +32,8 @@ pub struct Options {
     pub limits: server::Limits,
     pub actions_per_minute: Option<u32>,
     pub in_flight_per_user: Option<u32>,
+    /// A browser origin allowed to call the API (`CORS_ALLOWED_ORIGINS`).
+    pub cors_origin: Option<&'static str>,
 }
 
 /// A database URL for one test, and what keeps it alive.
@@ -106,6 +108,7 @@ impl TestApp {
             tokens: tokens.clone(),
             demo: false,
             trust_forwarded_headers: false,
+            cors_allowed_origins: options.cors_origin.map(|o| vec![o.to_owned()]).unwrap_or_default(),
             bench_ceiling: false,
             rate_limit_actions: options.actions_per_minute.unwrap_or(0),
             max_in_flight_per_user: options.in_flight_per_user.unwrap_or(0),

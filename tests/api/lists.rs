@@ -157,6 +157,27 @@ async fn a_limit_above_100_is_clamped() {
     assert_eq!(page["results"].as_array().unwrap().len(), 20, "the default page size");
 }
 
+/// A full page of someone's connections holds a full page of users, as the caller's own does
+/// (the page's users are read with one statement of 100 places).
+#[tokio::test]
+async fn full_pages_of_connections_hold_every_user() {
+    let app = TestApp::spawn().await;
+    let (owner, viewer) = (app.user("owner").await, app.user("viewer").await);
+    for i in 0..101 {
+        let user = app.user(&format!("friend{i}")).await;
+        connect(&app, &owner, &user).await;
+    }
+    for (caller, label) in [(&viewer, "another user's view"), (&owner, "the owner's own")] {
+        let path = format!("/api/v2/user/{}/connections/?limit=100", owner.id);
+        let (status, page) = json(app.get(caller, &path).await).await;
+        assert_eq!(status, 200);
+        assert_eq!(page["count"], 101, "{label}");
+        assert_eq!(page["results"].as_array().unwrap().len(), 100, "{label}");
+        let (_, page) = json(app.get(caller, &format!("/api/v2/user/{}/connections/", owner.id)).await).await;
+        assert_eq!(page["results"].as_array().unwrap().len(), 20, "{label}: the default page");
+    }
+}
+
 #[tokio::test]
 async fn bad_paging_parameters_are_field_errors() {
     let app = TestApp::spawn().await;

@@ -3,6 +3,7 @@
 mod actions;
 mod auth;
 mod concurrency;
+mod cors;
 mod counters;
 mod docs_drift;
 mod framework_errors;
@@ -17,4 +18,5 @@ mod served_contract;
 mod settings;
 mod spec_drift;
 mod status_reads;
+mod suggestions;
 mod users;

@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 BIN = ROOT / "target" / "release" / "connections-api"
 SCRIPT = Path(__file__).with_name("workload.lua")
-WORKLOADS = ["ceiling", "write", "repeat", "status", "list"]
+WORKLOADS = ["ceiling", "write", "repeat", "status", "list", "suggest"]
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 

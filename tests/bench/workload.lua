@@ -52,6 +52,8 @@ function request()
       local offset = 20 * math.random(5)
       return wrk.format("GET", "/api/v2/user/" .. ids[other(i)] .. "/connections/?limit=20&offset=" .. offset, headers(i))
     end
+  elseif workload == "suggest" then
+    return wrk.format("GET", "/api/v2/suggestion/user/?limit=20", headers(i))
   else -- ceiling
     return wrk.format("GET", "/bench/ceiling", headers(i))
   end
