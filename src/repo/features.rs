@@ -1,12 +1,12 @@
 //! The community's features: read by everyone (`GET /api/v2/feature/`), set by the operator.
 
 use sea_orm::sea_query::{Expr, Func, OnConflict, Order, Query, SelectStatement};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, QueryOrder};
+use sea_orm::{ActiveValue::Set, EntityTrait, QueryOrder};
 
 use super::entities::features;
 use super::lists::Page;
-use super::rows::{self, Row};
-use super::{Repo, RepoError, sqlite};
+use super::rows::Row;
+use super::{Repo, RepoError};
 
 fn page_query(limit: u64, offset: u64) -> SelectStatement {
     use features::Column as C;
@@ -23,32 +23,14 @@ fn count_query() -> SelectStatement {
     Query::select().expr(Func::count(Expr::val(1))).from(features::Entity).to_owned()
 }
 
-fn feature(row: &impl Row) -> Result<features::Model, RepoError> {
+fn feature(row: &dyn Row) -> Result<features::Model, RepoError> {
     Ok(features::Model { id: row.int(0)?, name: row.text(1)?, enabled: row.boolean(2)? })
 }
 
 impl Repo {
-    /// One page of the features, in id order, and their number, in one hand-off.
+    /// One page of the features, in id order, and their number.
     pub async fn features_page(&self, limit: u64, offset: u64) -> Result<Page<features::Model>, RepoError> {
-        let (page, count) = (page_query(limit, offset), count_query());
-        let (items, count) = match self.sqlite() {
-            Some(engine) => {
-                engine
-                    .read(move |conn| {
-                        let items = sqlite::query(conn, &page, |r| feature(r))?;
-                        let count = sqlite::query_one(conn, &count, |r| r.int(0))?.unwrap_or(0);
-                        Ok((items, count))
-                    })
-                    .await?
-            }
-            None => {
-                let db = self.connection();
-                let items = db.query_all_raw(rows::postgres(&page)).await?.iter().map(feature).collect::<Result<_, _>>()?;
-                let count = db.query_one_raw(rows::postgres(&count)).await?.map(|r| r.int(0)).transpose()?.unwrap_or(0);
-                (items, count)
-            }
-        };
-        Ok(Page { count: u64::try_from(count).unwrap_or(0), items })
+        self.page_with_count(page_query(limit, offset), count_query(), feature).await
     }
 
     /// Every feature, in id order (the operator's list).

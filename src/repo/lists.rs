@@ -402,6 +402,34 @@ fn others_among(caller: i64, asked: &[i64], active: &[i64]) -> Vec<i64> {
 }
 
 impl Repo {
+    /// The rows of `page`, mapped by `map`, and the number `count` answers, in one hand-off
+    /// (the public lists: preferences, features).
+    pub(super) async fn page_with_count<T: Send + 'static>(
+        &self,
+        page: SelectStatement,
+        count: SelectStatement,
+        map: fn(&dyn Row) -> Result<T, RepoError>,
+    ) -> Result<Page<T>, RepoError> {
+        let (items, count) = match self.sqlite() {
+            Some(engine) => {
+                engine
+                    .read(move |conn| {
+                        let items = sqlite::query(conn, &page, |r| map(r))?;
+                        let count = sqlite::query_one(conn, &count, |r| r.int(0))?.unwrap_or(0);
+                        Ok((items, count))
+                    })
+                    .await?
+            }
+            None => {
+                let db = self.connection();
+                let items = db.query_all_raw(rows::postgres(&page)).await?.iter().map(|r| map(r)).collect::<Result<_, _>>()?;
+                let count = db.query_one_raw(rows::postgres(&count)).await?.map(|r| r.int(0)).transpose()?.unwrap_or(0);
+                (items, count)
+            }
+        };
+        Ok(Page { count: self::count(count), items })
+    }
+
     /// `of`'s connections as `caller` sees them: those also connected with the caller first,
     /// then the others; newest connection first in each group; user id (descending) last.
     /// Each user comes with their relation with the caller, read in the same statements.

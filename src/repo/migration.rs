@@ -12,7 +12,7 @@ pub struct Migrator;
 #[async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(CreateSchema), Box::new(CountersAndVersions), Box::new(NamedConstraints), Box::new(LighterWrites), Box::new(HiddenUsers), Box::new(DefaultPreferences), Box::new(FeaturesSettingsRoles)]
+        vec![Box::new(CreateSchema), Box::new(CountersAndVersions), Box::new(NamedConstraints), Box::new(LighterWrites), Box::new(HIDDEN_USERS), Box::new(DefaultPreferences), Box::new(FEATURES_SETTINGS_ROLES)]
     }
 }
 
@@ -444,13 +444,8 @@ impl MigrationTrait for LighterWrites {
 /// Users hidden by other users ("blocked" in SelfCommunity's React UI): one row per hider and
 /// hidden user, never oneself; the list of a user's hidden users reads newest first from an
 /// index, and "is X hidden by Y" both ways is a primary-key or index probe.
-struct HiddenUsers;
-
-impl MigrationName for HiddenUsers {
-    fn name(&self) -> &str {
-        "m20261201_000005_hidden_users"
-    }
-}
+const HIDDEN_USERS: SqlMigration =
+    SqlMigration { name: "m20261201_000005_hidden_users", up: HIDDEN_USERS_UP, down: "DROP TABLE hidden_users" };
 
 const HIDDEN_USERS_UP: &str = r#"
 CREATE TABLE hidden_users (
@@ -464,23 +459,6 @@ CREATE INDEX hidden_users_newest ON hidden_users (user_id, created, hidden_user_
 CREATE INDEX hidden_users_by_hidden ON hidden_users (hidden_user_id, user_id);
 "#;
 
-#[async_trait]
-impl MigrationTrait for HiddenUsers {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        db.execute_unprepared(&render(HIDDEN_USERS_UP, db.get_database_backend())).await?;
-        Ok(())
-    }
-
-    fn use_transaction(&self) -> Option<bool> {
-        Some(true)
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.get_connection().execute_unprepared("DROP TABLE hidden_users").await?;
-        Ok(())
-    }
-}
 
 /// Every preference SelfCommunity's React UI reads, with a working default
 /// ([`super::preference_defaults`]); a preference that already has a value keeps it.
@@ -519,13 +497,11 @@ impl MigrationTrait for DefaultPreferences {
 /// What SelfCommunity's React UI reads besides the relations: the community's features (by
 /// name, each on or off), each user's notification settings (integers from SelfCommunity's
 /// documented enumerations; no row: the defaults), and a user's role (`admin`, or none).
-struct FeaturesSettingsRoles;
-
-impl MigrationName for FeaturesSettingsRoles {
-    fn name(&self) -> &str {
-        "m20261201_000007_features_settings_roles"
-    }
-}
+const FEATURES_SETTINGS_ROLES: SqlMigration = SqlMigration {
+    name: "m20261201_000007_features_settings_roles",
+    up: FEATURES_SETTINGS_ROLES_UP,
+    down: "ALTER TABLE users DROP COLUMN role; DROP TABLE user_settings; DROP TABLE features;",
+};
 
 const FEATURES_SETTINGS_ROLES_UP: &str = r#"
 CREATE TABLE features (
@@ -550,11 +526,25 @@ CREATE TABLE user_settings (
 ALTER TABLE users ADD COLUMN role TEXT NULL CONSTRAINT role_known CHECK (role IN ('admin'));
 "#;
 
+/// A migration that is one SQL text each way, written once for both engines (see [`render`]),
+/// run in a transaction.
+struct SqlMigration {
+    name: &'static str,
+    up: &'static str,
+    down: &'static str,
+}
+
+impl MigrationName for SqlMigration {
+    fn name(&self) -> &str {
+        self.name
+    }
+}
+
 #[async_trait]
-impl MigrationTrait for FeaturesSettingsRoles {
+impl MigrationTrait for SqlMigration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
-        db.execute_unprepared(&render(FEATURES_SETTINGS_ROLES_UP, db.get_database_backend())).await?;
+        db.execute_unprepared(&render(self.up, db.get_database_backend())).await?;
         Ok(())
     }
 
@@ -563,8 +553,7 @@ impl MigrationTrait for FeaturesSettingsRoles {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        db.execute_unprepared("ALTER TABLE users DROP COLUMN role; DROP TABLE user_settings; DROP TABLE features;").await?;
+        manager.get_connection().execute_unprepared(self.down).await?;
         Ok(())
     }
 }

@@ -34,7 +34,7 @@ fn values_query(names: &[(&str, &str)]) -> SelectStatement {
     Query::select().columns([C::Section, C::Name, C::Value]).from(preferences::Entity).cond_where(any).to_owned()
 }
 
-fn preference(row: &impl Row) -> Result<preferences::Model, RepoError> {
+fn preference(row: &dyn Row) -> Result<preferences::Model, RepoError> {
     Ok(preferences::Model { id: row.int(0)?, section: row.text(1)?, name: row.text(2)?, value: row.text(3)? })
 }
 
@@ -47,27 +47,9 @@ impl Repo {
             .await?)
     }
 
-    /// One page of the preferences and their number, in one hand-off.
+    /// One page of the preferences, in id order, and their number.
     pub async fn preferences_page(&self, limit: u64, offset: u64) -> Result<Page<preferences::Model>, RepoError> {
-        let (page, count) = (page_query(limit, offset), count_query());
-        let (items, count) = match self.sqlite() {
-            Some(engine) => {
-                engine
-                    .read(move |conn| {
-                        let items = sqlite::query(conn, &page, |r| preference(r))?;
-                        let count = sqlite::query_one(conn, &count, |r| r.int(0))?.unwrap_or(0);
-                        Ok((items, count))
-                    })
-                    .await?
-            }
-            None => {
-                let db = self.connection();
-                let items = db.query_all_raw(rows::postgres(&page)).await?.iter().map(preference).collect::<Result<_, _>>()?;
-                let count = db.query_one_raw(rows::postgres(&count)).await?.map(|r| r.int(0)).transpose()?.unwrap_or(0);
-                (items, count)
-            }
-        };
-        Ok(Page { count: u64::try_from(count).unwrap_or(0), items })
+        self.page_with_count(page_query(limit, offset), count_query(), preference).await
     }
 
     /// The stored JSON text of each of the preferences named, `None` where there is none.
