@@ -121,7 +121,7 @@ pub const DEFAULT_PREFERENCES: &[(&str, &str, &str)] = &[
     ("configurations", "payments_enabled", r##"false"##),
     ("configurations", "stripe_connected_account_id", r##""""##),
     ("configurations", "context_menu_enabled", r##"true"##),
-    ("configurations", "category_follow_enabled", r##"true"##),
+    ("configurations", "category_follow_enabled", r##"false"##),
     ("configurations", "comments_enabled", r##"true"##),
     ("configurations", "sidebar_show_all_categories_enabled", r##"false"##),
     ("configurations", "video_autoplay_enabled", r##"false"##),

@@ -68,6 +68,9 @@ async fn a_fresh_database_answers_every_preference_the_react_ui_reads_in_one_pag
     assert!(value("images.user_default_cover").as_str().unwrap().starts_with("data:image/"), "a cover the profile header can draw");
     assert_eq!(value("covers.covers_visibility"), json!(0), "integers stay integers");
     assert_eq!(value("addons.polls_enabled"), json!(false), "booleans stay booleans");
+    // The UI's `UserCounters` shows a followed-categories count when this is on, and this server
+    // has no categories: off, or the profile reads "NaN categories followed".
+    assert_eq!(value("configurations.category_follow_enabled"), json!(false));
 
     // With `limit`, pages as every list; an offset without `limit` answers the rest.
     let (_, paged) = json(app.client.get(app.url("/api/v2/dynamic_preference/?limit=100")).send().await.unwrap()).await;
