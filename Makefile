@@ -32,7 +32,7 @@ postgres-leg:
 	$(CONTRACT)/run.sh postgres
 
 ## contract-tools: the harness's pinned tools, from the registries, into the work tree.
-contract-tools: $(VENV)/.installed $(CONTRACT)/node_modules/.installed
+contract-tools: $(VENV)/.installed $(CONTRACT)/node_modules/.installed $(CONTRACT)/ui/node_modules/.installed
 
 $(VENV)/.installed: $(CONTRACT)/requirements.txt
 	rm -rf $(VENV)
@@ -42,6 +42,11 @@ $(VENV)/.installed: $(CONTRACT)/requirements.txt
 
 $(CONTRACT)/node_modules/.installed: $(CONTRACT)/package.json $(CONTRACT)/package-lock.json
 	cd $(CONTRACT) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# SelfCommunity's React UI for the browser test (install scripts off: see ui/.npmrc).
+$(CONTRACT)/ui/node_modules/.installed: $(CONTRACT)/ui/package.json $(CONTRACT)/ui/package-lock.json
+	cd $(CONTRACT)/ui && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 build:

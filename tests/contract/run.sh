@@ -6,6 +6,7 @@
 #   - generated SDKs: TypeScript (openapi-typescript + openapi-fetch, tsc), Python
 #     (openapi-python-client), Rust (progenitor), each through a short scenario
 #   - SelfCommunity's own client, @selfcommunity/api-services
+#   - in Chromium: the docs site (once), and SelfCommunity's React UI (ui/) from another origin
 # One summary line per tool; a failing tool's log is printed. Exit status: failures or 0.
 set -uo pipefail
 
@@ -61,17 +62,21 @@ SUMMARY=
 "$bin" migrate 2>"$work/migrate.log" || { cat "$work/migrate.log"; exit 1; }
 "$bin" preference set configurations.follow_enabled false
 declare -A id token
-for who in st_caller st_target st_1 st_2 st_3 st_4 st_5 ts_a ts_b py_a py_b rs_a rs_b sc_a sc_b sc_c br_a br_b; do
+for who in st_caller st_target st_1 st_2 st_3 st_4 st_5 ts_a ts_b py_a py_b rs_a rs_b sc_a sc_b sc_c br_a br_b ui_a ui_b ui_c; do
   id[$who]=$("$bin" user create "$who") || exit 1
   token[$who]=$("$bin" token "${id[$who]}" --ttl 3600) || exit 1
 done
 
 # --- the server, once for every tool ------------------------------------------------------------
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+port=$(free_port)
 base="http://127.0.0.1:$port"
+# The React UI's test page is served from another origin, which the server allows (CORS).
+ui_port=$(free_port)
 # No rate limit here: schemathesis acts thousands of times a minute with one token, and would
 # mostly meet 429s (which are documented, and tested in tests/api/isolation.rs).
-"$bin" serve --bind "127.0.0.1:$port" --rate-limit-actions 0 >"$work/server.log" 2>&1 &
+CORS_ALLOWED_ORIGINS="http://127.0.0.1:$ui_port" \
+  "$bin" serve --bind "127.0.0.1:$port" --rate-limit-actions 0 >"$work/server.log" 2>&1 &
 server_pid=$!
 python3 - "$base" <<'PY' || { echo "contract[$backend]: the server did not start"; cat "$work/server.log"; exit 1; }
 import sys, time, urllib.request
@@ -155,6 +160,24 @@ if [ "$backend" = sqlite ]; then
   else
     echo "contract[$backend] browser: SKIPPED: no chromium (apt-get install chromium to run it)"
   fi
+fi
+
+# --- SelfCommunity's React UI in a real browser (both databases) -------------------------------
+chromium_bin=$(command -v chromium || command -v chromium-browser || true)
+if [ -n "$chromium_bin" ]; then
+  SUMMARY_OF() { grep -E "^# (pass|fail)" "$1" | tr '\n' ' ' | sed 's/# //g; s/ $//'; }
+  SUMMARY=1
+  react_ui() {
+    "$here/ui/build.sh" &&
+      users_env ui_a ui_b ui_c -- env CHROMIUM="$chromium_bin" SCREENSHOTS="$root/target/browser/react-ui-$backend" \
+        UI_PORT="$ui_port" node --test --test-reporter=tap --test-concurrency=1 "$here/ui/ui.test.mjs"
+  }
+  step "react ui (Chromium): request, accept, counters, suggestions, blocked" react_ui
+elif [ "${REQUIRE_CHROMIUM:-0}" = 1 ]; then
+  failed=$((failed + 1))
+  echo "contract[$backend] react ui: FAILED: no chromium, and REQUIRE_CHROMIUM=1"
+else
+  echo "contract[$backend] react ui: SKIPPED: no chromium (apt-get install chromium to run it)"
 fi
 
 # --- schemathesis: last, since it acts on any user it finds ----------------------------------
