@@ -8,7 +8,9 @@ import { test } from "node:test";
 
 // Its ES module build imports directories, which only bundlers resolve; Node loads its CommonJS
 // build, as a server-side renderer would.
-const { http, UserService, PreferenceService, FeatureService } = createRequire(import.meta.url)("@selfcommunity/api-services");
+const { http, UserService, PreferenceService, FeatureService, SuggestionService } = createRequire(import.meta.url)(
+  "@selfcommunity/api-services",
+);
 
 const env = (name) => {
   const value = process.env[name];
@@ -168,4 +170,18 @@ test("userSettings and userSettingsPatch: what react-core reads at login", async
   assert.equal(changed.toast_notifications_emit_sound, 0);
   assert.equal(changed.show_toast_notifications, 1, "the others keep theirs");
   await rejectsWith(UserService.userSettings(a), 403, "permission_denied");
+});
+
+test("SuggestionService.getUserSuggestion: C may know B through A", async () => {
+  // A is connected with C (above); B connects with A now. C has no relation with B (B's request
+  // to C was cancelled above).
+  as("B");
+  assert.deepEqual(await UserService.userRequestConnection(a), status("sent_connection_request"));
+  as("A");
+  assert.deepEqual(await UserService.userAcceptRequestConnection(b), status("connected"));
+  as("C");
+  const page = await SuggestionService.getUserSuggestion({ limit: 10 });
+  assert.deepEqual(page.results.map((u) => u.id), [b]);
+  assert.equal(page.results[0].connection_status, null);
+  assert.equal(page.count, 1);
 });
