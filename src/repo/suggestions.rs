@@ -2,13 +2,13 @@
 //! of the caller's connections they share. Its cost is bounded whatever the graph's size: the
 //! ranking reads the caller's [`FRIENDS`] most recent connections and, of each of them, their
 //! [`PER_FRIEND`] most recent connections (each side of the pair read in its index's order, so
-//! no read goes further than those), then checks at most `FRIENDS × PER_FRIEND` candidates, a
+//! no read goes further than those; the friends' reads in one statement), then checks at most `FRIENDS × PER_FRIEND` candidates, a
 //! page's worth at a time, and reads the users of the page asked for.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query, SelectStatement};
+use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Order, Query, SelectStatement, UnionType};
 
 use super::entities::{connections, relations, users};
 use super::hidden::hidden_either_way;
@@ -60,7 +60,28 @@ fn eligible_query(caller: i64, ids: &[i64]) -> SelectStatement {
         .to_owned()
 }
 
+/// Of each of `friends` (unused places hold 0, no user's id), the [`PER_FRIEND`] most recent
+/// connections on each side of the pair, in one statement: rows of (friend, other user, date).
+/// Each side is read in its index's order and stops at its limit.
+fn friends_newest_query(friends: &[i64]) -> SelectStatement {
+    let mut members = friends.iter().enumerate().flat_map(|(i, friend)| {
+        [true, false].map(|of_is_low| {
+            let mut side = newest_side_query(*friend, of_is_low, PER_FRIEND);
+            side.expr(Expr::val(*friend));
+            // A member with its own ORDER BY and LIMIT stands in FROM (SQLite allows neither
+            // on a compound's members).
+            Query::select().column(Asterisk).from_subquery(side, Alias::new(format!("s{i}_{}", u8::from(of_is_low)))).to_owned()
+        })
+    });
+    let mut query = members.next().unwrap_or_else(|| Query::select().to_owned());
+    for member in members {
+        query.union(UnionType::All, member);
+    }
+    query
+}
+
 static NEWEST_SIDE: [Cell; 2] = [const { Cell::new() }; 2];
+static FRIENDS_NEWEST: Cell = Cell::new();
 static ELIGIBLE: Cell = Cell::new();
 
 struct SuggestionsPlan {
@@ -89,10 +110,25 @@ impl SuggestionsPlan {
         if !checked.is_some_and(|(active, _)| active) {
             return Err(RepoError::CallerNotFound);
         }
-        // How many of the caller's connections (those read) each candidate is connected with.
+        // Every friend's newest connections, in one statement; then each friend's PER_FRIEND
+        // newest of both sides, and how many of the caller's connections (those read) each
+        // candidate is connected with.
+        let friends = self.newest(engine, self.caller, FRIENDS).await?;
+        let mut by_friend: HashMap<i64, Vec<(DateTime<Utc>, i64)>> = HashMap::new();
+        if !friends.is_empty() {
+            let shape = FRIENDS_NEWEST.get(|| {
+                let sentinels: Vec<i64> = (0..FRIENDS as usize).map(shapes::int).collect();
+                friends_newest_query(&sentinels)
+            });
+            let args = (0..FRIENDS as usize).map(|i| Arg::Int(friends.get(i).copied().unwrap_or(0))).collect();
+            for (other, created, friend) in engine.users((shape, args), |row| Ok((row.int(0)?, row.time(1)?, row.int(2)?))).await? {
+                by_friend.entry(friend).or_default().push((created, other));
+            }
+        }
         let mut shared: HashMap<i64, u32> = HashMap::new();
-        for friend in self.newest(engine, self.caller, FRIENDS).await? {
-            for candidate in self.newest(engine, friend, PER_FRIEND).await? {
+        for mut theirs in by_friend.into_values() {
+            theirs.sort_unstable_by(|a, b| b.cmp(a));
+            for (_, candidate) in theirs.into_iter().take(PER_FRIEND as usize) {
                 if candidate != self.caller {
                     *shared.entry(candidate).or_default() += 1;
                 }
