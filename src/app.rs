@@ -11,6 +11,8 @@ use crate::config::{Config, ConfigError, DatabaseArgs, TokenConfig, check_databa
 use crate::repo::{Durability, Repo, RepoError, User};
 use crate::server::{self, BoundServer, Limits};
 use crate::service::{CONNECTION_ENABLED, Connections, FOLLOW_ENABLED};
+use crate::webhooks::WebhookSettings;
+use crate::webhooks::endpoints::WebhookService;
 
 /// A server bound to its address, its database open and migrated: [`Application::run_until`]
 /// serves it.
@@ -18,6 +20,9 @@ pub struct Application {
     server: BoundServer,
     state: Arc<AppState>,
     limits: Limits,
+    webhooks: WebhookSettings,
+    /// The dispatcher's database handle (the same pool as the service's).
+    repo: Repo,
     /// What demo mode seeded (`None` without `--demo`).
     pub demo: Option<Demo>,
 }
@@ -58,7 +63,8 @@ pub async fn build(config: Config) -> Result<Application, BuildError> {
     };
     tracing::info!(addr = %server.addr, database = %redact_url(&config.database_url), "serving");
     let state = Arc::new(AppState {
-        connections: Connections::new(repo),
+        webhooks: WebhookService::new(repo.clone(), config.webhooks.allow_private_targets),
+        connections: Connections::new(repo.clone()),
         auth,
         trust_forwarded_headers: config.trust_forwarded_headers,
         cors_allowed_origins: config.cors_allowed_origins,
@@ -67,7 +73,7 @@ pub async fn build(config: Config) -> Result<Application, BuildError> {
         rate_limit: RateLimiter::new(config.rate_limit_actions),
         in_flight: InFlight::new(config.max_in_flight_per_user),
     });
-    Ok(Application { server, state, limits: config.limits, demo })
+    Ok(Application { server, state, limits: config.limits, webhooks: config.webhooks, repo, demo })
 }
 
 impl Application {
@@ -76,9 +82,20 @@ impl Application {
         self.server.addr
     }
 
-    /// Serves until `shutdown` completes, then drains (see [`BoundServer::serve`]).
+    /// Serves until `shutdown` completes, then drains (see [`BoundServer::serve`]); the
+    /// webhook dispatcher runs beside it and stops with it (an attempt in flight then is made
+    /// again after its lease: deliveries are at least once).
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), String> {
-        self.server.serve(self.state, self.limits, shutdown).await
+        let stop = Arc::new(tokio::sync::Notify::new());
+        let dispatcher = self.webhooks.dispatch.then(|| {
+            tokio::spawn(crate::webhooks::dispatcher::run(self.repo.clone(), self.webhooks.clone(), self.state.metrics.clone(), stop.clone()))
+        });
+        let served = self.server.serve(self.state, self.limits, shutdown).await;
+        stop.notify_one();
+        if let Some(task) = dispatcher {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(2), task).await;
+        }
+        served
     }
 }
 

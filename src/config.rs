@@ -137,6 +137,9 @@ pub enum Command {
     /// Show or change the community's features (GET /api/v2/feature/).
     #[command(subcommand)]
     Feature(FeatureCommand),
+    /// Manage webhook endpoints (the staff API's /api/v2/webhook/endpoint/, from the command line).
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
     /// Fill an empty database in bulk (benchmarks, demos): users `user1`..`userN`, then
     /// connections and pending requests between them.
     Seed {
@@ -192,6 +195,27 @@ pub enum FeatureCommand {
 }
 
 #[derive(Subcommand)]
+pub enum WebhookCommand {
+    /// Add an endpoint; print it, with its signing secret, as one JSON object.
+    Add {
+        url: String,
+        /// Event types to deliver (comma-separated); every type by default.
+        #[arg(long, value_delimiter = ',')]
+        events: Vec<String>,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// Allow a target that is not a public address (as the server's setting).
+        #[arg(long = "allow-private-targets", env = "WEBHOOK_ALLOW_PRIVATE_TARGETS", action = clap::ArgAction::Set,
+              value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false)]
+        allow_private_targets: bool,
+    },
+    /// Print every endpoint as a JSON array (no secrets).
+    List,
+    /// Remove an endpoint, its deliveries and its attempts' log.
+    Remove { id: i64 },
+}
+
+#[derive(Subcommand)]
 pub enum PreferenceCommand {
     /// Set SECTION.NAME to VALUE (JSON: true, false, a number; anything else is a string).
     Set { key: String, value: String },
@@ -233,6 +257,49 @@ pub struct ServeArgs {
     pub max_in_flight_per_user: u32,
     #[command(flatten)]
     pub limits: LimitArgs,
+    #[command(flatten)]
+    pub webhooks: WebhookArgs,
+}
+
+/// How webhooks are delivered (see `webhooks/`).
+#[derive(clap::Args, Clone)]
+pub struct WebhookArgs {
+    /// Allow webhook targets whose address is loopback, private, link-local or otherwise not
+    /// public (on-premise receivers, tests). Off: such targets are refused and never called.
+    #[arg(long = "webhook-allow-private-targets", env = "WEBHOOK_ALLOW_PRIVATE_TARGETS", action = clap::ArgAction::Set,
+          value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false)]
+    pub allow_private_targets: bool,
+    /// Seconds between a failed attempt and the next (comma-separated; after the last, the
+    /// delivery has failed). SelfCommunity's schedule by default; shorter ones are for tests.
+    #[arg(long = "webhook-retry-schedule", env = "WEBHOOK_RETRY_SCHEDULE", value_delimiter = ',', default_value = "5,25,125,625,3125")]
+    pub retry_schedule: Vec<f64>,
+    /// Seconds an attempt may take, answer included; past it, the attempt failed.
+    #[arg(long = "webhook-timeout", env = "WEBHOOK_TIMEOUT", default_value_t = 10.0)]
+    pub timeout: f64,
+}
+
+impl WebhookArgs {
+    fn settings(&self) -> Result<crate::webhooks::WebhookSettings, ConfigError> {
+        let seconds = |setting: &'static str, value: f64| {
+            if value.is_finite() && value >= 0.0 && value <= 86_400.0 {
+                Ok(Duration::from_secs_f64(value))
+            } else {
+                Err(ConfigError::new(setting, format!("{value} is not a number of seconds between 0 and 86400")))
+            }
+        };
+        let timeout = seconds("WEBHOOK_TIMEOUT", self.timeout)?;
+        if timeout.is_zero() {
+            return Err(ConfigError::new("WEBHOOK_TIMEOUT", "must be more than 0 seconds"));
+        }
+        let retry_schedule =
+            self.retry_schedule.iter().map(|s| seconds("WEBHOOK_RETRY_SCHEDULE", *s)).collect::<Result<Vec<_>, _>>()?;
+        Ok(crate::webhooks::WebhookSettings {
+            allow_private_targets: self.allow_private_targets,
+            retry_schedule,
+            timeout,
+            ..Default::default()
+        })
+    }
 }
 
 /// How tokens are verified. JWT_SECRET (HS256, SelfCommunity's own tokens) and
@@ -310,6 +377,7 @@ pub struct Config {
     /// Requests in flight per user; 0: no cap.
     pub max_in_flight_per_user: u32,
     pub limits: Limits,
+    pub webhooks: crate::webhooks::WebhookSettings,
 }
 
 /// How tokens are verified (and, with a secret, signed).
@@ -374,6 +442,7 @@ impl ServeArgs {
             rate_limit_actions: self.rate_limit_actions,
             max_in_flight_per_user: self.max_in_flight_per_user,
             limits: self.limits.limits(),
+            webhooks: self.webhooks.settings()?,
         })
     }
 }

@@ -8,7 +8,7 @@ use tracing_subscriber::EnvFilter;
 use connections_api::api::spec;
 use connections_api::app::{self, Application};
 use connections_api::auth::Authenticator;
-use connections_api::config::{self, Cli, Command, FeatureCommand, LogArgs, LogFormat, PreferenceCommand, UserCommand};
+use connections_api::config::{self, Cli, Command, FeatureCommand, LogArgs, LogFormat, PreferenceCommand, UserCommand, WebhookCommand};
 use connections_api::server;
 use connections_api::service::preference_json;
 
@@ -136,11 +136,58 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
+        Command::Webhook(command) => webhook(database, command).await,
         Command::Preference(PreferenceCommand::List) => {
             for p in app::open(database).await?.preferences().await? {
                 println!("{}.{} = {}", p.section, p.name, p.value);
             }
             Ok(())
+        }
+    }
+}
+
+/// `webhook add|list|remove`: the staff API's rules (the same checks of the target and the
+/// event types), JSON on stdout.
+async fn webhook(database: &config::DatabaseArgs, command: WebhookCommand) -> Result<(), Failure> {
+    use connections_api::api::webhooks::{CreatedBody, EndpointBody};
+    use connections_api::repo::webhooks::EndpointFields;
+    use connections_api::webhooks::endpoints::{WebhookError, WebhookService};
+    use poem_openapi::types::ToJSON;
+    let shown = |e: WebhookError| match e {
+        WebhookError::Field(field, code, message) => Failure(format!("{field}: {message} ({code})")),
+        other => Failure(other.to_string()),
+    };
+    match command {
+        WebhookCommand::Add { url, events, description, allow_private_targets } => {
+            let service = WebhookService::new(app::open(database).await?, allow_private_targets);
+            let events: Vec<String> = events.into_iter().map(|e| e.trim().to_owned()).filter(|e| !e.is_empty()).collect();
+            let fields = EndpointFields { target: Some(url), description: Some(description), events: Some(events), ..Default::default() };
+            let (endpoint, signing_secret) = service.create(fields).await.map_err(shown)?;
+            let body = CreatedBody { endpoint: endpoint.into(), signing_secret };
+            println!("{}", body.to_json().unwrap_or_default());
+            Ok(())
+        }
+        WebhookCommand::List => {
+            let service = WebhookService::new(app::open(database).await?, false);
+            let mut all = Vec::new();
+            let mut offset = 0;
+            loop {
+                let page = service.list(100, offset).await.map_err(shown)?;
+                let got = page.items.len() as u64;
+                all.extend(page.items.into_iter().map(|e| EndpointBody::from(e).to_json().unwrap_or_default()));
+                offset += got;
+                if got == 0 || offset >= page.count {
+                    break;
+                }
+            }
+            println!("{}", serde_json::Value::Array(all));
+            Ok(())
+        }
+        WebhookCommand::Remove { id } => {
+            WebhookService::new(app::open(database).await?, false).delete(id).await.map_err(|e| match e {
+                WebhookError::NotFound => Failure(format!("no webhook endpoint {id}")),
+                other => shown(other),
+            })
         }
     }
 }

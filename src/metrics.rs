@@ -29,6 +29,17 @@ struct Timed {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Delivery {
+    event_type: String,
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Backlog {
+    part: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PoolState {
     state: String,
 }
@@ -43,6 +54,8 @@ pub struct Metrics {
     durations: Family<Timed, Histogram, fn() -> Histogram>,
     pool: Family<PoolState, Gauge>,
     pool_max: Gauge,
+    deliveries: Family<Delivery, Counter>,
+    backlog: Family<Backlog, Gauge>,
 }
 
 impl Default for Metrics {
@@ -57,7 +70,19 @@ impl Default for Metrics {
         registry.register("connections_http_request_duration_seconds", "Time to answer, by operation", durations.clone());
         registry.register("connections_db_pool_connections", "Database connections open, by state", pool.clone());
         registry.register("connections_db_pool_max_connections", "The pool's size limit", pool_max.clone());
-        Metrics { registry, requests, durations, pool, pool_max }
+        let deliveries = Family::<Delivery, Counter>::default();
+        let backlog = Family::<Backlog, Gauge>::default();
+        registry.register(
+            "connections_webhook_deliveries",
+            "Webhook delivery attempts, by event type and outcome (delivered, retrying, failed)",
+            deliveries.clone(),
+        );
+        registry.register(
+            "connections_webhook_outbox_backlog",
+            "The outbox's backlog: events not numbered yet (unnumbered), deliveries still to make (pending)",
+            backlog.clone(),
+        );
+        Metrics { registry, requests, durations, pool, pool_max, deliveries, backlog }
     }
 }
 
@@ -79,6 +104,17 @@ impl Metrics {
     pub fn record(&self, operation: &str, status: u16, elapsed: Duration) {
         self.requests.get_or_create(&Answered { operation: operation.to_owned(), status }).inc();
         self.durations.get_or_create(&Timed { operation: operation.to_owned() }).observe(elapsed.as_secs_f64());
+    }
+
+    /// One webhook attempt's outcome.
+    pub fn record_delivery(&self, event_type: &str, outcome: &str) {
+        self.deliveries.get_or_create(&Delivery { event_type: event_type.to_owned(), outcome: outcome.to_owned() }).inc();
+    }
+
+    /// The outbox's backlog, as the dispatcher last measured it.
+    pub fn set_outbox_backlog(&self, unnumbered: u64, pending: u64) {
+        self.backlog.get_or_create(&Backlog { part: "unnumbered".into() }).set(unnumbered as i64);
+        self.backlog.get_or_create(&Backlog { part: "pending".into() }).set(pending as i64);
     }
 
     /// The OpenMetrics text exposition, with the pool's use as of now.

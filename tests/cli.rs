@@ -6,6 +6,9 @@ use std::time::{Duration, Instant};
 
 #[path = "support/process.rs"]
 mod process;
+#[path = "support/receiver.rs"]
+#[allow(dead_code)]
+mod receiver;
 
 use process::{Cli, SECRET, assert_one_line_error, hold_sqlite_write_lock, json_of, start_server};
 
@@ -82,6 +85,34 @@ fn features_are_set_and_listed() {
     assert!(!out.status.success(), "a value other than true or false is refused");
     let out = cli.run(&["feature", "set", "", "true"]);
     assert_one_line_error(&out, "error: \"\": a feature's name has 1 to 100 characters");
+}
+
+#[test]
+fn webhook_endpoints_are_added_listed_and_removed() {
+    let cli = Cli::new();
+    assert_eq!(cli.ok(&["webhook", "list"]).trim(), "[]");
+    let added: serde_json::Value =
+        serde_json::from_str(&cli.ok(&["webhook", "add", "https://93.184.216.34/hook", "--events", "connection.created,connection.deleted"])).unwrap();
+    let id = added["id"].as_i64().expect("the new endpoint's id");
+    assert_eq!(added["signing_secret"].as_str().map(str::len), Some(64), "{added}");
+    let types: Vec<&str> = added["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["connection.created", "connection.deleted"]);
+    let listed: serde_json::Value = serde_json::from_str(&cli.ok(&["webhook", "list"])).unwrap();
+    assert_eq!(listed.as_array().map(Vec::len), Some(1));
+    assert!(listed[0].get("signing_secret").is_none(), "no secrets in the list: {listed}");
+    assert_eq!(listed[0]["target"], "https://93.184.216.34/hook");
+
+    let out = cli.run(&["webhook", "add", "http://127.0.0.1:9/hook"]);
+    assert_one_line_error(&out, "error: target: This target is refused: 127.0.0.1 is not a public address");
+    let out = cli.run(&["webhook", "add", "https://93.184.216.34/", "--events", "post.created"]);
+    assert_one_line_error(&out, "error: events: ");
+    cli.ok(&["webhook", "add", "http://127.0.0.1:9/hook", "--allow-private-targets", "true"]);
+
+    cli.ok(&["webhook", "remove", &id.to_string()]);
+    let out = cli.run(&["webhook", "remove", &id.to_string()]);
+    assert_one_line_error(&out, &format!("error: no webhook endpoint {id}"));
+    let listed: serde_json::Value = serde_json::from_str(&cli.ok(&["webhook", "list"])).unwrap();
+    assert_eq!(listed.as_array().map(Vec::len), Some(1));
 }
 
 #[test]
@@ -245,14 +276,21 @@ fn sigterm_waits_no_longer_than_the_grace_period() {
 fn no_secret_reaches_the_logs() {
     let cli = Cli::new();
     cli.seed_friendship_community(5);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let hook = runtime.block_on(receiver::Receiver::start(receiver::Behaviour::Answer));
+    let added: serde_json::Value =
+        serde_json::from_str(&cli.ok(&["webhook", "add", &hook.url, "--allow-private-targets", "true"])).unwrap();
+    let webhook_secret = added["signing_secret"].as_str().unwrap().to_owned();
     let log = cli.dir.path().join("server.log");
     let (mut server, base, _) = start_server(&cli, |command| {
-        command.env("RUST_LOG", "debug").stderr(std::fs::File::create(&log).unwrap());
+        command
+            .env("RUST_LOG", "debug")
+            .env("WEBHOOK_ALLOW_PRIVATE_TARGETS", "true")
+            .stderr(std::fs::File::create(&log).unwrap());
     });
     let auth = connections_api::auth::Authenticator::new(SECRET.as_bytes(), 0);
     let good = auth.issue(1, 600);
     let forged = connections_api::auth::Authenticator::new(b"forged-key", 0).issue(1, 600);
-    let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let client = reqwest::Client::new();
         for token in [&good, &forged] {
@@ -265,12 +303,14 @@ fn no_secret_reaches_the_logs() {
             .send()
             .await
             .unwrap();
+        hook.wait_for(1).await;
     });
     server.kill().ok();
     server.wait().ok();
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(text.contains("serving"), "the log was written: {text}");
-    for secret in [good.as_str(), forged.as_str(), SECRET, good.split('.').nth(2).unwrap()] {
+    assert!(hook.received().len() >= 1, "a webhook was delivered while the logs were written");
+    for secret in [good.as_str(), forged.as_str(), SECRET, good.split('.').nth(2).unwrap(), webhook_secret.as_str()] {
         assert!(!text.contains(secret), "a secret in the logs:\n{text}");
     }
 }

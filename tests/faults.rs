@@ -16,6 +16,9 @@ use sea_orm::ConnectionTrait;
 mod postgres;
 #[path = "support/process.rs"]
 mod process;
+#[path = "support/receiver.rs"]
+#[allow(dead_code)]
+mod receiver;
 
 use process::{Cli, SECRET, hold_sqlite_write_lock, json_of, start_server};
 
@@ -308,6 +311,110 @@ fn a_killed_server_loses_no_acknowledged_change_on_sqlite() {
 fn a_killed_server_loses_no_acknowledged_change_on_postgres() {
     let Some(cluster) = postgres::Cluster::start_new() else { return };
     a_killed_server_loses_no_acknowledged_change(&Cli::on(&cluster.url()));
+}
+
+/// A change acknowledged (`200`) and the server killed (`kill -9`) at once: its event is in the
+/// outbox, and the restarted server delivers it, signed, to the endpoint `webhook add` made.
+fn an_acknowledged_change_is_delivered_after_a_kill(cli: &Cli) {
+    cli.seed_friendship_community(3);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let hook = runtime.block_on(receiver::Receiver::start(receiver::Behaviour::Answer));
+    let added: serde_json::Value =
+        serde_json::from_str(&cli.ok(&["webhook", "add", &hook.url, "--events", "connection_request.created", "--allow-private-targets", "true"]))
+            .expect("webhook add prints the endpoint as JSON");
+    let secret = added["signing_secret"].as_str().expect("with its secret").to_owned();
+    let allow_private = |command: &mut Command| {
+        command.env("WEBHOOK_ALLOW_PRIVATE_TARGETS", "true");
+    };
+    let (mut server, base, _) = start_server(cli, allow_private);
+    runtime.block_on(async {
+        let answer = client().post(format!("{base}/api/v2/user/2/connection/request/")).bearer_auth(token(1)).send().await.unwrap();
+        assert_eq!(answer.status(), 200);
+    });
+    server.kill().unwrap(); // SIGKILL, right after the 200
+    server.wait().unwrap();
+    let before_restart = hook.received().len();
+
+    let (_restarted, _, _) = start_server(cli, allow_private);
+    let got = runtime.block_on(hook.wait_for(before_restart.max(1)));
+    let last = got.last().unwrap();
+    assert!(connections_api::webhooks::signature::verify(&secret, &last.signature, last.body.as_bytes()).is_some());
+    let payload = last.json();
+    assert_eq!(payload["type"], "connection_request.created", "{payload}");
+    assert_eq!((payload["data"]["from_user"]["id"].as_i64(), payload["data"]["to_user"]["id"].as_i64()), (Some(1), Some(2)));
+    assert_eq!(payload["event_id"], 1);
+}
+
+#[test]
+fn an_acknowledged_change_is_delivered_after_a_kill_on_sqlite() {
+    an_acknowledged_change_is_delivered_after_a_kill(&Cli::new());
+}
+
+#[test]
+fn an_acknowledged_change_is_delivered_after_a_kill_on_postgres() {
+    let Some(cluster) = postgres::Cluster::start_new() else { return };
+    an_acknowledged_change_is_delivered_after_a_kill(&Cli::on(&cluster.url()));
+}
+
+/// Two server processes on one PostgreSQL database under a write load through both: every
+/// event is delivered, and none twice (the receiver counts deliveries by `event_id`; it answers
+/// at once, so a second delivery could only come from two dispatchers attempting one delivery).
+#[test]
+fn two_processes_on_one_postgres_deliver_every_event_once() {
+    let Some(cluster) = postgres::Cluster::start_new() else { return };
+    let cli = Cli::on(&cluster.url());
+    cli.seed_friendship_community(40);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let hook = runtime.block_on(receiver::Receiver::start(receiver::Behaviour::Answer));
+    cli.ok(&["webhook", "add", &hook.url, "--allow-private-targets", "true"]);
+    let configure = |command: &mut Command| {
+        command.env("WEBHOOK_ALLOW_PRIVATE_TARGETS", "true").args(["--rate-limit-actions", "0"]);
+    };
+    let (_first, first_base, _) = start_server(&cli, configure);
+    let (_second, second_base, _) = start_server(&cli, configure);
+    let bases = [first_base, second_base];
+    runtime.block_on(async {
+        // Each pair: a request through one process, its withdrawal through the other.
+        let pairs: Vec<(i64, i64)> = (1..=40i64).flat_map(|a| ((a + 1)..=40).map(move |b| (a, b))).take(320).collect();
+        let workers: Vec<_> = pairs
+            .chunks(40)
+            .map(|chunk| {
+                let (chunk, bases, client) = (chunk.to_vec(), bases.clone(), client());
+                tokio::spawn(async move {
+                    for (i, (a, b)) in chunk.into_iter().enumerate() {
+                        for (step, action) in ["request", "cancel_request"].into_iter().enumerate() {
+                            let base = &bases[(i + step) % 2];
+                            let url = format!("{base}/api/v2/user/{b}/connection/{action}/");
+                            let response = client.post(url).bearer_auth(token(a)).send().await.expect("answered");
+                            assert_eq!(response.status(), 200, "{a} {action} {b} via {base}");
+                        }
+                    }
+                })
+            })
+            .collect();
+        for worker in workers {
+            worker.await.unwrap();
+        }
+        let repo = Repo::connect(&cluster.url()).await.unwrap();
+        let count = repo
+            .connection()
+            .query_one_raw(sea_orm::Statement::from_string(repo.backend(), "SELECT COUNT(*) AS n FROM events"))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get::<i64>("", "n")
+            .unwrap() as usize;
+        assert_eq!(count, 640, "one event per change");
+        hook.wait_for(count).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let mut seen = std::collections::HashMap::<i64, usize>::new();
+        for delivery in hook.received() {
+            *seen.entry(delivery.json()["event_id"].as_i64().unwrap()).or_default() += 1;
+        }
+        assert_eq!(seen.len(), count, "every event delivered");
+        let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
+        assert!(twice.is_empty(), "delivered more than once: {twice:?}");
+    });
 }
 
 /// SQLite: a file another process holds locked answers writes with `503` (once the busy

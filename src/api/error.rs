@@ -84,6 +84,31 @@ pub const INVALID_LIMIT: ErrorCode = ErrorCode {
     message: "A positive integer is required.",
     field: Some("limit"),
 };
+pub const INVALID_ENDPOINT_ID: ErrorCode = ErrorCode {
+    status: 400,
+    code: "invalid",
+    message: "A positive integer is required.",
+    field: Some("id"),
+};
+pub const ENDPOINT_NOT_FOUND: ErrorCode = general(404, "not_found", "Webhook endpoint not found.");
+pub const INVALID_TARGET: ErrorCode = ErrorCode {
+    status: 400,
+    code: "invalid",
+    message: "Enter a valid URL: the scheme must be http or https.",
+    field: Some("target"),
+};
+pub const PRIVATE_TARGET: ErrorCode = ErrorCode {
+    status: 400,
+    code: "private_target",
+    message: "This target is refused: 127.0.0.1 is not a public address (set WEBHOOK_ALLOW_PRIVATE_TARGETS=true to allow it).",
+    field: Some("target"),
+};
+pub const INVALID_EVENT: ErrorCode = ErrorCode {
+    status: 400,
+    code: "invalid",
+    message: "no such event: 42.",
+    field: Some("event"),
+};
 pub const PARSE_ERROR: ErrorCode = general(400, "parse_error", "JSON parse error: expected value at line 1 column 1");
 pub const NO_CONNECTION_REQUEST: ErrorCode =
     general(409, "no_connection_request", "There is no pending connection request from this user.");
@@ -212,6 +237,19 @@ impl From<Conflict> for ApiError {
     }
 }
 
+impl From<crate::webhooks::endpoints::WebhookError> for ApiError {
+    fn from(err: crate::webhooks::endpoints::WebhookError) -> Self {
+        use crate::webhooks::endpoints::WebhookError as W;
+        match err {
+            W::Field(field, code, message) => {
+                ApiError { code, ..ApiError::new(INVALID_TARGET) }.with_field(field).with_message(message)
+            }
+            W::NotFound => ApiError::new(ENDPOINT_NOT_FOUND),
+            W::Repo(e) => ServiceError::from(e).into(),
+        }
+    }
+}
+
 impl From<ServiceError> for ApiError {
     fn from(err: ServiceError) -> Self {
         match err {
@@ -268,8 +306,8 @@ pub fn status_description(status: u16) -> &'static str {
     match status {
         400 => "Bad request: a parameter or the body is invalid, or the action targets the caller.",
         401 => "Not authenticated: the bearer token is missing, invalid, expired, or its user no longer exists.",
-        403 => "Forbidden: the community is not in friendship mode.",
-        404 => "Not found: the user does not exist or was deleted.",
+        403 => "Forbidden: the operation is not allowed to the caller, or not in this community mode (see the codes).",
+        404 => "Not found: what the path names does not exist (a user: or was deleted).",
         408 => "The request body did not arrive in time: send it again.",
         409 => "Conflict: the relation is not in a state this action applies to.",
         413 => "The request body is too large.",

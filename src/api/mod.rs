@@ -11,6 +11,7 @@ pub mod settings;
 pub mod spec;
 pub mod types;
 pub mod users;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -36,6 +37,8 @@ pub struct AppState {
     /// Serve `GET /bench/ceiling` (see `server/mod.rs`): only for benchmarks.
     pub bench_ceiling: bool,
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Webhook endpoints (staff only).
+    pub webhooks: crate::webhooks::endpoints::WebhookService,
     /// Per-user limit of the actions; `None`: unlimited.
     pub rate_limit: Option<rate_limit::RateLimiter>,
     /// Per-user cap on requests in flight; `None`: no cap.
@@ -164,4 +167,39 @@ error_set!(
 error_set!(
     SettingsPatchErrors = [INVALID_ID, INVALID_SETTING, PARSE_ERROR, NOT_AUTHENTICATED, TOKEN_NOT_VALID, USER_NOT_FOUND,
         PERMISSION_DENIED, UNSUPPORTED_MEDIA_TYPE, REQUEST_TIMEOUT, PAYLOAD_TOO_LARGE, TOO_MANY_REQUESTS, SERVICE_UNAVAILABLE]
+);
+error_set!(
+    /// Staff-only webhook operations that take nothing but the caller.
+    WebhookErrors = [NOT_AUTHENTICATED, TOKEN_NOT_VALID, USER_NOT_FOUND, PERMISSION_DENIED, TOO_MANY_REQUESTS,
+        SERVICE_UNAVAILABLE]
+);
+error_set!(
+    WebhookListErrors = [INVALID_LIMIT, NOT_AUTHENTICATED, TOKEN_NOT_VALID, USER_NOT_FOUND, PERMISSION_DENIED,
+        TOO_MANY_REQUESTS, SERVICE_UNAVAILABLE]
+);
+error_set!(
+    WebhookCreateErrors = [INVALID_TARGET, PRIVATE_TARGET, PARSE_ERROR, NOT_AUTHENTICATED, TOKEN_NOT_VALID, USER_NOT_FOUND,
+        PERMISSION_DENIED, UNSUPPORTED_MEDIA_TYPE, REQUEST_TIMEOUT, PAYLOAD_TOO_LARGE, TOO_MANY_REQUESTS, SERVICE_UNAVAILABLE]
+);
+error_set!(
+    WebhookEndpointErrors = [INVALID_ENDPOINT_ID, NOT_AUTHENTICATED, TOKEN_NOT_VALID, USER_NOT_FOUND, PERMISSION_DENIED,
+        ENDPOINT_NOT_FOUND, TOO_MANY_REQUESTS, SERVICE_UNAVAILABLE]
+);
+error_set!(
+    WebhookEndpointActionErrors = [INVALID_ENDPOINT_ID, NOT_AUTHENTICATED, TOKEN_NOT_VALID, USER_NOT_FOUND,
+        PERMISSION_DENIED, ENDPOINT_NOT_FOUND, REQUEST_TIMEOUT, PAYLOAD_TOO_LARGE, TOO_MANY_REQUESTS, SERVICE_UNAVAILABLE]
+);
+error_set!(
+    WebhookAttemptErrors = [INVALID_ENDPOINT_ID, INVALID_LIMIT, NOT_AUTHENTICATED, TOKEN_NOT_VALID, USER_NOT_FOUND,
+        PERMISSION_DENIED, ENDPOINT_NOT_FOUND, TOO_MANY_REQUESTS, SERVICE_UNAVAILABLE]
+);
+error_set!(
+    WebhookUpdateErrors = [INVALID_ENDPOINT_ID, INVALID_TARGET, PRIVATE_TARGET, PARSE_ERROR, NOT_AUTHENTICATED,
+        TOKEN_NOT_VALID, USER_NOT_FOUND, PERMISSION_DENIED, ENDPOINT_NOT_FOUND, UNSUPPORTED_MEDIA_TYPE, REQUEST_TIMEOUT,
+        PAYLOAD_TOO_LARGE, TOO_MANY_REQUESTS, SERVICE_UNAVAILABLE]
+);
+error_set!(
+    WebhookResendErrors = [INVALID_ENDPOINT_ID, INVALID_EVENT, PARSE_ERROR, NOT_AUTHENTICATED, TOKEN_NOT_VALID,
+        USER_NOT_FOUND, PERMISSION_DENIED, ENDPOINT_NOT_FOUND, UNSUPPORTED_MEDIA_TYPE, REQUEST_TIMEOUT, PAYLOAD_TOO_LARGE,
+        TOO_MANY_REQUESTS, SERVICE_UNAVAILABLE]
 );

@@ -11,6 +11,7 @@ use super::hidden::HiddenUsersApi;
 use super::settings::SettingsApi;
 use super::lists::ListsApi;
 use super::users::UsersApi;
+use super::webhooks::WebhooksApi;
 use super::types::MeBody;
 use poem_openapi::types::Example;
 
@@ -22,10 +23,10 @@ stable snake_case `code` and a `message` for people, or is about one `field` wit
 `messages`. Paths end with a slash; the same path without it is served the same way.";
 
 /// Every operation of the API, in one place.
-pub type Api = (ConnectionsApi, ListsApi, UsersApi, HiddenUsersApi, SettingsApi);
+pub type Api = (ConnectionsApi, ListsApi, UsersApi, HiddenUsersApi, SettingsApi, WebhooksApi);
 
 pub fn openapi_service() -> OpenApiService<Api, ()> {
-    OpenApiService::new((ConnectionsApi, ListsApi, UsersApi, HiddenUsersApi, SettingsApi), TITLE, VERSION)
+    OpenApiService::new((ConnectionsApi, ListsApi, UsersApi, HiddenUsersApi, SettingsApi, WebhooksApi), TITLE, VERSION)
         .description(DESCRIPTION)
         .license(LicenseObject::new("MIT").url("https://opensource.org/licenses/MIT"))
         .server(ServerObject::new("/").description("The server that serves this document"))
@@ -38,6 +39,7 @@ pub fn generate() -> Result<Value, serde_json::Error> {
     add_response_examples(&mut spec);
     declare_open_operations(&mut spec);
     mark_friendship_mode(&mut spec);
+    mark_staff_only(&mut spec);
     plain_json_request_bodies(&mut spec);
     parameter_descriptions(&mut spec);
     integral_bounds(&mut spec);
@@ -109,6 +111,7 @@ fn operation_example(operation_id: Option<&str>) -> Option<Value> {
         "getMe" => MeBody::example().to_json(),
         // A bare array has no schema of its own to carry one.
         "getHiddenUsersId" => Some(json!([7, 3])),
+        "getAllWebhookEvents" => Some(json!(crate::webhooks::endpoints::event_types())),
         _ => None,
     }
 }
@@ -145,6 +148,17 @@ fn mark_friendship_mode(spec: &mut Value) {
         let code = super::error::FRIENDSHIP_MODE_DISABLED.code;
         let needs = documented_codes(operation).iter().any(|(_, c)| c == code);
         operation.insert("x-friendship-mode".to_owned(), Value::Bool(needs));
+    });
+}
+
+/// `x-staff-only: true` on the operations only staff may call (the webhooks'): the docs say so
+/// as SelfCommunity's do ("This operation requires admin role").
+fn mark_staff_only(spec: &mut Value) {
+    for_each_operation(spec, |operation| {
+        let tags = operation.get("tags").and_then(Value::as_array).cloned().unwrap_or_default();
+        if tags.iter().any(|t| t == "Webhooks") {
+            operation.insert("x-staff-only".to_owned(), Value::Bool(true));
+        }
     });
 }
 

@@ -434,6 +434,8 @@ macro_rules! page_body {
     };
 }
 
+pub(crate) use page_body;
+
 page_body!(UserPage, UserBody, "A page of users: `count` in all, absolute `next`/`previous` page URLs (or `null`).");
 page_body!(
     ConnectionRequestPage,
@@ -647,51 +649,64 @@ impl BodyInput for TokenInput {
     }
 }
 
-/// A user's id in a path: a positive integer. The one declaration of the `{id}` parameter's
-/// schema (minimum 1, example 2), and of its description (`spec.rs` moves it onto the
-/// parameter, where Swagger UI shows it).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct UserId(pub i64);
+/// An id in a path: a positive integer. The one declaration of an `{id}` parameter's schema
+/// (minimum 1, an example), and of its description (`spec.rs` moves it onto the parameter,
+/// where Swagger UI shows it).
+macro_rules! path_id {
+    ($(#[$doc:meta])* $name:ident, $schema:literal, $description:literal, $example:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub struct $name(pub i64);
 
-impl UserId {
-    pub const DESCRIPTION: &'static str = "A unique integer value identifying this user.";
-    /// bob, the second demo user.
-    pub const EXAMPLE: i64 = 2;
-}
-
-impl poem_openapi::types::Type for UserId {
-    const IS_REQUIRED: bool = true;
-    type RawValueType = i64;
-    type RawElementValueType = i64;
-
-    fn name() -> std::borrow::Cow<'static, str> {
-        "UserId".into()
-    }
-
-    fn schema_ref() -> poem_openapi::registry::MetaSchemaRef {
-        poem_openapi::registry::MetaSchemaRef::Inline(Box::new(poem_openapi::registry::MetaSchema {
-            description: Some(Self::DESCRIPTION),
-            minimum: Some(1.0),
-            example: Some(Self::EXAMPLE.into()),
-            ..poem_openapi::registry::MetaSchema::new_with_format("integer", "int64")
-        }))
-    }
-
-    fn as_raw_value(&self) -> Option<&i64> {
-        Some(&self.0)
-    }
-
-    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a i64> + 'a> {
-        Box::new(self.as_raw_value().into_iter())
-    }
-}
-
-impl poem_openapi::types::ParseFromParameter for UserId {
-    fn parse_from_parameter(value: &str) -> poem_openapi::types::ParseResult<Self> {
-        match value.parse::<i64>() {
-            Ok(id) if id >= 1 => Ok(UserId(id)),
-            Ok(_) => Err(poem_openapi::types::ParseError::custom("verification failed. minimum(1, exclusive: false)")),
-            Err(err) => Err(poem_openapi::types::ParseError::custom(err)),
+        impl $name {
+            pub const DESCRIPTION: &'static str = $description;
+            pub const EXAMPLE: i64 = $example;
         }
-    }
+
+        impl poem_openapi::types::Type for $name {
+            const IS_REQUIRED: bool = true;
+            type RawValueType = i64;
+            type RawElementValueType = i64;
+
+            fn name() -> std::borrow::Cow<'static, str> {
+                $schema.into()
+            }
+
+            fn schema_ref() -> poem_openapi::registry::MetaSchemaRef {
+                poem_openapi::registry::MetaSchemaRef::Inline(Box::new(poem_openapi::registry::MetaSchema {
+                    description: Some(Self::DESCRIPTION),
+                    minimum: Some(1.0),
+                    example: Some(Self::EXAMPLE.into()),
+                    ..poem_openapi::registry::MetaSchema::new_with_format("integer", "int64")
+                }))
+            }
+
+            fn as_raw_value(&self) -> Option<&i64> {
+                Some(&self.0)
+            }
+
+            fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a i64> + 'a> {
+                Box::new(self.as_raw_value().into_iter())
+            }
+        }
+
+        impl poem_openapi::types::ParseFromParameter for $name {
+            fn parse_from_parameter(value: &str) -> poem_openapi::types::ParseResult<Self> {
+                match value.parse::<i64>() {
+                    Ok(id) if id >= 1 => Ok($name(id)),
+                    Ok(_) => Err(poem_openapi::types::ParseError::custom("verification failed. minimum(1, exclusive: false)")),
+                    Err(err) => Err(poem_openapi::types::ParseError::custom(err)),
+                }
+            }
+        }
+    };
 }
+
+path_id!(
+    /// A user's id in a path (bob, the second demo user, as the example).
+    UserId, "UserId", "A unique integer value identifying this user.", 2
+);
+path_id!(
+    /// A webhook endpoint's id in a path.
+    EndpointId, "EndpointId", "A unique integer value identifying this endpoint.", 1
+);

@@ -8,6 +8,7 @@
 mod pages;
 mod reference;
 mod state_machine;
+mod webhooks;
 
 pub use reference::reference_html;
 
@@ -26,6 +27,7 @@ pub fn generate(spec: &Value) -> Vec<Page> {
     let mut site = vec![
         Page { path: "api/index.md".to_owned(), text: pages::index_page(spec, &ops) },
         Page { path: "connections.md".to_owned(), text: state_machine::connections_page() },
+        Page { path: "webhooks.md".to_owned(), text: webhooks::webhooks_page() },
     ];
     for (position, operation) in ops.iter().enumerate() {
         site.push(Page { path: format!("api/{}.md", operation.id()), text: pages::operation_page(spec, operation, position + 1) });

@@ -28,6 +28,10 @@ impl Operation<'_> {
     fn friendship_mode(&self) -> bool {
         self.op["x-friendship-mode"].as_bool().unwrap_or(false)
     }
+
+    fn staff_only(&self) -> bool {
+        self.op["x-staff-only"].as_bool().unwrap_or(false)
+    }
 }
 
 pub(super) fn operations(spec: &Value) -> Vec<Operation<'_>> {
@@ -172,7 +176,9 @@ pub(super) fn operation_page(spec: &Value, operation: &Operation, position: usiz
     if operation.friendship_mode() {
         out.push_str(":::info\n\nThis operation requires the community to be set to friendship mode.\n\n:::\n\n");
     }
-    if operation.secured() {
+    if operation.staff_only() {
+        out.push_str(":::info\n\nThis operation requires admin role.\n\n:::\n\n");
+    } else if operation.secured() {
         out.push_str(":::info\n\nThis operation requires authentication.\n\n:::\n\n");
     } else {
         out.push_str(":::info\n\nThis operation needs no authentication.\n\n:::\n\n");
@@ -376,7 +382,7 @@ pub(super) fn index_page(spec: &Value, ops: &[Operation]) -> String {
     if let Some(description) = spec["info"]["description"].as_str() {
         writeln!(out, "{}\n", escape_mdx(description)).ok();
     }
-    out.push_str("The connection state machine behind the actions: [connections](../connections.md).\n\n");
+    out.push_str("The connection state machine behind the actions: [connections](../connections.md). What the webhooks deliver: [webhooks](../webhooks.md).\n\n");
     let mut tag = String::new();
     for operation in ops {
         let this_tag = operation.op["tags"][0].as_str().unwrap_or("Other");

@@ -69,7 +69,8 @@ pub fn reference_html(spec: &Value) -> String {
         writeln!(nav, "<li><a href=\"#{anchor}\">{}</a></li>", html_escape(title)).ok();
         let markdown = plain_markdown(&page.text)
             // Links between pages become links within this document.
-            .replace("](../connections.md)", "](#connections)");
+            .replace("](../connections.md)", "](#connections)")
+            .replace("](../webhooks.md)", "](#webhooks)");
         let mut rendered = String::new();
         html::push_html(&mut rendered, Parser::new_ext(&markdown, Options::ENABLE_TABLES));
         let rendered = pages.iter().fold(rendered, |html, p| {

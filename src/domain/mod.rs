@@ -208,6 +208,27 @@ impl Event {
             Event::ConnectionDeleted => "connection.deleted",
         }
     }
+
+    pub const ALL: [Event; 6] = [
+        Event::ConnectionRequestCreated,
+        Event::ConnectionRequestRejected,
+        Event::ConnectionRequestRestored,
+        Event::ConnectionRequestCancelled,
+        Event::ConnectionCreated,
+        Event::ConnectionDeleted,
+    ];
+
+    pub fn from_name(name: &str) -> Option<Event> {
+        Event::ALL.into_iter().find(|e| e.name() == name)
+    }
+
+    /// Is the user who acted the event's `from_user`? The contract's table: `from_user` is
+    /// always the one who requested, except for a removal (the remover). So a rejection, a
+    /// restoration and a connection made (by accepting, or by a mutual request) name the
+    /// other user first.
+    pub fn from_is_actor(self) -> bool {
+        matches!(self, Event::ConnectionRequestCreated | Event::ConnectionRequestCancelled | Event::ConnectionDeleted)
+    }
 }
 
 /// The outcome of an action that is allowed in the current state.

@@ -181,3 +181,133 @@ pub mod user_settings {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// The outbox: one row per change of a relation, with both users' counters after it.
+/// `event_id` is given after commit by the relay (see the migration).
+pub mod events {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "events")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub event_id: Option<i64>,
+        #[sea_orm(column_name = "type")]
+        pub r#type: String,
+        pub from_user_id: i64,
+        pub to_user_id: i64,
+        pub created: DateTimeUtc,
+        pub from_connections: i64,
+        pub from_received: i64,
+        pub from_sent: i64,
+        pub to_connections: i64,
+        pub to_received: i64,
+        pub to_sent: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// A webhook endpoint. `secret` signs; `previous_secret` also signs until
+/// `previous_secret_until_ms` (a rotation's overlap).
+pub mod webhook_endpoints {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "webhook_endpoints")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub target: String,
+        pub description: String,
+        pub is_active: bool,
+        pub ssl_cert_verification: bool,
+        pub secret: String,
+        pub previous_secret: Option<String>,
+        pub previous_secret_until_ms: Option<i64>,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// An event type an endpoint subscribes to.
+pub mod webhook_endpoint_events {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "webhook_endpoint_events")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub endpoint_id: i64,
+        #[sea_orm(primary_key, auto_increment = false, column_name = "type")]
+        pub r#type: String,
+        pub added_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// One event to deliver to one endpoint: `pending` until a `2xx` (`delivered`) or the last
+/// retry (`failed`); due at `next_attempt_ms`; leased by a dispatcher until `lease_until_ms`.
+pub mod webhook_deliveries {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "webhook_deliveries")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub endpoint_id: i64,
+        pub event_id: i64,
+        pub state: String,
+        pub attempts: i64,
+        pub next_attempt_ms: i64,
+        pub lease_until_ms: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// One attempt to deliver an event: what was sent, what came back.
+pub mod webhook_attempts {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "webhook_attempts")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub endpoint_id: i64,
+        pub event_id: i64,
+        pub event_type: String,
+        pub created_at: DateTimeUtc,
+        pub sent_at: DateTimeUtc,
+        pub http_request_body: String,
+        pub http_request_signature_header: String,
+        pub http_response_code: Option<i64>,
+        pub http_response_body: String,
+        pub error: Option<String>,
+        pub latency_ms: i64,
+        pub next_retry: Option<DateTimeUtc>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -12,7 +12,7 @@ pub struct Migrator;
 #[async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(CreateSchema), Box::new(CountersAndVersions), Box::new(NamedConstraints), Box::new(LighterWrites), Box::new(HIDDEN_USERS), Box::new(DefaultPreferences), Box::new(FEATURES_SETTINGS_ROLES)]
+        vec![Box::new(CreateSchema), Box::new(CountersAndVersions), Box::new(NamedConstraints), Box::new(LighterWrites), Box::new(HIDDEN_USERS), Box::new(DefaultPreferences), Box::new(FEATURES_SETTINGS_ROLES), Box::new(EVENTS_AND_WEBHOOKS)]
     }
 }
 
@@ -524,6 +524,95 @@ CREATE TABLE user_settings (
     CONSTRAINT one_settings_row_per_user PRIMARY KEY (user_id)
 );
 ALTER TABLE users ADD COLUMN role TEXT NULL CONSTRAINT role_known CHECK (role IN ('admin'));
+"#;
+
+/// The outbox and the webhooks that read it.
+///
+/// - `events`: one row per change of a relation, written in the change's own transaction, with
+///   both users' counters as they are after it. `event_id` is the number clients see (payloads,
+///   the stream's `id`), increasing with commit order: on SQLite given at insert by the single
+///   writer, which commits in order; on PostgreSQL (where identities are handed out at insert,
+///   not at commit) after commit, by one relay at a time, in the order the events are found
+///   committed. No foreign keys to `users`:
+///   users are never removed (deletion is a flag), and the change has just locked both rows.
+/// - `webhook_endpoints` and the event types each subscribes to; `webhook_deliveries`, one per
+///   endpoint and event, due at `next_attempt_ms`, leased by one dispatcher at a time;
+///   `webhook_attempts`, every attempt's request and answer (the `attempt/` log).
+const EVENTS_AND_WEBHOOKS: SqlMigration = SqlMigration {
+    name: "m20261201_000008_events_and_webhooks",
+    up: EVENTS_AND_WEBHOOKS_UP,
+    down: "DROP TABLE webhook_attempts; DROP TABLE webhook_deliveries; DROP TABLE webhook_endpoint_events; \
+           DROP TABLE webhook_endpoints; DROP TABLE events;",
+};
+
+const EVENTS_AND_WEBHOOKS_UP: &str = r#"
+CREATE TABLE events (
+    id {ID},
+    event_id {INT} NULL CONSTRAINT one_event_per_number UNIQUE,
+    type TEXT NOT NULL CONSTRAINT event_type_known CHECK (type IN ('connection_request.created',
+        'connection_request.rejected', 'connection_request.restored', 'connection_request.cancelled',
+        'connection.created', 'connection.deleted')),
+    from_user_id {INT} NOT NULL,
+    to_user_id {INT} NOT NULL,
+    created {TS} NOT NULL,
+    from_connections {INT} NOT NULL,
+    from_received {INT} NOT NULL,
+    from_sent {INT} NOT NULL,
+    to_connections {INT} NOT NULL,
+    to_received {INT} NOT NULL,
+    to_sent {INT} NOT NULL,
+    CONSTRAINT event_between_two_users CHECK (from_user_id <> to_user_id)
+);
+CREATE INDEX events_unnumbered ON events (id) WHERE event_id IS NULL;
+
+CREATE TABLE webhook_endpoints (
+    id {ID},
+    target TEXT NOT NULL CONSTRAINT webhook_target_length CHECK (length(target) BETWEEN 8 AND 2048),
+    description TEXT NOT NULL DEFAULT '' CONSTRAINT webhook_description_length CHECK (length(description) <= 1000),
+    is_active BOOLEAN NOT NULL DEFAULT TRUE,
+    ssl_cert_verification BOOLEAN NOT NULL DEFAULT TRUE,
+    secret TEXT NOT NULL,
+    previous_secret TEXT NULL,
+    previous_secret_until_ms {INT} NULL,
+    created_at {TS} NOT NULL,
+    updated_at {TS} NOT NULL
+);
+CREATE TABLE webhook_endpoint_events (
+    endpoint_id {INT} NOT NULL CONSTRAINT subscription_endpoint_exists REFERENCES webhook_endpoints (id) ON DELETE CASCADE,
+    type TEXT NOT NULL CONSTRAINT subscription_type_known CHECK (type IN ('connection_request.created',
+        'connection_request.rejected', 'connection_request.restored', 'connection_request.cancelled',
+        'connection.created', 'connection.deleted')),
+    added_at {TS} NOT NULL,
+    CONSTRAINT one_subscription_per_type PRIMARY KEY (endpoint_id, type)
+);
+CREATE INDEX webhook_subscribers_of_type ON webhook_endpoint_events (type, endpoint_id);
+CREATE TABLE webhook_deliveries (
+    id {ID},
+    endpoint_id {INT} NOT NULL CONSTRAINT delivery_endpoint_exists REFERENCES webhook_endpoints (id) ON DELETE CASCADE,
+    event_id {INT} NOT NULL CONSTRAINT delivery_event_exists REFERENCES events (event_id),
+    state TEXT NOT NULL CONSTRAINT delivery_state_known CHECK (state IN ('pending', 'delivered', 'failed')),
+    attempts {INT} NOT NULL DEFAULT 0 CONSTRAINT attempts_not_negative CHECK (attempts >= 0),
+    next_attempt_ms {INT} NOT NULL,
+    lease_until_ms {INT} NOT NULL DEFAULT 0,
+    CONSTRAINT one_delivery_per_endpoint_and_event UNIQUE (endpoint_id, event_id)
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_ms) WHERE state = 'pending';
+CREATE TABLE webhook_attempts (
+    id {ID},
+    endpoint_id {INT} NOT NULL CONSTRAINT attempt_endpoint_exists REFERENCES webhook_endpoints (id) ON DELETE CASCADE,
+    event_id {INT} NOT NULL,
+    event_type TEXT NOT NULL,
+    created_at {TS} NOT NULL,
+    sent_at {TS} NOT NULL,
+    http_request_body TEXT NOT NULL,
+    http_request_signature_header TEXT NOT NULL,
+    http_response_code {INT} NULL,
+    http_response_body TEXT NOT NULL DEFAULT '',
+    error TEXT NULL,
+    latency_ms {INT} NOT NULL,
+    next_retry {TS} NULL
+);
+CREATE INDEX webhook_attempts_of_endpoint ON webhook_attempts (endpoint_id, created_at, id);
 "#;
 
 /// A migration that is one SQL text each way, written once for both engines (see [`render`]),

@@ -25,6 +25,7 @@ mod shapes;
 mod suggestions;
 pub mod sqlite;
 mod users;
+pub mod webhooks;
 
 pub use lists::{Page, RequestWithUsers};
 pub use seed::Seeded;

@@ -19,7 +19,7 @@ use sea_orm::sea_query::{
 };
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 
-use super::entities::{connection_requests as requests, connections, relations, users};
+use super::entities::{connection_requests as requests, connections, events, relations, users};
 use super::rows::Row;
 use super::shapes::{self, Arg, Cell, Cells, Shape};
 use super::{Repo, RepoError, sqlite};
@@ -221,11 +221,119 @@ impl Write {
     }
 }
 
-/// The statements that turn the pair's rows from `t.from` into `t.to` and move both users'
-/// counters, each under `guard` (PostgreSQL: "the version check passed"). The pair's own row
-/// is written apart ([`set_kind`]), before these on SQLite, whose foreign keys are checked
-/// statement by statement.
-fn row_writes(ids: Ids, t: &Transition, now: DateTime<Utc>, guard: Option<Expr>) -> (Vec<Write>, Vec<Write>) {
+/// Where the event's counters come from: the users' rows after the counters' updates
+/// (SQLite: statements see the ones before), or the rows the statement locked plus the change
+/// (PostgreSQL: the parts of one statement all see its snapshot, except for `RETURNING` and
+/// the rows a lock waited for, which are the newest).
+#[derive(Clone, Copy)]
+enum CounterSource {
+    Users,
+    Locked,
+}
+
+/// The CTE of [`change_ctes`] that holds both users' locked rows.
+const LOCKED: &str = "locked";
+
+/// The change's event ([`events`]), in the outbox, under `guard`, with both users' counters as
+/// they are after the change, read from both users' rows in one join (SQLite: `users`, after
+/// the counters' updates; PostgreSQL: the rows the statement locked, plus the change).
+///
+/// On SQLite the event is numbered here: its writer is the only one, and commits its batches in
+/// order, so the next number is the highest one plus one and numbers follow commit order; and
+/// its deliveries are made in the same transaction ([`deliveries_insert`]). On PostgreSQL,
+/// whose transactions can commit in another order than they numbered, the relay numbers
+/// events after commit (`webhooks.rs`).
+fn event_insert(ids: Ids, t: &Transition, now: DateTime<Utc>, guard: Option<Expr>, source: CounterSource) -> Option<Write> {
+    use users::Column as U;
+    let event = t.event?;
+    let (from, to) = if event.from_is_actor() { (ids.caller, ids.other) } else { (ids.other, ids.caller) };
+    let (mine, theirs) = t.count_changes();
+    let change_of = |id: i64| if id == ids.caller { mine } else { theirs };
+    let (f, g) = (Alias::new("f"), Alias::new("g"));
+    let counters = |alias: &Alias, id: i64| {
+        let change = change_of(id);
+        let by = |n: i64| match source {
+            CounterSource::Users => 0,
+            CounterSource::Locked => n,
+        };
+        [
+            Expr::col((alias.clone(), U::ConnectionsCounter)).add(by(change.connections)),
+            Expr::col((alias.clone(), U::ConnectionRequestsReceivedCounter)).add(by(change.received)),
+            Expr::col((alias.clone(), U::ConnectionRequestsSentCounter)).add(by(change.sent)),
+        ]
+    };
+    use events::Column as E;
+    let mut columns = vec![E::Type, E::FromUserId, E::ToUserId, E::Created];
+    let mut select = Query::select()
+        .expr(Expr::val(event.name()))
+        .expr(Expr::val(from))
+        .expr(Expr::val(to))
+        .expr(Expr::val(now))
+        .exprs(counters(&f, from))
+        .exprs(counters(&g, to))
+        .to_owned();
+    columns.extend([E::FromConnections, E::FromReceived, E::FromSent, E::ToConnections, E::ToReceived, E::ToSent]);
+    match source {
+        CounterSource::Users => {
+            select.from_as(users::Entity, f.clone()).from_as(users::Entity, g.clone());
+            columns.push(E::EventId);
+            select.expr(next_event_id());
+        }
+        CounterSource::Locked => {
+            select.from_as(Alias::new(LOCKED), f.clone()).from_as(Alias::new(LOCKED), g.clone());
+        }
+    }
+    select.and_where(Expr::col((f, U::Id)).eq(from)).and_where(Expr::col((g, U::Id)).eq(to));
+    if let Some(g) = guard {
+        select.and_where(g);
+    }
+    let mut insert = Query::insert().into_table(events::Entity).columns(columns).to_owned();
+    // A SELECT of as many values as columns: cannot fail.
+    let _ = insert.select_from(select);
+    Some(Write::Insert(insert))
+}
+
+/// SQLite: the number of the event being written (see [`event_insert`]).
+fn next_event_id() -> Expr {
+    scalar(Query::select().expr(Func::coalesce([Expr::col(events::Column::EventId).max(), Expr::val(0i64).into()]).add(1)).from(events::Entity).to_owned())
+}
+
+/// SQLite: the just-numbered event's delivery to each active endpoint subscribed to its type,
+/// due at once, in the change's own transaction. (No endpoint: an index probe that finds
+/// nothing.)
+fn deliveries_insert(t: &Transition) -> Option<Write> {
+    use super::entities::{webhook_deliveries as deliveries, webhook_endpoint_events as subscriptions, webhook_endpoints as endpoints};
+    let event = t.event?;
+    let last_event = scalar(Query::select().expr(Expr::col(events::Column::EventId).max()).from(events::Entity).to_owned());
+    let select = Query::select()
+        .column((subscriptions::Entity, subscriptions::Column::EndpointId))
+        .expr(last_event)
+        .expr(Expr::val(super::webhooks::PENDING))
+        .expr(Expr::val(0i64))
+        .expr(Expr::val(0i64))
+        .expr(Expr::val(0i64))
+        .from(subscriptions::Entity)
+        .inner_join(
+            endpoints::Entity,
+            Expr::col((endpoints::Entity, endpoints::Column::Id)).equals((subscriptions::Entity, subscriptions::Column::EndpointId)),
+        )
+        .and_where(Expr::col((subscriptions::Entity, subscriptions::Column::Type)).eq(event.name()))
+        .and_where(Expr::col((endpoints::Entity, endpoints::Column::IsActive)).eq(true))
+        .to_owned();
+    use deliveries::Column as D;
+    let mut insert = Query::insert()
+        .into_table(deliveries::Entity)
+        .columns([D::EndpointId, D::EventId, D::State, D::Attempts, D::NextAttemptMs, D::LeaseUntilMs])
+        .to_owned();
+    let _ = insert.select_from(select);
+    Some(Write::Insert(insert))
+}
+
+/// The statements that turn the pair's rows from `t.from` into `t.to`, move both users'
+/// counters and write the change's event, each under `guard` (PostgreSQL: "the version check
+/// passed"). The pair's own row is written apart ([`set_kind`]), before these on SQLite, whose
+/// foreign keys are checked statement by statement.
+fn row_writes(ids: Ids, t: &Transition, now: DateTime<Utc>, guard: Option<Expr>, source: CounterSource) -> (Vec<Write>, Vec<Write>) {
     let Ids { caller, other, low, high, caller_is_low } = ids;
     let guarded = |cond: Expr| match &guard {
         Some(g) => cond.and(g.clone()),
@@ -300,6 +408,10 @@ fn row_writes(ids: Ids, t: &Transition, now: DateTime<Utc>, guard: Option<Expr>)
         if !change.is_zero() {
             after.push(Write::Update(count_update(id, change, guard.clone())));
         }
+    }
+    after.extend(event_insert(ids, t, now, guard, source));
+    if let CounterSource::Users = source {
+        after.extend(deliveries_insert(t));
     }
     (before, after)
 }
@@ -395,7 +507,7 @@ static MARK_VIEWED: Cell = Cell::new();
 fn sqlite_writes(t: &Transition, caller_is_low: bool) -> &'static [Shape] {
     SQLITE_WRITES[transition_key(t, caller_is_low)].get(|| {
         let ids = Ids::sentinels(caller_is_low);
-        let (before, after) = row_writes(ids, t, shapes::time(4), None);
+        let (before, after) = row_writes(ids, t, shapes::time(4), None, CounterSource::Users);
         before
             .iter()
             .map(Write::shape)
@@ -457,7 +569,12 @@ async fn read_pair_postgres(db: &DatabaseConnection, caller: i64, other: i64) ->
 fn change_ctes(ids: Ids, t: &Transition, expected: i64, now: DateTime<Utc>, lock_if: Option<Expr>) -> WithClause {
     let Ids { low, high, .. } = ids;
     let mut locked = Query::select()
-        .column(users::Column::Id)
+        .columns([
+            users::Column::Id,
+            users::Column::ConnectionsCounter,
+            users::Column::ConnectionRequestsReceivedCounter,
+            users::Column::ConnectionRequestsSentCounter,
+        ])
         .from(users::Entity)
         .and_where(Expr::col(users::Column::Id).is_in([low, high]))
         .and_where(Expr::col(users::Column::Deleted).eq(false))
@@ -467,12 +584,12 @@ fn change_ctes(ids: Ids, t: &Transition, expected: i64, now: DateTime<Utc>, lock
     if let Some(condition) = lock_if {
         locked.and_where(condition);
     }
-    let both_locked = scalar(Query::select().expr(Func::count(Expr::val(1))).from(Alias::new("locked")).to_owned()).eq(2);
+    let both_locked = scalar(Query::select().expr(Func::count(Expr::val(1))).from(Alias::new(LOCKED)).to_owned()).eq(2);
     let pair_row = set_kind(low, high, t.to, Some((both_locked, expected)));
     let changed = Expr::exists(Query::select().expr(Expr::val(1)).from(Alias::new("pair")).to_owned());
-    let (before, after) = row_writes(ids, t, now, Some(changed));
+    let (before, after) = row_writes(ids, t, now, Some(changed), CounterSource::Locked);
     let mut with = WithClause::new();
-    with.cte(CommonTableExpression::new().query(locked).table_name(Alias::new("locked")).to_owned());
+    with.cte(CommonTableExpression::new().query(locked).table_name(Alias::new(LOCKED)).to_owned());
     with.cte(CommonTableExpression::new().query(pair_row).table_name(Alias::new("pair")).to_owned());
     for (i, write) in before.into_iter().chain(after).enumerate() {
         with.cte(CommonTableExpression::new().query(write.into_sub_query()).table_name(Alias::new(format!("w{i}"))).to_owned());

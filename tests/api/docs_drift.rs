@@ -58,7 +58,10 @@ fn every_operation_has_a_page_as_complete_as_the_seed() {
             ] {
                 assert!(page.text.contains(part), "{id}: no {part:?}");
             }
-            let auth_box = if op["security"].as_array().is_some_and(|s| !s.is_empty()) {
+            let auth_box = if op["x-staff-only"] == true {
+                // SelfCommunity's own wording for their staff-only operations.
+                "This operation requires admin role."
+            } else if op["security"].as_array().is_some_and(|s| !s.is_empty()) {
                 "This operation requires authentication."
             } else {
                 "This operation needs no authentication."

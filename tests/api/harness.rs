@@ -9,6 +9,7 @@ use connections_api::config::{Config, TokenConfig};
 use connections_api::domain::{Action, Relation};
 use connections_api::repo::{Durability, Repo, User};
 use connections_api::server;
+use connections_api::webhooks::WebhookSettings;
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::Value;
 
@@ -22,7 +23,6 @@ pub struct TestApp {
     pub auth: Authenticator,
     _shutdown: tokio::sync::oneshot::Sender<()>,
     _dir: Option<tempfile::TempDir>,
-    _other: Option<Box<TestApp>>,
 }
 
 /// What a test server may be started with beyond the defaults: no per-user limits (unlike
@@ -34,6 +34,11 @@ pub struct Options {
     pub in_flight_per_user: Option<u32>,
     /// A browser origin allowed to call the API (`CORS_ALLOWED_ORIGINS`).
     pub cors_origin: Option<&'static str>,
+    /// Webhooks: call loopback targets (the tests' receivers), a schedule of this many retries
+    /// `retry_ms` apart (none: SelfCommunity's), an attempt's limit (none: 10 s).
+    pub webhook_private_targets: bool,
+    pub webhook_retries: Option<(usize, u64)>,
+    pub webhook_timeout_ms: Option<u64>,
 }
 
 /// A database URL for one test, and what keeps it alive.
@@ -58,20 +63,18 @@ async fn fresh_database() -> (String, Option<tempfile::TempDir>) {
 impl TestApp {
     /// The server, migrated, in friendship mode.
     pub async fn spawn() -> TestApp {
+        Self::spawn_with(Options::default()).await
+    }
+
+    /// The same, with these options (HTTP limits, per-user limits, CORS, webhooks).
+    pub async fn spawn_with(options: Options) -> TestApp {
         // The server's warnings and errors show in a failing test's output.
         let _ = tracing_subscriber::fmt().with_env_filter("warn").with_test_writer().try_init();
         let (url, dir) = fresh_database().await;
         let repo = Repo::connect(&url).await.expect("connect");
         repo.migrate().await.expect("migrate");
         repo.set_preference("configurations", "follow_enabled", "false").await.unwrap();
-        Self::start(url, repo, dir, Options::default()).await
-    }
-
-    /// The same, with these limits (HTTP timeouts, connection cap, per-user limits).
-    pub async fn spawn_with(options: Options) -> TestApp {
-        let app = Self::spawn().await;
-        let repo = Repo::connect(&app.database_url).await.expect("connect");
-        Self::start(app.database_url.clone(), repo, None, options).await.keep(app)
+        Self::start(url, repo, dir, options).await
     }
 
     /// The same, with the actions limited to `per_minute` per user.
@@ -79,16 +82,15 @@ impl TestApp {
         Self::spawn_with(Options { actions_per_minute: Some(per_minute), ..Options::default() }).await
     }
 
-    /// Keeps `other` (and its database) alive as long as this app.
-    fn keep(mut self, other: TestApp) -> TestApp {
-        self._other = Some(Box::new(other));
-        self
-    }
-
     /// A second server process-alike on the same database, as several instances would run.
     pub async fn another_instance(&self) -> TestApp {
+        self.another_instance_with(Options::default()).await
+    }
+
+    /// The same, with these options.
+    pub async fn another_instance_with(&self, options: Options) -> TestApp {
         let repo = Repo::connect(&self.database_url).await.expect("connect");
-        Self::start(self.database_url.clone(), repo, None, Options::default()).await
+        Self::start(self.database_url.clone(), repo, None, options).await
     }
 
     /// The application as `serve` builds it (`app::build`), on port 0.
@@ -113,6 +115,7 @@ impl TestApp {
             rate_limit_actions: options.actions_per_minute.unwrap_or(0),
             max_in_flight_per_user: options.in_flight_per_user.unwrap_or(0),
             limits: options.limits,
+            webhooks: webhook_settings(&options),
         };
         let application = app::build(config).await.expect("the application builds");
         let base = format!("http://{}", application.addr());
@@ -121,7 +124,7 @@ impl TestApp {
             rx.await.ok();
         }));
         let auth = app::authenticator(&tokens).expect("the test tokens' verifier");
-        TestApp { base, database_url: url, client: reqwest::Client::new(), repo, auth, _shutdown: tx, _dir: dir, _other: None }
+        TestApp { base, database_url: url, client: reqwest::Client::new(), repo, auth, _shutdown: tx, _dir: dir }
     }
 
     pub async fn user(&self, username: &str) -> User {
@@ -206,6 +209,17 @@ impl TestApp {
 }
 
 /// Status and JSON body of an answer; fails when it is not JSON.
+fn webhook_settings(options: &Options) -> WebhookSettings {
+    let mut settings = WebhookSettings { allow_private_targets: options.webhook_private_targets, ..Default::default() };
+    if let Some((retries, ms)) = options.webhook_retries {
+        settings.retry_schedule = vec![std::time::Duration::from_millis(ms); retries];
+    }
+    if let Some(ms) = options.webhook_timeout_ms {
+        settings.timeout = std::time::Duration::from_millis(ms);
+    }
+    settings
+}
+
 pub async fn json(response: reqwest::Response) -> (u16, Value) {
     let status = response.status().as_u16();
     let content_type = response

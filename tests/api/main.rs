@@ -20,3 +20,4 @@ mod spec_drift;
 mod status_reads;
 mod suggestions;
 mod users;
+mod webhooks;

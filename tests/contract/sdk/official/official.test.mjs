@@ -1,14 +1,15 @@
 // SelfCommunity's own published client (@selfcommunity/api-services, UserService) against this
 // server: every connection function it has, in the order a front end calls them. The proof that
 // existing SelfCommunity front ends work unchanged.
-// Environment: BASE_URL, and for three seeded users USER_A/TOKEN_A, USER_B/TOKEN_B, USER_C/TOKEN_C.
+// Environment: BASE_URL, and for three seeded users USER_A/TOKEN_A, USER_B/TOKEN_B, USER_C/TOKEN_C;
+// TOKEN_STAFF, a staff user's (WebhookService).
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
 import { test } from "node:test";
 
 // Its ES module build imports directories, which only bundlers resolve; Node loads its CommonJS
 // build, as a server-side renderer would.
-const { http, UserService, PreferenceService, FeatureService, SuggestionService } = createRequire(import.meta.url)(
+const { http, UserService, PreferenceService, FeatureService, SuggestionService, WebhookService } = createRequire(import.meta.url)(
   "@selfcommunity/api-services",
 );
 
@@ -32,7 +33,8 @@ async function rejectsWith(promise, httpStatus, code) {
   await assert.rejects(promise, (error) => {
     const response = error.response ?? error;
     assert.equal(response.status, httpStatus);
-    assert.equal(response.data.errors[0].code, code);
+    const error = response.data.errors[0];
+    assert.equal(error.code ?? error.messages[0].code, code);
     return true;
   });
 }
@@ -184,4 +186,38 @@ test("SuggestionService.getUserSuggestion: C may know B through A", async () => 
   assert.deepEqual(page.results.map((u) => u.id), [b]);
   assert.equal(page.results[0].connection_status, null);
   assert.equal(page.count, 1);
+});
+
+test("WebhookService: every function, as a staff dashboard calls them", async () => {
+  as("A");
+  await rejectsWith(WebhookService.getAllWebhookEndpoints(), 403, "permission_denied");
+  as("STAFF");
+  const types = await WebhookService.getAllWebhookEvents();
+  assert.ok(types.includes("connection.created") && types.length === 6, JSON.stringify(types));
+  // A public address (nothing answers there from the test machine: the attempts log says so).
+  const target = "https://93.184.216.34/selfcommunity-hook";
+  const created = await WebhookService.createWebhookEndpoint({ target, events: [{ type: "connection.created" }] });
+  assert.equal(created.target, target);
+  assert.equal(created.signing_secret.length, 64);
+  assert.deepEqual(created.events.map((e) => e.type), ["connection.created"]);
+  await rejectsWith(WebhookService.createWebhookEndpoint({ target: "http://127.0.0.1/x", events: [] }), 400, "private_target");
+  const page = await WebhookService.getAllWebhookEndpoints();
+  assert.ok(page.results.some((e) => e.id === created.id));
+  assert.equal((await WebhookService.getASpecificWebhookEndpoint(created.id)).id, created.id);
+  const patched = await WebhookService.updateASingleWebhookEndpointField(created.id, { description: "CRM", events: [{ type: "connection.deleted" }] });
+  assert.equal(patched.description, "CRM");
+  assert.deepEqual(patched.events.map((e) => e.type), ["connection.deleted"]);
+  const replaced = await WebhookService.updateASpecificWebhookEndpoint(created.id, { target, events: [], is_active: false });
+  assert.equal(replaced.is_active, false);
+  assert.equal(replaced.events.length, 6);
+  assert.equal((await WebhookService.revealWebhookSigningSecret(created.id)).signing_secret, created.signing_secret);
+  await WebhookService.expireWebhookSigningSecret(created.id);
+  assert.notEqual((await WebhookService.revealWebhookSigningSecret(created.id)).signing_secret, created.signing_secret);
+  // The earlier tests' changes are events 1, 2, ...
+  await WebhookService.resendWebhookEndpointEvent(created.id, 1);
+  await WebhookService.resendMultipleWebhookEndpointEvent(created.id, [1, 2]);
+  const attempts = await WebhookService.getAllWebhookEndpointAttempts(created.id);
+  assert.equal(typeof attempts.count, "number");
+  await WebhookService.deleteWebhookEndpoint(created.id);
+  await rejectsWith(WebhookService.getASpecificWebhookEndpoint(created.id), 404, "not_found");
 });
