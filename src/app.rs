@@ -64,6 +64,7 @@ pub async fn build(config: Config) -> Result<Application, BuildError> {
     tracing::info!(addr = %server.addr, database = %redact_url(&config.database_url), "serving");
     let state = Arc::new(AppState {
         webhooks: WebhookService::new(repo.clone(), config.webhooks.allow_private_targets),
+        live: crate::live::LiveHub::new(config.live),
         connections: Connections::new(repo.clone()),
         auth,
         trust_forwarded_headers: config.trust_forwarded_headers,
@@ -87,11 +88,21 @@ impl Application {
     /// again after its lease: deliveries are at least once).
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), String> {
         let stop = Arc::new(tokio::sync::Notify::new());
+        let live = self.state.live.clone();
+        let stop_following = Arc::new(tokio::sync::Notify::new());
+        let follower = tokio::spawn(live.clone().follow(self.repo.clone(), stop_following.clone()));
+        // Shutting down ends the sockets and streams first, so that draining does not wait on them.
+        let shutdown = async move {
+            shutdown.await;
+            live.close();
+        };
         let dispatcher = self.webhooks.dispatch.then(|| {
             tokio::spawn(crate::webhooks::dispatcher::run(self.repo.clone(), self.webhooks.clone(), self.state.metrics.clone(), stop.clone()))
         });
         let served = self.server.serve(self.state, self.limits, shutdown).await;
         stop.notify_one();
+        stop_following.notify_one();
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), follower).await;
         if let Some(task) = dispatcher {
             let _ = tokio::time::timeout(std::time::Duration::from_secs(2), task).await;
         }

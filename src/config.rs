@@ -259,6 +259,13 @@ pub struct ServeArgs {
     pub limits: LimitArgs,
     #[command(flatten)]
     pub webhooks: WebhookArgs,
+    /// Sockets (`/ws/notify`) and event streams (`/api/v2/stream/`) one user may hold open at
+    /// once on this instance; past it, `429 too_many_streams`.
+    #[arg(long, env = "LIVE_MAX_PER_USER", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    pub live_max_per_user: u64,
+    /// Sockets and event streams open at once on this instance.
+    #[arg(long, env = "LIVE_MAX_TOTAL", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub live_max_total: u64,
 }
 
 /// How webhooks are delivered (see `webhooks/`).
@@ -378,6 +385,7 @@ pub struct Config {
     pub max_in_flight_per_user: u32,
     pub limits: Limits,
     pub webhooks: crate::webhooks::WebhookSettings,
+    pub live: crate::live::LiveSettings,
 }
 
 /// How tokens are verified (and, with a secret, signed).
@@ -443,6 +451,11 @@ impl ServeArgs {
             max_in_flight_per_user: self.max_in_flight_per_user,
             limits: self.limits.limits(),
             webhooks: self.webhooks.settings()?,
+            live: crate::live::LiveSettings {
+                max_per_user: usize::try_from(self.live_max_per_user).unwrap_or(usize::MAX),
+                max_total: usize::try_from(self.live_max_total).unwrap_or(usize::MAX),
+                ..Default::default()
+            },
         })
     }
 }

@@ -11,6 +11,7 @@ pub mod auth;
 pub mod config;
 pub mod docs;
 pub mod domain;
+pub mod live;
 pub mod metrics;
 pub mod repo;
 pub mod server;

@@ -292,6 +292,31 @@ impl Connections {
         Ok(self.repo.find_active_user(id).await?.map(User::from))
     }
 
+    /// The events of `user` numbered after `after`, oldest first, at most `limit`: what a
+    /// resuming stream missed.
+    pub async fn missed_events(&self, user: i64, after: i64, limit: u64) -> Result<Vec<repo::webhooks::EventWithUsers>, ServiceError> {
+        Ok(self.repo.events_of_user_after(user, after, limit).await?)
+    }
+
+    /// The caller's notifications, newest first.
+    pub async fn notifications(&self, caller: Caller, page: PageRequest) -> Result<repo::Page<repo::notifications::NotificationWithUser>, ServiceError> {
+        self.me(caller).await?;
+        Ok(self.repo.notifications_page(caller.0, page.limit, page.offset).await?)
+    }
+
+    pub async fn unseen_notifications(&self, caller: Caller) -> Result<u64, ServiceError> {
+        self.me(caller).await?;
+        Ok(self.repo.unseen_notifications(caller.0).await?)
+    }
+
+    /// Marks the caller's notifications named by these serialization ids read (`connection_N`;
+    /// others are not the caller's kind and are ignored).
+    pub async fn mark_notifications_read(&self, caller: Caller, sids: &[String]) -> Result<(), ServiceError> {
+        self.me(caller).await?;
+        let rows: Vec<i64> = sids.iter().filter_map(|s| s.strip_prefix("connection_")?.parse().ok()).collect();
+        Ok(self.repo.mark_notifications_read(caller.0, &rows).await?)
+    }
+
     /// The caller's own user.
     pub async fn me(&self, caller: Caller) -> Result<User, ServiceError> {
         self.active_user(caller.0).await?.ok_or(ServiceError::CallerNotFound)

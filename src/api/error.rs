@@ -121,6 +121,23 @@ pub const NOT_CONNECTED: ErrorCode = general(409, "not_connected", "You are not 
 pub const RATE_LIMITED: ErrorCode = general(429, "rate_limited", "Too many actions: retry after the seconds in Retry-After.");
 pub const TOO_MANY_REQUESTS: ErrorCode =
     general(429, "too_many_requests", "Too many requests of this user at once: retry after the seconds in Retry-After.");
+pub const INVALID_SIDS: ErrorCode = ErrorCode {
+    status: 400,
+    code: "invalid",
+    message: "Expected a list of notification sids (at most 1,000).",
+    field: Some("sids"),
+};
+pub const INVALID_LAST_EVENT_ID: ErrorCode = ErrorCode {
+    status: 400,
+    code: "invalid",
+    message: "A non-negative integer is required.",
+    field: Some("Last-Event-ID"),
+};
+pub const TOO_MANY_LIVE: ErrorCode = general(
+    429,
+    "too_many_streams",
+    "Too many sockets and streams open for this user (or on this server): retry after the seconds in Retry-After.",
+);
 pub const INTERNAL: ErrorCode = general(500, "internal_error", "The server failed to answer this request.");
 pub const SERVICE_UNAVAILABLE: ErrorCode =
     general(503, "service_unavailable", "The database is unavailable; retry later.");

@@ -5,10 +5,12 @@ pub mod connections;
 pub mod error;
 pub mod hidden;
 pub mod lists;
+pub mod notifications;
 pub mod pagination;
 pub mod rate_limit;
 pub mod settings;
 pub mod spec;
+pub mod stream;
 pub mod types;
 pub mod users;
 pub mod webhooks;
@@ -39,6 +41,8 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Webhook endpoints (staff only).
     pub webhooks: crate::webhooks::endpoints::WebhookService,
+    /// Live updates: the sockets and streams, and the events they get.
+    pub live: Arc<crate::live::LiveHub>,
     /// Per-user limit of the actions; `None`: unlimited.
     pub rate_limit: Option<rate_limit::RateLimiter>,
     /// Per-user cap on requests in flight; `None`: no cap.
@@ -202,4 +206,12 @@ error_set!(
     WebhookResendErrors = [INVALID_ENDPOINT_ID, INVALID_EVENT, PARSE_ERROR, NOT_AUTHENTICATED, TOKEN_NOT_VALID,
         USER_NOT_FOUND, PERMISSION_DENIED, ENDPOINT_NOT_FOUND, UNSUPPORTED_MEDIA_TYPE, REQUEST_TIMEOUT, PAYLOAD_TOO_LARGE,
         TOO_MANY_REQUESTS, SERVICE_UNAVAILABLE]
+);
+error_set!(
+    StreamErrors = [INVALID_LAST_EVENT_ID, NOT_AUTHENTICATED, TOKEN_NOT_VALID, USER_NOT_FOUND, TOO_MANY_LIVE, TOO_MANY_REQUESTS,
+        SERVICE_UNAVAILABLE]
+);
+error_set!(
+    NotificationReadErrors = [INVALID_SIDS, PARSE_ERROR, NOT_AUTHENTICATED, TOKEN_NOT_VALID, USER_NOT_FOUND,
+        UNSUPPORTED_MEDIA_TYPE, REQUEST_TIMEOUT, PAYLOAD_TOO_LARGE, TOO_MANY_REQUESTS, SERVICE_UNAVAILABLE]
 );

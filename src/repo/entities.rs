@@ -311,3 +311,31 @@ pub mod webhook_attempts {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// A notification of SelfCommunity's feed: a connection request received, or accepted.
+/// `event_row` is the event's row (`events.id`): `sid` is `connection_<event_row>`.
+pub mod notifications {
+    use sea_orm::entity::prelude::*;
+
+    pub const CONNECTION_REQUEST: &str = "connection_request";
+    pub const CONNECTION_ACCEPT: &str = "connection_accept";
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "notifications")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_id: i64,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub event_row: i64,
+        pub other_user_id: i64,
+        #[sea_orm(column_name = "type")]
+        pub r#type: String,
+        pub created: DateTimeUtc,
+        pub is_read: bool,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

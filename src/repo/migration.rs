@@ -12,7 +12,7 @@ pub struct Migrator;
 #[async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(CreateSchema), Box::new(CountersAndVersions), Box::new(NamedConstraints), Box::new(LighterWrites), Box::new(HIDDEN_USERS), Box::new(DefaultPreferences), Box::new(FEATURES_SETTINGS_ROLES), Box::new(EVENTS_AND_WEBHOOKS)]
+        vec![Box::new(CreateSchema), Box::new(CountersAndVersions), Box::new(NamedConstraints), Box::new(LighterWrites), Box::new(HIDDEN_USERS), Box::new(DefaultPreferences), Box::new(FEATURES_SETTINGS_ROLES), Box::new(EVENTS_AND_WEBHOOKS), Box::new(NOTIFICATIONS)]
     }
 }
 
@@ -614,6 +614,27 @@ CREATE TABLE webhook_attempts (
 );
 CREATE INDEX webhook_attempts_of_endpoint ON webhook_attempts (endpoint_id, created_at, id);
 "#;
+
+/// SelfCommunity's notification feed for connections: one row per request received and per
+/// request accepted, written in the change's transaction beside its event (`event_row` is the
+/// event's row). No foreign keys: users are never removed and the event is written by the same
+/// statement or transaction.
+const NOTIFICATIONS: SqlMigration = SqlMigration {
+    name: "m20261201_000009_notifications",
+    up: r#"
+CREATE TABLE notifications (
+    user_id {INT} NOT NULL,
+    event_row {INT} NOT NULL,
+    other_user_id {INT} NOT NULL,
+    type TEXT NOT NULL CONSTRAINT notification_type_known CHECK (type IN ('connection_request', 'connection_accept')),
+    created {TS} NOT NULL,
+    is_read BOOLEAN NOT NULL DEFAULT FALSE,
+    CONSTRAINT one_notification_per_user_and_event PRIMARY KEY (user_id, event_row),
+    CONSTRAINT notification_between_two_users CHECK (user_id <> other_user_id)
+);
+"#,
+    down: "DROP TABLE notifications",
+};
 
 /// A migration that is one SQL text each way, written once for both engines (see [`render`]),
 /// run in a transaction.

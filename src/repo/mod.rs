@@ -14,6 +14,7 @@ pub mod entities;
 mod features;
 mod hidden;
 mod lists;
+pub mod notifications;
 pub mod migration;
 mod preference_defaults;
 mod preferences;

@@ -201,12 +201,14 @@ enum Write {
     Insert(InsertStatement),
     Update(UpdateStatement),
     Delete(DeleteStatement),
+    /// PostgreSQL: an insert whose CTE other parts read by this name.
+    Named(&'static str, InsertStatement),
 }
 
 impl Write {
     fn shape(&self) -> Shape {
         match self {
-            Write::Insert(s) => Shape::new(s),
+            Write::Insert(s) | Write::Named(_, s) => Shape::new(s),
             Write::Update(s) => Shape::new(s),
             Write::Delete(s) => Shape::new(s),
         }
@@ -214,7 +216,7 @@ impl Write {
 
     fn into_sub_query(self) -> SubQueryStatement {
         match self {
-            Write::Insert(s) => s.into(),
+            Write::Insert(s) | Write::Named(_, s) => s.into(),
             Write::Update(s) => s.into(),
             Write::Delete(s) => s.into(),
         }
@@ -288,6 +290,55 @@ fn event_insert(ids: Ids, t: &Transition, now: DateTime<Utc>, guard: Option<Expr
         select.and_where(g);
     }
     let mut insert = Query::insert().into_table(events::Entity).columns(columns).to_owned();
+    // A SELECT of as many values as columns: cannot fail.
+    let _ = insert.select_from(select);
+    Some(Write::Insert(insert))
+}
+
+/// The CTE of the change's event, on PostgreSQL.
+const EVENT_CTE: &str = "event";
+
+/// Which event row a notification points at.
+#[derive(Clone, Copy)]
+enum EventRow {
+    /// SQLite: the row just written (the writer is the only one).
+    Last,
+    /// PostgreSQL: the row the event's CTE returned.
+    Returned,
+}
+
+/// The notification the change's event gives, if any (SelfCommunity's feed has two connection
+/// types): a request received (`connection_request`, to the one asked, naming who asked) and a
+/// request accepted (`connection_accept`, to the one who asked, naming who accepted).
+fn notification_insert(ids: Ids, t: &Transition, now: DateTime<Utc>, row: EventRow) -> Option<Write> {
+    use super::entities::notifications as n;
+    let event = t.event?;
+    let (from, to) = if event.from_is_actor() { (ids.caller, ids.other) } else { (ids.other, ids.caller) };
+    let (user, other, kind) = match event {
+        crate::domain::Event::ConnectionRequestCreated => (to, from, n::CONNECTION_REQUEST),
+        crate::domain::Event::ConnectionCreated => (from, to, n::CONNECTION_ACCEPT),
+        _ => return None,
+    };
+    let mut select = Query::select()
+        .expr(Expr::val(user))
+        .expr(Expr::val(other))
+        .expr(Expr::val(kind))
+        .expr(Expr::val(now))
+        .expr(Expr::val(false))
+        .to_owned();
+    match row {
+        EventRow::Last => {
+            select.expr(scalar(Query::select().expr(Expr::col(events::Column::Id).max()).from(events::Entity).to_owned()));
+        }
+        EventRow::Returned => {
+            select.expr(Expr::col((Alias::new(EVENT_CTE), events::Column::Id))).from(Alias::new(EVENT_CTE));
+        }
+    }
+    use n::Column as C;
+    let mut insert = Query::insert()
+        .into_table(n::Entity)
+        .columns([C::UserId, C::OtherUserId, C::Type, C::Created, C::IsRead, C::EventRow])
+        .to_owned();
     // A SELECT of as many values as columns: cannot fail.
     let _ = insert.select_from(select);
     Some(Write::Insert(insert))
@@ -409,9 +460,21 @@ fn row_writes(ids: Ids, t: &Transition, now: DateTime<Utc>, guard: Option<Expr>,
             after.push(Write::Update(count_update(id, change, guard.clone())));
         }
     }
-    after.extend(event_insert(ids, t, now, guard, source));
-    if let CounterSource::Users = source {
-        after.extend(deliveries_insert(t));
+    match source {
+        // SQLite: statement by statement, each sees the one before.
+        CounterSource::Users => {
+            after.extend(event_insert(ids, t, now, guard, source));
+            after.extend(notification_insert(ids, t, now, EventRow::Last));
+            after.extend(deliveries_insert(t));
+        }
+        // PostgreSQL: the event's CTE is named, and returns its row for the notification's.
+        CounterSource::Locked => {
+            if let Some(Write::Insert(mut event)) = event_insert(ids, t, now, guard, source) {
+                event.returning_col(events::Column::Id);
+                after.push(Write::Named(EVENT_CTE, event));
+                after.extend(notification_insert(ids, t, now, EventRow::Returned));
+            }
+        }
     }
     (before, after)
 }
@@ -592,7 +655,11 @@ fn change_ctes(ids: Ids, t: &Transition, expected: i64, now: DateTime<Utc>, lock
     with.cte(CommonTableExpression::new().query(locked).table_name(Alias::new(LOCKED)).to_owned());
     with.cte(CommonTableExpression::new().query(pair_row).table_name(Alias::new("pair")).to_owned());
     for (i, write) in before.into_iter().chain(after).enumerate() {
-        with.cte(CommonTableExpression::new().query(write.into_sub_query()).table_name(Alias::new(format!("w{i}"))).to_owned());
+        let name = match &write {
+            Write::Named(name, _) => (*name).to_owned(),
+            _ => format!("w{i}"),
+        };
+        with.cte(CommonTableExpression::new().query(write.into_sub_query()).table_name(Alias::new(name)).to_owned());
     }
     with
 }

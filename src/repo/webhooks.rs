@@ -436,7 +436,37 @@ impl Repo {
             .collect())
     }
 
-    /// The events numbered after `after`, oldest first, at most `limit` (the stream's resume).
+    /// The highest event number given (0: none yet).
+    pub async fn last_event_id(&self) -> Result<i64, RepoError> {
+        let max: Option<Option<i64>> = events::Entity::find()
+            .select_only()
+            .expr(Expr::col(events::Column::EventId).max())
+            .into_tuple()
+            .one(self.connection())
+            .await?;
+        Ok(max.flatten().unwrap_or(0))
+    }
+
+    /// `user`'s events numbered after `after`, oldest first, at most `limit`, with both users
+    /// (a stream's resume: what it missed).
+    pub async fn events_of_user_after(&self, user: i64, after: i64, limit: u64) -> Result<Vec<EventWithUsers>, RepoError> {
+        let ids: Vec<Option<i64>> = events::Entity::find()
+            .select_only()
+            .column(events::Column::EventId)
+            .filter(events::Column::EventId.gt(after))
+            .filter(sea_orm::Condition::any().add(events::Column::FromUserId.eq(user)).add(events::Column::ToUserId.eq(user)))
+            .order_by_asc(events::Column::EventId)
+            .limit(limit)
+            .into_tuple()
+            .all(self.connection())
+            .await?;
+        let ids: Vec<i64> = ids.into_iter().flatten().collect();
+        let mut found = self.events_with_users(&ids).await?;
+        found.sort_by_key(|e| e.event.event_id);
+        Ok(found)
+    }
+
+    /// The events numbered after `after`, oldest first, at most `limit`.
     pub async fn numbered_events(&self, after: i64, limit: u64) -> Result<Vec<events::Model>, RepoError> {
         Ok(events::Entity::find()
             .filter(events::Column::EventId.gt(after))

@@ -222,6 +222,7 @@ pub fn app(state: Arc<AppState>, limits: Limits) -> Result<impl Endpoint, String
         ("/healthz", get(healthz).boxed()),
         ("/readyz", get(readyz).boxed()),
         ("/metrics", get(prometheus).boxed()),
+        ("/ws/notify", get(crate::live::socket::notify).boxed()),
         ("/docs", get(poem::endpoint::make_sync(|_| Redirect::permanent("/docs/").into_response())).boxed()),
         (
             "/docs/",
@@ -359,7 +360,11 @@ impl BoundServer {
         let mut http = hyper::server::conn::http1::Builder::new();
         http.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout).keep_alive(true);
         let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
-        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        // Shutdown: each connection finishes its request in flight, then closes (hyper's
+        // graceful shutdown of the connection); the loop waits for them within the grace period.
+        // (hyper-util's `GracefulShutdown` does not take connections with upgrades.)
+        let (stopping, stop_watch) = tokio::sync::watch::channel(false);
+        let mut connections = tokio::task::JoinSet::new();
         let local = poem::web::LocalAddr(poem::Addr::SocketAddr(self.addr));
         tokio::pin!(shutdown);
         tracing::info!(addr = %self.addr, "listening");
@@ -390,9 +395,20 @@ impl BoundServer {
                     Ok::<_, std::convert::Infallible>(hyper::Response::from(app.get_response(req).await))
                 }
             });
-            let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
-            tokio::spawn(async move {
-                if let Err(err) = connection.await {
+            // With upgrades: SelfCommunity's WebSocket (`/ws/notify`).
+            let connection = http.serve_connection(TokioIo::new(stream), service).with_upgrades();
+            let mut stop_watch = stop_watch.clone();
+            while connections.try_join_next().is_some() {}
+            connections.spawn(async move {
+                tokio::pin!(connection);
+                let ended = tokio::select! {
+                    ended = connection.as_mut() => ended,
+                    _ = async { stop_watch.wait_for(|stop| *stop).await.map(|_| ()) } => {
+                        connection.as_mut().graceful_shutdown();
+                        connection.await
+                    }
+                };
+                if let Err(err) = ended {
                     tracing::debug!(error = %err, "connection ended");
                 }
                 drop(slot);
@@ -401,8 +417,11 @@ impl BoundServer {
         // No new connections from here; idle ones close now, busy ones after their answer.
         drop(self.listener);
         tracing::info!(grace_seconds = limits.shutdown_grace.as_secs_f64(), "stopping: finishing requests in flight");
-        if tokio::time::timeout(limits.shutdown_grace, graceful.shutdown()).await.is_err() {
+        let _ = stopping.send(true);
+        let drained = async { while connections.join_next().await.is_some() {} };
+        if tokio::time::timeout(limits.shutdown_grace, drained).await.is_err() {
             tracing::warn!("grace period over: closing the connections still open");
+            connections.abort_all();
         }
         Ok(())
     }

@@ -21,7 +21,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub repo: Repo,
     pub auth: Authenticator,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -39,6 +39,8 @@ pub struct Options {
     pub webhook_private_targets: bool,
     pub webhook_retries: Option<(usize, u64)>,
     pub webhook_timeout_ms: Option<u64>,
+    /// Sockets and streams one user may hold open (none: the default).
+    pub live_max_per_user: Option<usize>,
 }
 
 /// A database URL for one test, and what keeps it alive.
@@ -116,6 +118,10 @@ impl TestApp {
             max_in_flight_per_user: options.in_flight_per_user.unwrap_or(0),
             limits: options.limits,
             webhooks: webhook_settings(&options),
+            live: connections_api::live::LiveSettings {
+                max_per_user: options.live_max_per_user.unwrap_or(connections_api::live::LiveSettings::default().max_per_user),
+                ..Default::default()
+            },
         };
         let application = app::build(config).await.expect("the application builds");
         let base = format!("http://{}", application.addr());
@@ -124,7 +130,14 @@ impl TestApp {
             rx.await.ok();
         }));
         let auth = app::authenticator(&tokens).expect("the test tokens' verifier");
-        TestApp { base, database_url: url, client: reqwest::Client::new(), repo, auth, _shutdown: tx, _dir: dir }
+        TestApp { base, database_url: url, client: reqwest::Client::new(), repo, auth, shutdown: Some(tx), _dir: dir }
+    }
+
+    /// Shuts the server down as SIGTERM does (the database stays).
+    pub fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
     }
 
     pub async fn user(&self, username: &str) -> User {

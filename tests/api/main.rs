@@ -9,6 +9,7 @@ mod docs_drift;
 mod framework_errors;
 mod harness;
 mod hidden;
+mod live;
 mod isolation;
 mod lists;
 mod overload;

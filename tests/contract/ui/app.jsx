@@ -13,6 +13,7 @@ import {
   UserCounters,
   UserProfileHeader,
   UserSuggestionWidget,
+  ToastNotifications,
 } from '@selfcommunity/react-ui';
 
 const query = new URLSearchParams(location.search);
@@ -20,7 +21,24 @@ const portal = query.get('portal');
 const token = query.get('token');
 const me = Number(query.get('me'));
 const other = Number(query.get('other'));
-const conf = {portal, session: {type: 'JWT', authToken: {accessToken: token}}};
+// react-core opens its notification socket on the portal's host name without a port
+// (ws://HOST/ws/notify): in production a reverse proxy routes /ws/ there to the server. This
+// page stands in for that proxy by adding the server's port (query: ws, the server's host:port).
+const wsHost = query.get('ws');
+if (wsHost) {
+  const Native = window.WebSocket;
+  const portalHost = new URL(portal).hostname;
+  window.WebSocket = class extends Native {
+    constructor(url, protocols) {
+      super(String(url).replace(`://${portalHost}/ws/`, `://${wsHost}/ws/`), protocols);
+    }
+  };
+}
+const conf = {
+  portal,
+  session: {type: 'JWT', authToken: {accessToken: token}},
+  notifications: {webSocket: {secure: false}},
+};
 
 function Profile() {
   // The button takes the user object: given an id alone, react-ui reads it before it is loaded.
@@ -48,6 +66,7 @@ function App() {
       <div id="requests"><UserConnectionsRequestsWidget userId={me} /></div>
       <div id="sent"><UserConnectionsRequestsSentWidget userId={me} /></div>
       <div id="suggestions"><UserSuggestionWidget /></div>
+      <div id="toasts"><ToastNotifications /></div>
     </SCContextProvider>
   );
 }

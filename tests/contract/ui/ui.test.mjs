@@ -5,8 +5,9 @@
 // Scenario: A asks B with FriendshipUserButton; B sees it in UserConnectionsRequestsWidget and
 // accepts there; after a reload both sides show the connection, with counters; C,
 // connected with A, gets B in the suggestions; after A hides B, B's request answers 403 and the
-// UI says so. Fails on any page error, any failed API call the UI did not cause on purpose, any
-// console error but the live notifications' WebSocket (not served yet), and any "NaN".
+// UI says so; live, with no reload: when B asks C on B's page, C's page shows the toast and its
+// button changes (react-core's notification socket). Fails on any page error, any failed API
+// call the UI did not cause on purpose, any console error, and any "NaN".
 // Environment: BASE_URL, CHROMIUM, SCREENSHOTS, UI_PORT (the page's port, allowed by the
 // server's CORS_ALLOWED_ORIGINS), USER_A/TOKEN_A, USER_B/TOKEN_B, USER_C/TOKEN_C.
 import assert from "node:assert/strict";
@@ -74,7 +75,7 @@ async function open(me, other, { expectedApiErrors = [] } = {}) {
   page.on("pageerror", (error) => problems.push(`page error: ${error}`));
   page.on("console", (message) => {
     const text = message.text();
-    if (message.type() !== "error" || text.includes("WebSocket")) return;
+    if (message.type() !== "error") return;
     // The UI logs the error it caused on purpose twice more (react-core, react-ui).
     if (expectedApiErrors.some((status) => text.includes(`status of ${status}`) || text.includes(`status code ${status}`))) return;
     problems.push(`console error: ${text}`);
@@ -87,7 +88,13 @@ async function open(me, other, { expectedApiErrors = [] } = {}) {
   page.on("requestfailed", (request) => {
     if (request.url().startsWith(base)) problems.push(`failed ${request.url()}: ${request.failure()?.errorText}`);
   });
-  const query = new URLSearchParams({ portal: base, token: me.token, me: String(me.id), other: String(other.id) });
+  const query = new URLSearchParams({
+    portal: base,
+    token: me.token,
+    me: String(me.id),
+    other: String(other.id),
+    ws: new URL(base).host,
+  });
   await page.goto(`${origin}/?${query}`, { waitUntil: "networkidle" });
   await page.locator("#button button").first().waitFor();
   page.problems = problems;
@@ -150,4 +157,18 @@ test("after A hides B, B's request is refused and the UI says so", async () => {
   await page.getByText(/block/i).first().waitFor();
   await settle(page, "6-bob-blocked");
   assert.equal((await api(users.b, "GET", `/api/v2/user/${users.a.id}/connection_status/`)).body.connection_status, null);
+});
+
+test("live: B asks C on B's page; C's page shows the toast and the changed button, no reload", async () => {
+  const carol = await open(users.c, users.b);
+  const bob = await open(users.b, users.c);
+  assert.match(await button(carol).innerText(), /connect/i);
+  await button(bob).click();
+  await bob.waitForFunction(() => /cancel/i.test(document.querySelector("#button button")?.innerText ?? ""));
+  // C's page, untouched: react-core's socket got the `interaction` message.
+  await carol.waitForFunction(() => /accept/i.test(document.querySelector("#button button")?.innerText ?? ""), null, { timeout: 15000 });
+  await carol.locator("#toasts, .notistack-SnackbarContainer, [id^=connection_]").getByText(/ui_b/).first().waitFor({ timeout: 15000 });
+  await carol.waitForTimeout(800); // the toast slides in
+  await settle(carol, "7-carol-live-toast");
+  await settle(bob, "8-bob-asked-carol");
 });

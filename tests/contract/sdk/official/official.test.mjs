@@ -9,7 +9,7 @@ import { test } from "node:test";
 
 // Its ES module build imports directories, which only bundlers resolve; Node loads its CommonJS
 // build, as a server-side renderer would.
-const { http, UserService, PreferenceService, FeatureService, SuggestionService, WebhookService } = createRequire(import.meta.url)(
+const { http, UserService, PreferenceService, FeatureService, SuggestionService, WebhookService, NotificationService } = createRequire(import.meta.url)(
   "@selfcommunity/api-services",
 );
 
@@ -33,8 +33,8 @@ async function rejectsWith(promise, httpStatus, code) {
   await assert.rejects(promise, (error) => {
     const response = error.response ?? error;
     assert.equal(response.status, httpStatus);
-    const error = response.data.errors[0];
-    assert.equal(error.code ?? error.messages[0].code, code);
+    const first = response.data.errors[0];
+    assert.equal(first.code ?? first.messages[0].code, code);
     return true;
   });
 }
@@ -220,4 +220,15 @@ test("WebhookService: every function, as a staff dashboard calls them", async ()
   assert.equal(typeof attempts.count, "number");
   await WebhookService.deleteWebhookEndpoint(created.id);
   await rejectsWith(WebhookService.getASpecificWebhookEndpoint(created.id), 404, "not_found");
+});
+
+test("NotificationService: B's feed has A's request, and reading it counts", async () => {
+  as("B");
+  const feed = await NotificationService.getAllUserNotifications();
+  const requests = feed.results.flatMap((group) => group.aggregated).filter((n) => n.type === "connection_request");
+  assert.ok(requests.some((n) => n.request_user.id === a), JSON.stringify(feed));
+  const before = (await NotificationService.getUnseenNotification()).count;
+  assert.ok(before >= 1, `unseen: ${before}`);
+  await NotificationService.markReadNotification([feed.results[0].sid]);
+  assert.equal((await NotificationService.getUnseenNotification()).count, before - 1);
 });

@@ -1,0 +1,237 @@
+//! Live updates: each process follows the outbox (the numbered events, whichever process made
+//! them) and hands every new event to its open sockets (`socket.rs`: SelfCommunity's
+//! `/ws/notify`) and streams (`GET /api/v2/stream/`, in `api/stream.rs`).
+//!
+//! Why polling the outbox rather than PostgreSQL's `LISTEN/NOTIFY`: it is the same code on both
+//! engines, it needs no connection held outside the pool, and a process that was briefly cut
+//! off misses nothing (it reads on from the last number it saw); one indexed read every
+//! [`LiveSettings::poll_interval`] per process keeps an event within a second of its commit on
+//! every instance.
+
+pub mod socket;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::sync::{Notify, broadcast, watch};
+
+use crate::domain::Event;
+use crate::repo::Repo;
+use crate::repo::webhooks::EventWithUsers;
+
+/// The caps and the pace of live updates.
+#[derive(Clone, Copy, Debug)]
+pub struct LiveSettings {
+    /// Sockets and streams one user may hold open at once, per process.
+    pub max_per_user: usize,
+    /// Sockets and streams open at once, per process.
+    pub max_total: usize,
+    /// How often the outbox is read for new events.
+    pub poll_interval: Duration,
+    /// Events a socket or stream may fall behind before it is dropped (a slow reader is not
+    /// buffered without bound).
+    pub backlog: usize,
+}
+
+impl Default for LiveSettings {
+    fn default() -> Self {
+        LiveSettings { max_per_user: 5, max_total: 10_000, poll_interval: Duration::from_millis(200), backlog: 1024 }
+    }
+}
+
+/// A numbered event as live updates carry it.
+#[derive(Debug)]
+pub struct LiveEvent {
+    pub event: EventWithUsers,
+    /// The webhook payload (the stream's `data`).
+    pub payload: Value,
+}
+
+impl LiveEvent {
+    pub fn new(event: EventWithUsers) -> Self {
+        let payload = crate::webhooks::payload::payload(&event);
+        LiveEvent { event, payload }
+    }
+
+    pub fn event_id(&self) -> i64 {
+        self.event.event.event_id.unwrap_or_default()
+    }
+
+    /// Is `user` one of the event's two users?
+    pub fn concerns(&self, user: i64) -> bool {
+        self.event.event.from_user_id == user || self.event.event.to_user_id == user
+    }
+
+    /// SelfCommunity's `interaction` message for `user`, when the event notifies them: the other
+    /// user acted on their relation. (`react-core`'s connections manager reads
+    /// `data.activity_type`, `data.connection` and the acting user under the key of the
+    /// activity; its toasts read `data.notification_obj`.)
+    pub fn interaction_for(&self, user: i64) -> Option<Value> {
+        let e = &self.event.event;
+        let kind = Event::from_name(&e.r#type)?;
+        // The one notified, and the one who acted.
+        let (notified, actor) = if kind.from_is_actor() { (e.to_user_id, e.from_user_id) } else { (e.from_user_id, e.to_user_id) };
+        if notified != user {
+            return None;
+        }
+        let (activity_type, notification_type, key) = match kind {
+            Event::ConnectionRequestCreated => (55, "connection_request", "request_user"),
+            Event::ConnectionCreated => (56, "connection_accept", "accept_user"),
+            Event::ConnectionRequestRejected => (57, "connection_reject", "reject_user"),
+            Event::ConnectionRequestRestored => (58, "connection_cancel_reject", "cancel_reject_user"),
+            Event::ConnectionDeleted => (59, "connection_remove", "remove_user"),
+            Event::ConnectionRequestCancelled => (60, "connection_cancel_request", "cancel_request_user"),
+        };
+        let side = if actor == e.from_user_id { "from_user" } else { "to_user" };
+        let acting = self.payload["data"][side].clone();
+        // The feed's serialization id of the same notification (`GET /api/v2/notification/`).
+        let sid = format!("connection_{}", e.id);
+        Some(json!({
+            "type": "interaction",
+            "data": {
+                "id": self.event_id(),
+                "activity_type": activity_type,
+                "feed_serialization_id": sid,
+                "connection": {"event_id": self.event_id(), "from_user": e.from_user_id, "to_user": e.to_user_id},
+                key: acting.clone(),
+                "notification_obj": {
+                    "is_new": true,
+                    "sid": sid,
+                    "type": notification_type,
+                    "active_at": e.created,
+                    key: acting,
+                },
+            },
+        }))
+    }
+}
+
+/// The process's live updates: the feed of new events, the caps, and the signal to close.
+pub struct LiveHub {
+    events: broadcast::Sender<Arc<LiveEvent>>,
+    open: Mutex<HashMap<i64, usize>>,
+    total: AtomicUsize,
+    closing: watch::Sender<bool>,
+    pub settings: LiveSettings,
+}
+
+impl std::fmt::Debug for LiveHub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveHub").field("open", &self.total.load(Ordering::Relaxed)).finish()
+    }
+}
+
+/// A place among the open sockets and streams, given back when dropped.
+pub struct Ticket {
+    hub: Arc<LiveHub>,
+    user: i64,
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        self.hub.total.fetch_sub(1, Ordering::Relaxed);
+        if let Ok(mut open) = self.hub.open.lock() {
+            if let Some(n) = open.get_mut(&self.user) {
+                *n -= 1;
+                if *n == 0 {
+                    open.remove(&self.user);
+                }
+            }
+        }
+    }
+}
+
+impl LiveHub {
+    pub fn new(settings: LiveSettings) -> Arc<LiveHub> {
+        let (events, _) = broadcast::channel(settings.backlog.max(1));
+        let (closing, _) = watch::channel(false);
+        Arc::new(LiveHub { events, open: Mutex::default(), total: AtomicUsize::new(0), closing, settings })
+    }
+
+    /// A place for one more socket or stream of `user`, or `None` past a cap.
+    pub fn admit(self: &Arc<Self>, user: i64) -> Option<Ticket> {
+        let mut open = self.open.lock().ok()?;
+        let mine = open.get(&user).copied().unwrap_or(0);
+        if mine >= self.settings.max_per_user || self.total.load(Ordering::Relaxed) >= self.settings.max_total {
+            return None;
+        }
+        open.insert(user, mine + 1);
+        self.total.fetch_add(1, Ordering::Relaxed);
+        Some(Ticket { hub: self.clone(), user })
+    }
+
+    /// Sockets and streams open now.
+    pub fn open_now(&self) -> usize {
+        self.total.load(Ordering::Relaxed)
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<LiveEvent>> {
+        self.events.subscribe()
+    }
+
+    /// Changes to `true` when the server shuts down: sockets and streams end.
+    pub fn closing(&self) -> watch::Receiver<bool> {
+        self.closing.subscribe()
+    }
+
+    pub fn close(&self) {
+        let _ = self.closing.send(true);
+    }
+
+    /// Follows the outbox until `stop`: every event numbered after the last one seen, in order.
+    pub async fn follow(self: Arc<Self>, repo: Repo, stop: Arc<Notify>) {
+        let mut last = loop {
+            match repo.last_event_id().await {
+                Ok(last) => break last,
+                Err(e) => {
+                    tracing::warn!(error = %e, "live updates: cannot read the outbox yet");
+                    tokio::select! {
+                        _ = stop.notified() => return,
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    }
+                }
+            }
+        };
+        loop {
+            // Nobody listening on this process: only keep up with the outbox's end (one index
+            // probe), so that a socket opened later starts from there.
+            if self.events.receiver_count() == 0 {
+                match repo.last_event_id().await {
+                    Ok(end) => last = last.max(end),
+                    Err(e) => tracing::warn!(error = %e, "live updates: reading the outbox failed"),
+                }
+                tokio::select! {
+                    _ = stop.notified() => break,
+                    _ = tokio::time::sleep(self.settings.poll_interval) => {}
+                }
+                continue;
+            }
+            match repo.numbered_events(last, 500).await {
+                Ok(rows) if !rows.is_empty() => {
+                    let ids: Vec<i64> = rows.iter().filter_map(|r| r.event_id).collect();
+                    match repo.events_with_users(&ids).await {
+                        Ok(mut found) => {
+                            found.sort_by_key(|e| e.event.event_id);
+                            for event in found {
+                                last = last.max(event.event.event_id.unwrap_or_default());
+                                // No receiver: nobody is listening, nothing to do.
+                                let _ = self.events.send(Arc::new(LiveEvent::new(event)));
+                            }
+                            continue;
+                        }
+                        Err(e) => tracing::warn!(error = %e, "live updates: reading events failed"),
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "live updates: reading the outbox failed"),
+            }
+            tokio::select! {
+                _ = stop.notified() => break,
+                _ = tokio::time::sleep(self.settings.poll_interval) => {}
+            }
+        }
+    }
+}

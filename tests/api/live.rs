@@ -1,0 +1,257 @@
+//! Live updates: SelfCommunity's notification socket (`/ws/notify`, subprotocol auth, the
+//! heartbeat, one `interaction` message per event for the notified user, across instances),
+//! and the event stream (`GET /api/v2/stream/`: its resume with `Last-Event-ID`, its caps, its
+//! end at shutdown).
+
+use std::time::Duration;
+
+use connections_api::repo::User;
+use futures::{SinkExt, StreamExt};
+use serde_json::Value;
+use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
+
+use crate::harness::{Options, TestApp, assert_error};
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+const HEARTBEAT: &str = "--1a61c1de89b75ddfbb684b8d224ee3ae--";
+
+/// Opens `/ws/notify?subscribe-user` as SelfCommunity's client does: the token as subprotocol.
+async fn socket(app: &TestApp, protocol: &str) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
+    let url = format!("{}/ws/notify?subscribe-user", app.base.replacen("http", "ws", 1));
+    let mut request = url.into_client_request().unwrap();
+    request.headers_mut().insert("Sec-WebSocket-Protocol", protocol.parse().unwrap());
+    let (socket, response) = tokio_tungstenite::connect_async(request).await?;
+    assert_eq!(
+        response.headers().get("sec-websocket-protocol").and_then(|v| v.to_str().ok()),
+        Some(protocol),
+        "the subprotocol is echoed, as browsers require"
+    );
+    Ok(socket)
+}
+
+async fn socket_of(app: &TestApp, user: &User) -> Socket {
+    socket(app, &format!("__{}", app.token(user))).await.expect("the socket opens")
+}
+
+/// The next text message within `wait`, as JSON (`None`: none came).
+async fn next_message(socket: &mut Socket, wait: Duration) -> Option<Value> {
+    loop {
+        match tokio::time::timeout(wait, socket.next()).await {
+            Ok(Some(Ok(Message::Text(text)))) => return Some(serde_json::from_str(&text).expect("JSON")),
+            Ok(Some(Ok(_))) => continue,
+            _ => return None,
+        }
+    }
+}
+
+async fn act(app: &TestApp, caller: &User, other: &User, action: &str) {
+    let response = app.post(caller, &format!("/api/v2/user/{}/connection/{action}/", other.id)).await;
+    assert!(response.status().is_success(), "{action}: {}", response.status());
+}
+
+const WAIT: Duration = Duration::from_secs(10);
+const QUIET: Duration = Duration::from_millis(800);
+
+#[tokio::test]
+async fn the_socket_pushes_one_interaction_per_event_to_the_notified_user() {
+    let app = TestApp::spawn().await;
+    let (a, b) = (app.user("alice").await, app.user("bob").await);
+    let (mut alice, mut bob) = (socket_of(&app, &a).await, socket_of(&app, &b).await);
+
+    bob.send(Message::Text(HEARTBEAT.into())).await.unwrap();
+    match tokio::time::timeout(WAIT, bob.next()).await {
+        Ok(Some(Ok(Message::Text(text)))) => assert_eq!(text.as_str(), HEARTBEAT, "the heartbeat is echoed"),
+        other => panic!("no heartbeat echo: {other:?}"),
+    }
+
+    act(&app, &a, &b, "request").await;
+    let message = next_message(&mut bob, WAIT).await.expect("bob is told at once");
+    assert_eq!(message["type"], "interaction");
+    assert_eq!(message["data"]["activity_type"], 55, "{message}");
+    assert_eq!(message["data"]["request_user"]["id"], a.id, "{message}");
+    assert!(message["data"]["connection"].is_object(), "react-core's manager needs `connection`: {message}");
+    assert_eq!(message["data"]["notification_obj"]["type"], "connection_request");
+    assert_eq!(message["data"]["notification_obj"]["request_user"]["id"], a.id);
+    // A repeat changes nothing and pushes nothing; nobody is told of their own action.
+    act(&app, &a, &b, "request").await;
+    assert_eq!(next_message(&mut bob, QUIET).await, None, "nothing for a repeat");
+    assert_eq!(next_message(&mut alice, QUIET).await, None, "alice is not told of her own request");
+
+    act(&app, &b, &a, "accept").await;
+    let message = next_message(&mut alice, WAIT).await.expect("alice is told");
+    assert_eq!((message["data"]["activity_type"].as_i64(), message["data"]["accept_user"]["id"].as_i64()), (Some(56), Some(b.id)));
+    act(&app, &b, &a, "remove").await;
+    let message = next_message(&mut alice, WAIT).await.expect("alice is told");
+    assert_eq!((message["data"]["activity_type"].as_i64(), message["data"]["remove_user"]["id"].as_i64()), (Some(59), Some(b.id)));
+    assert_eq!(next_message(&mut bob, QUIET).await, None, "bob acted both times");
+}
+
+#[tokio::test]
+async fn a_bad_or_missing_token_never_opens_the_socket() {
+    let app = TestApp::spawn().await;
+    let a = app.user("alice").await;
+    let forged = connections_api::auth::Authenticator::new(b"another-secret-another-secret-00", 30).issue(a.id, 600);
+    for protocol in [format!("__{forged}"), "__not.a.token".to_owned(), "graphql-ws".to_owned()] {
+        match socket(&app, &protocol).await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 401, "{protocol}"),
+            other => panic!("{protocol}: the socket opened: {:?}", other.map(|_| ())),
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_event_made_on_one_instance_reaches_a_socket_on_another() {
+    let first = TestApp::spawn().await;
+    let second = first.another_instance().await;
+    let (a, b) = (first.user("alice").await, first.user("bob").await);
+    let mut bob = socket_of(&second, &b).await;
+    act(&first, &a, &b, "request").await;
+    let message = next_message(&mut bob, WAIT).await.expect("bob is told through the other instance");
+    assert_eq!(message["data"]["activity_type"], 55);
+}
+
+/// Reads a stream's events until `n` came: `(id, event type, payload)`.
+async fn read_events(response: &mut reqwest::Response, buffer: &mut String, n: usize) -> Vec<(i64, String, Value)> {
+    let mut events = Vec::new();
+    while events.len() < n {
+        while let Some(end) = buffer.find("\n\n") {
+            let block: String = buffer.drain(..end + 2).collect();
+            let field = |name: &str| block.lines().find_map(|l| l.strip_prefix(&format!("{name}:")).map(|v| v.trim().to_owned()));
+            if let (Some(id), Some(kind), Some(data)) = (field("id"), field("event"), field("data")) {
+                events.push((id.parse().unwrap(), kind, serde_json::from_str(&data).unwrap()));
+            }
+        }
+        if events.len() >= n {
+            break;
+        }
+        let chunk = tokio::time::timeout(WAIT, response.chunk()).await.expect("an event within 10 s").unwrap().expect("the stream goes on");
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    events
+}
+
+async fn open_stream(app: &TestApp, user: &User, last_event_id: Option<i64>) -> reqwest::Response {
+    let mut request = app.client.get(app.url("/api/v2/stream/")).bearer_auth(app.token(user));
+    if let Some(id) = last_event_id {
+        request = request.header("Last-Event-ID", id.to_string());
+    }
+    request.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn the_stream_resumes_from_last_event_id_without_losing_one() {
+    let app = TestApp::spawn().await;
+    let (a, b, c) = (app.user("alice").await, app.user("bob").await, app.user("carol").await);
+    let mut stream = open_stream(&app, &b, None).await;
+    assert_eq!(stream.status(), 200);
+    assert_eq!(stream.headers()["content-type"].to_str().unwrap().split(';').next(), Some("text/event-stream"));
+    act(&app, &a, &b, "request").await;
+    act(&app, &a, &c, "request").await; // not bob's
+    let mut buffer = String::new();
+    let first = read_events(&mut stream, &mut buffer, 1).await;
+    assert_eq!(first[0].1, "connection_request.created");
+    assert_eq!(first[0].2["data"]["to_user"]["id"], b.id);
+    assert_eq!(first[0].2["event_id"], first[0].0, "id is the event_id");
+    drop(stream);
+
+    // Missed while away: two of bob's, one of someone else's.
+    act(&app, &a, &b, "cancel_request").await;
+    act(&app, &c, &a, "request").await;
+    act(&app, &c, &b, "request").await;
+    let mut resumed = open_stream(&app, &b, Some(first[0].0)).await;
+    let mut buffer = String::new();
+    let missed = read_events(&mut resumed, &mut buffer, 2).await;
+    let kinds: Vec<&str> = missed.iter().map(|e| e.1.as_str()).collect();
+    assert_eq!(kinds, ["connection_request.cancelled", "connection_request.created"]);
+    assert!(missed[0].0 > first[0].0 && missed[1].0 > missed[0].0, "in order, after the last one seen");
+    // Then live ones.
+    act(&app, &b, &c, "accept").await;
+    let live = read_events(&mut resumed, &mut buffer, 1).await;
+    assert_eq!(live[0].1, "connection.created");
+    assert!(live[0].0 > missed[1].0);
+}
+
+#[tokio::test]
+async fn streams_and_sockets_are_capped_per_user_and_end_at_shutdown() {
+    let mut app = TestApp::spawn_with(Options { live_max_per_user: Some(2), ..Options::default() }).await;
+    let (a, b) = (app.user("alice").await, app.user("bob").await);
+    let mut stream = open_stream(&app, &a, None).await;
+    assert_eq!(stream.status(), 200);
+    let _socket = socket_of(&app, &a).await;
+    assert_error(open_stream(&app, &a, None).await, 429, "too_many_streams").await;
+    match socket(&app, &format!("__{}", app.token(&a))).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 429),
+        other => panic!("a third one opened: {:?}", other.map(|_| ())),
+    }
+    assert_eq!(open_stream(&app, &b, None).await.status(), 200, "another user's are counted apart");
+
+    // Shutdown ends the stream (its body completes) well within the grace period.
+    app.stop();
+    let ended = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Ok(Some(_)) = stream.chunk().await {}
+    })
+    .await;
+    assert!(ended.is_ok(), "the stream ended at shutdown");
+}
+
+#[tokio::test]
+async fn the_notification_feed_has_requests_received_and_accepted() {
+    let app = TestApp::spawn().await;
+    let (a, b, c) = (app.user("alice").await, app.user("bob").await, app.user("carol").await);
+    act(&app, &a, &b, "request").await; // bob: a request from alice
+    act(&app, &c, &b, "request").await; // bob: a request from carol
+    act(&app, &b, &a, "accept").await; // alice: bob accepted
+    act(&app, &a, &c, "request").await;
+    act(&app, &a, &c, "cancel_request").await; // a cancellation is not a feed type: carol keeps the request's
+
+    let feed = |user: User| {
+        let app = &app;
+        async move {
+            let (status, body) = crate::harness::json(app.get(&user, "/api/v2/notification/").await).await;
+            assert_eq!(status, 200, "{body}");
+            body
+        }
+    };
+    let bobs = feed(b.clone()).await;
+    assert_eq!(bobs["count"], 2, "{bobs}");
+    let first = &bobs["results"][0]["aggregated"][0];
+    assert_eq!((first["type"].as_str(), first["request_user"]["id"].as_i64()), (Some("connection_request"), Some(c.id)), "newest first: {bobs}");
+    assert_eq!(bobs["results"][1]["aggregated"][0]["request_user"]["id"], a.id);
+    assert_eq!(first["is_new"], true);
+    let alices = feed(a.clone()).await;
+    assert_eq!(alices["count"], 1, "{alices}");
+    let accepted = &alices["results"][0]["aggregated"][0];
+    assert_eq!((accepted["type"].as_str(), accepted["accept_user"]["id"].as_i64()), (Some("connection_accept"), Some(b.id)));
+    assert_eq!(feed(c.clone()).await["count"], 1, "the request carol got, and nothing for its cancellation");
+
+    let unseen = |user: User| {
+        let app = &app;
+        async move { crate::harness::json(app.get(&user, "/api/v2/notification/unseen/count/").await).await.1["count"].as_i64() }
+    };
+    assert_eq!(unseen(b.clone()).await, Some(2));
+    // Bob reads one; a sid of someone else's is ignored.
+    let sid = first["sid"].as_str().unwrap().to_owned();
+    let alices_sid = accepted["sid"].as_str().unwrap().to_owned();
+    let read = app.post_json(&b, "/api/v2/notification/read/", &serde_json::json!({"sids": [sid, alices_sid, "post_7"]})).await;
+    assert_eq!(read.status(), 204);
+    assert_eq!(unseen(b.clone()).await, Some(1));
+    assert_eq!(unseen(a.clone()).await, Some(1), "alice's is not bob's to read");
+    assert_eq!(feed(b.clone()).await["results"][0]["aggregated"][0]["is_new"], false);
+    assert_error(app.post_json(&b, "/api/v2/notification/read/", &serde_json::json!({"sids": "all"})).await, 400, "invalid").await;
+
+    // The socket's message names the same notification.
+    let mut bob = socket_of(&app, &b).await;
+    let d = app.user("dave").await;
+    act(&app, &d, &b, "request").await;
+    // (A socket may also get an event committed just before it opened: the one about dave is
+    // the one to compare.)
+    let message = loop {
+        let message = next_message(&mut bob, WAIT).await.expect("bob is told");
+        if message["data"]["request_user"]["id"] == d.id {
+            break message;
+        }
+    };
+    let newest = feed(b.clone()).await;
+    assert_eq!(message["data"]["feed_serialization_id"], newest["results"][0]["sid"], "{message}");
+}
