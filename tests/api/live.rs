@@ -178,7 +178,7 @@ async fn streams_and_sockets_are_capped_per_user_and_end_at_shutdown() {
     let (a, b) = (app.user("alice").await, app.user("bob").await);
     let mut stream = open_stream(&app, &a, None).await;
     assert_eq!(stream.status(), 200);
-    let _socket = socket_of(&app, &a).await;
+    let mut held = socket_of(&app, &a).await;
     assert_error(open_stream(&app, &a, None).await, 429, "too_many_streams").await;
     match socket(&app, &format!("__{}", app.token(&a))).await {
         Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 429),
@@ -193,6 +193,18 @@ async fn streams_and_sockets_are_capped_per_user_and_end_at_shutdown() {
     })
     .await;
     assert!(ended.is_ok(), "the stream ended at shutdown");
+    // And the socket is closed by the server, as going away (1001).
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match held.next().await {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => continue,
+                _ => return None,
+            }
+        }
+    })
+    .await;
+    assert_eq!(closed, Ok(Some(1001)), "the socket closed at shutdown, going away");
 }
 
 #[tokio::test]

@@ -224,7 +224,7 @@ test("WebhookService: every function, as a staff dashboard calls them", async ()
 
 test("NotificationService: B's feed has A's request, and reading it counts", async () => {
   as("B");
-  const feed = await NotificationService.getAllUserNotifications();
+  const feed = await NotificationService.listUserNotification();
   const requests = feed.results.flatMap((group) => group.aggregated).filter((n) => n.type === "connection_request");
   assert.ok(requests.some((n) => n.request_user.id === a), JSON.stringify(feed));
   const before = (await NotificationService.getUnseenNotification()).count;
