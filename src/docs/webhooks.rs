@@ -75,8 +75,9 @@ pub(super) fn webhooks_page() -> String {
         writeln!(out, "| `{}` | {} | {from} | {to} |", event.name(), change(event)).ok();
     }
     out.push_str(
-        "\n## Payload\n\n`event_id` increases with commit order (numbers are given after commit, one relay at a \
-         time); `created` is the change's time in seconds since the epoch; both users carry their counters \
+        "\n## Payload\n\n`event_id` increases with commit order (SQLite's single writer numbers each event as it \
+         commits it in order; on PostgreSQL a relay numbers events after commit, one relay at a time), so a \
+         reader that has seen one number never meets a smaller one later; `created` is the change's time in seconds since the epoch; both users carry their counters \
          as they were right after the change.\n\n```json\n",
     );
     let example = example_event();

@@ -174,7 +174,7 @@ if [ -n "$chromium_bin" ]; then
       users_env ui_a ui_b ui_c -- env CHROMIUM="$chromium_bin" SCREENSHOTS="$root/target/browser/react-ui-$backend" \
         UI_PORT="$ui_port" node --test --test-reporter=tap --test-concurrency=1 "$here/ui/ui.test.mjs"
   }
-  step "react ui (Chromium): request, accept, counters, suggestions, blocked" react_ui
+  step "react ui (Chromium): request, accept, counters, suggestions, blocked, live toast" react_ui
 elif [ "${REQUIRE_CHROMIUM:-0}" = 1 ]; then
   failed=$((failed + 1))
   echo "contract[$backend] react ui: FAILED: no chromium, and REQUIRE_CHROMIUM=1"
