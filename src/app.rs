@@ -96,16 +96,13 @@ impl Application {
             shutdown.await;
             live.close();
         };
-        let dispatcher = self.webhooks.dispatch.then(|| {
-            tokio::spawn(crate::webhooks::dispatcher::run(self.repo.clone(), self.webhooks.clone(), self.state.metrics.clone(), stop.clone()))
-        });
+        let dispatcher =
+            tokio::spawn(crate::webhooks::dispatcher::run(self.repo.clone(), self.webhooks.clone(), self.state.metrics.clone(), stop.clone()));
         let served = self.server.serve(self.state, self.limits, shutdown).await;
         stop.notify_one();
         stop_following.notify_one();
         let _ = tokio::time::timeout(std::time::Duration::from_secs(1), follower).await;
-        if let Some(task) = dispatcher {
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(2), task).await;
-        }
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), dispatcher).await;
         served
     }
 }

@@ -209,21 +209,14 @@ impl LiveHub {
                 }
                 continue;
             }
-            match repo.numbered_events(last, 500).await {
-                Ok(rows) if !rows.is_empty() => {
-                    let ids: Vec<i64> = rows.iter().filter_map(|r| r.event_id).collect();
-                    match repo.events_with_users(&ids).await {
-                        Ok(mut found) => {
-                            found.sort_by_key(|e| e.event.event_id);
-                            for event in found {
-                                last = last.max(event.event.event_id.unwrap_or_default());
-                                // No receiver: nobody is listening, nothing to do.
-                                let _ = self.events.send(Arc::new(LiveEvent::new(event)));
-                            }
-                            continue;
-                        }
-                        Err(e) => tracing::warn!(error = %e, "live updates: reading events failed"),
+            match repo.numbered_events_after(last, 500).await {
+                Ok(found) if !found.is_empty() => {
+                    for event in found {
+                        last = last.max(event.event.event_id.unwrap_or_default());
+                        // No receiver: nobody is listening, nothing to do.
+                        let _ = self.events.send(Arc::new(LiveEvent::new(event)));
                     }
+                    continue;
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "live updates: reading the outbox failed"),

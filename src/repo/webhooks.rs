@@ -422,15 +422,19 @@ impl Repo {
 
     /// Numbered events, with both users.
     pub async fn events_with_users(&self, event_ids: &[i64]) -> Result<Vec<EventWithUsers>, RepoError> {
-        let db = self.connection();
-        let rows = events::Entity::find().filter(events::Column::EventId.is_in(event_ids.iter().copied())).all(db).await?;
+        let rows = events::Entity::find().filter(events::Column::EventId.is_in(event_ids.iter().copied())).all(self.connection()).await?;
+        self.with_users(rows).await
+    }
+
+    /// Event rows with both users, read in one statement.
+    async fn with_users(&self, rows: Vec<events::Model>) -> Result<Vec<EventWithUsers>, RepoError> {
         let user_ids: Vec<i64> = rows.iter().flat_map(|e| [e.from_user_id, e.to_user_id]).collect();
-        let people = users::Entity::find().filter(users::Column::Id.is_in(user_ids)).all(db).await?;
+        let people: std::collections::HashMap<i64, users::Model> =
+            users::Entity::find().filter(users::Column::Id.is_in(user_ids)).all(self.connection()).await?.into_iter().map(|u| (u.id, u)).collect();
         Ok(rows
             .into_iter()
             .filter_map(|event| {
-                let find = |id: i64| people.iter().find(|u| u.id == id).cloned();
-                let (from_user, to_user) = (find(event.from_user_id)?, find(event.to_user_id)?);
+                let (from_user, to_user) = (people.get(&event.from_user_id)?.clone(), people.get(&event.to_user_id)?.clone());
                 Some(EventWithUsers { event, from_user, to_user })
             })
             .collect())
@@ -450,30 +454,25 @@ impl Repo {
     /// `user`'s events numbered after `after`, oldest first, at most `limit`, with both users
     /// (a stream's resume: what it missed).
     pub async fn events_of_user_after(&self, user: i64, after: i64, limit: u64) -> Result<Vec<EventWithUsers>, RepoError> {
-        let ids: Vec<Option<i64>> = events::Entity::find()
-            .select_only()
-            .column(events::Column::EventId)
+        let rows = events::Entity::find()
             .filter(events::Column::EventId.gt(after))
             .filter(sea_orm::Condition::any().add(events::Column::FromUserId.eq(user)).add(events::Column::ToUserId.eq(user)))
             .order_by_asc(events::Column::EventId)
             .limit(limit)
-            .into_tuple()
             .all(self.connection())
             .await?;
-        let ids: Vec<i64> = ids.into_iter().flatten().collect();
-        let mut found = self.events_with_users(&ids).await?;
-        found.sort_by_key(|e| e.event.event_id);
-        Ok(found)
+        self.with_users(rows).await
     }
 
-    /// The events numbered after `after`, oldest first, at most `limit`.
-    pub async fn numbered_events(&self, after: i64, limit: u64) -> Result<Vec<events::Model>, RepoError> {
-        Ok(events::Entity::find()
+    /// The events numbered after `after`, oldest first, at most `limit`, with both users.
+    pub async fn numbered_events_after(&self, after: i64, limit: u64) -> Result<Vec<EventWithUsers>, RepoError> {
+        let rows = events::Entity::find()
             .filter(events::Column::EventId.gt(after))
             .order_by_asc(events::Column::EventId)
             .limit(limit)
             .all(self.connection())
-            .await?)
+            .await?;
+        self.with_users(rows).await
     }
 
     /// Records an attempt and moves its delivery on: delivered, due again at `next_retry`, or

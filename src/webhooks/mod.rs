@@ -27,8 +27,6 @@ pub struct WebhookSettings {
     pub poll_interval: Duration,
     /// Attempts in flight at once, per instance.
     pub concurrency: usize,
-    /// Run the dispatcher in this process.
-    pub dispatch: bool,
 }
 
 impl Default for WebhookSettings {
@@ -39,7 +37,6 @@ impl Default for WebhookSettings {
             timeout: Duration::from_secs(10),
             poll_interval: Duration::from_millis(250),
             concurrency: 16,
-            dispatch: true,
         }
     }
 }
