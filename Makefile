@@ -62,7 +62,8 @@ bench-postgres: build bench-tools
 	PG_DURABLE=1 tests/with-postgres.sh $(PYTHON) tests/bench/bench.py --postgres $(BENCH_ARGS)
 
 ## bench-engine: the write path without HTTP (the repository, and the narrowest schema's lower
-##        bound), on SQLite and on a throwaway PostgreSQL cluster; then PostgreSQL alone (pgbench).
+##        bound, with and without its event), on SQLite and on a throwaway PostgreSQL cluster;
+##        then PostgreSQL alone (pgbench): the server's request statement, and the narrowest's.
 bench-engine:
 	PG_DURABLE=1 tests/with-postgres.sh sh -c '$(CARGO) bench --locked --bench engine && tests/bench/pgbench.sh'
 

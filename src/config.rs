@@ -288,7 +288,7 @@ pub struct WebhookArgs {
 impl WebhookArgs {
     fn settings(&self) -> Result<crate::webhooks::WebhookSettings, ConfigError> {
         let seconds = |setting: &'static str, value: f64| {
-            if value.is_finite() && value >= 0.0 && value <= 86_400.0 {
+            if value.is_finite() && (0.0..=86_400.0).contains(&value) {
                 Ok(Duration::from_secs_f64(value))
             } else {
                 Err(ConfigError::new(setting, format!("{value} is not a number of seconds between 0 and 86400")))

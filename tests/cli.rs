@@ -309,7 +309,7 @@ fn no_secret_reaches_the_logs() {
     server.wait().ok();
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(text.contains("serving"), "the log was written: {text}");
-    assert!(hook.received().len() >= 1, "a webhook was delivered while the logs were written");
+    assert!(!hook.received().is_empty(), "a webhook was delivered while the logs were written");
     for secret in [good.as_str(), forged.as_str(), SECRET, good.split('.').nth(2).unwrap(), webhook_secret.as_str()] {
         assert!(!text.contains(secret), "a secret in the logs:\n{text}");
     }

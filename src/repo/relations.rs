@@ -346,7 +346,7 @@ fn notification_insert(ids: Ids, t: &Transition, now: DateTime<Utc>, row: EventR
 
 /// SQLite: the number of the event being written (see [`event_insert`]).
 fn next_event_id() -> Expr {
-    scalar(Query::select().expr(Func::coalesce([Expr::col(events::Column::EventId).max(), Expr::val(0i64).into()]).add(1)).from(events::Entity).to_owned())
+    scalar(Query::select().expr(Func::coalesce([Expr::col(events::Column::EventId).max(), Expr::val(0i64)]).add(1)).from(events::Entity).to_owned())
 }
 
 /// SQLite: the just-numbered event's delivery to each active endpoint subscribed to its type,

@@ -9,6 +9,10 @@
 //!    ROWID`), two partial indexes, counters in a narrow table, with the writer's discipline
 //!    (batches of 64, a savepoint per request, `synchronous=FULL`, a passive checkpoint at most
 //!    every 100 ms), on one thread with nothing else in the way.
+//! 3. `narrowest, with its event`: the same, plus the two rows the webhooks and the notification
+//!    feed require in the change's own transaction, each in its narrowest form: the event,
+//!    numbered by the row's own key (appended at the end of its table), and the notification of
+//!    the user asked (a `WITHOUT ROWID` row keyed by user and event).
 //!
 //! If `narrowest` cannot reach a target on one core, no schema and no plumbing can.
 
@@ -83,7 +87,7 @@ async fn repository(label: &str, url: &str, duration: Duration) {
 const NARROWEST: &str = "
 CREATE TABLE users (id INTEGER PRIMARY KEY, username TEXT NOT NULL UNIQUE, deleted BOOLEAN NOT NULL DEFAULT FALSE);
 CREATE TABLE counters (user_id INTEGER PRIMARY KEY REFERENCES users (id),
-    received INTEGER NOT NULL DEFAULT 0 CHECK (received >= 0), sent INTEGER NOT NULL DEFAULT 0 CHECK (sent >= 0));
+    connections INTEGER NOT NULL DEFAULT 0 CHECK (connections >= 0), received INTEGER NOT NULL DEFAULT 0 CHECK (received >= 0), sent INTEGER NOT NULL DEFAULT 0 CHECK (sent >= 0));
 CREATE TABLE relations (user_low INTEGER NOT NULL REFERENCES users (id), user_high INTEGER NOT NULL REFERENCES users (id),
     kind TEXT NOT NULL CHECK (kind IN ('request', 'connection')), sender INTEGER NOT NULL, receiver INTEGER NOT NULL,
     created TEXT NOT NULL, PRIMARY KEY (user_low, user_high), CHECK (user_low < user_high)) WITHOUT ROWID;
@@ -91,7 +95,20 @@ CREATE INDEX requests_received ON relations (receiver, created) WHERE kind = 're
 CREATE INDEX requests_sent ON relations (sender, created) WHERE kind = 'request';
 ";
 
-fn narrowest(path: &std::path::Path, duration: Duration) {
+/// The event and the notification, narrowest: the event's number is its row's key.
+const NARROWEST_EVENTS: &str = "
+CREATE TABLE events (event_id INTEGER PRIMARY KEY, type TEXT NOT NULL, from_user_id INTEGER NOT NULL,
+    to_user_id INTEGER NOT NULL, created TEXT NOT NULL, from_connections INTEGER NOT NULL, from_received INTEGER NOT NULL,
+    from_sent INTEGER NOT NULL, to_connections INTEGER NOT NULL, to_received INTEGER NOT NULL, to_sent INTEGER NOT NULL);
+CREATE TABLE notifications (user_id INTEGER NOT NULL, event_id INTEGER NOT NULL, other_user_id INTEGER NOT NULL,
+    type TEXT NOT NULL, created TEXT NOT NULL, is_read BOOLEAN NOT NULL DEFAULT FALSE,
+    PRIMARY KEY (user_id, event_id)) WITHOUT ROWID;
+";
+
+/// Both users' counters after a request: `(connections, received, sent)` of each.
+type Counters = (i64, i64, i64);
+
+fn narrowest(path: &std::path::Path, duration: Duration, with_event: bool) {
     let mut conn = Connection::open(path).expect("open");
     conn.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
@@ -99,6 +116,9 @@ fn narrowest(path: &std::path::Path, duration: Duration) {
     )
     .expect("pragmas");
     conn.execute_batch(NARROWEST).expect("schema");
+    if with_event {
+        conn.execute_batch(NARROWEST_EVENTS).expect("events' schema");
+    }
     let tx = conn.transaction().expect("begin");
     for id in 1..=USERS {
         tx.execute("INSERT INTO users (id, username) VALUES (?1, ?2)", params![id, format!("user{id}")]).expect("user");
@@ -130,12 +150,29 @@ fn narrowest(path: &std::path::Path, duration: Duration) {
                     .expect("relation")
                     == 1;
             if inserted {
-                conn.prepare_cached("UPDATE counters SET sent = sent + 1 WHERE user_id = ?1")
-                    .and_then(|mut s| s.execute(params![caller]))
-                    .expect("sent");
-                conn.prepare_cached("UPDATE counters SET received = received + 1 WHERE user_id = ?1")
-                    .and_then(|mut s| s.execute(params![other]))
-                    .expect("received");
+                let count = |sql: &str, id: i64| -> Counters {
+                    conn.prepare_cached(sql)
+                        .and_then(|mut s| s.query_row(params![id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))))
+                        .expect("counters")
+                };
+                let f = count("UPDATE counters SET sent = sent + 1 WHERE user_id = ?1 RETURNING connections, received, sent", caller);
+                let g = count("UPDATE counters SET received = received + 1 WHERE user_id = ?1 RETURNING connections, received, sent", other);
+                if with_event {
+                    conn.prepare_cached(
+                        "INSERT INTO events (type, from_user_id, to_user_id, created, from_connections, from_received, \
+                         from_sent, to_connections, to_received, to_sent) \
+                         VALUES ('connection_request.created', ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    )
+                    .and_then(|mut s| s.execute(params![caller, other, created, f.0, f.1, f.2, g.0, g.1, g.2]))
+                    .expect("event");
+                    let event = conn.last_insert_rowid();
+                    conn.prepare_cached(
+                        "INSERT INTO notifications (user_id, event_id, other_user_id, type, created) \
+                         VALUES (?1, ?2, ?3, 'connection_request', ?4)",
+                    )
+                    .and_then(|mut s| s.execute(params![other, event, caller, created]))
+                    .expect("notification");
+                }
             }
             conn.execute_batch("RELEASE request").expect("release");
             writes += 1;
@@ -146,7 +183,8 @@ fn narrowest(path: &std::path::Path, duration: Duration) {
             checkpointed = Instant::now();
         }
     }
-    report("SQLite narrowest schema", writes, started.elapsed(), cpu_seconds() - cpu);
+    let label = if with_event { "SQLite narrowest, event" } else { "SQLite narrowest schema" };
+    report(label, writes, started.elapsed(), cpu_seconds() - cpu);
 }
 
 #[tokio::main]
@@ -161,7 +199,8 @@ async fn main() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let file = dir.path().join("repository.sqlite3");
     repository("SQLite repository", &format!("sqlite://{}", file.display()), duration).await;
-    narrowest(&dir.path().join("narrowest.sqlite3"), duration);
+    narrowest(&dir.path().join("narrowest.sqlite3"), duration, false);
+    narrowest(&dir.path().join("narrowest-event.sqlite3"), duration, true);
     match std::env::var("TEST_POSTGRES_URL") {
         Ok(url) => repository("PostgreSQL repository", &url, duration).await,
         Err(_) => println!("PostgreSQL: skipped (run under tests/with-postgres.sh, as `make bench-engine` does)"),

@@ -1,0 +1,6 @@
+-- A request between a random new pair on the narrowest schema (pgbench-narrowest-schema.sql), in
+-- one statement as the server's is: the pair's row, both counters (their new values returned),
+-- the event with those counters, and the notification of the user asked.
+\set low random(1, 5000)
+\set high random(5001, 10000)
+WITH p AS (INSERT INTO narrow_pairs VALUES (:low, :high, :low, :high, 'request', now(), NULL) ON CONFLICT DO NOTHING RETURNING 1), f AS (UPDATE narrow_counters SET sent = sent + 1 WHERE user_id = :low AND EXISTS (SELECT 1 FROM p) RETURNING connections, received, sent), g AS (UPDATE narrow_counters SET received = received + 1 WHERE user_id = :high AND EXISTS (SELECT 1 FROM p) RETURNING connections, received, sent), ev AS (INSERT INTO events (type, from_user_id, to_user_id, created, from_connections, from_received, from_sent, to_connections, to_received, to_sent) SELECT 'connection_request.created', :low, :high, now(), f.connections, f.received, f.sent, g.connections, g.received, g.sent FROM f, g RETURNING id), n AS (INSERT INTO notifications (user_id, other_user_id, type, created, is_read, event_row) SELECT :high, :low, 'connection_request', now(), FALSE, ev.id FROM ev) SELECT (SELECT count(*) FROM p), (SELECT count(*) FROM ev);
