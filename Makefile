@@ -5,7 +5,7 @@ PYTHON ?= python3
 CONTRACT := tests/contract
 VENV := target/contract-venv
 
-.PHONY: run test test-sqlite test-postgres postgres-leg contract-tools build bench bench-postgres bench-engine bench-tools docs openapi clean
+.PHONY: run test test-stress test-sqlite test-postgres postgres-leg contract-tools build bench bench-postgres bench-engine bench-tools docs openapi clean
 
 ## run: build and start the server on the embedded SQLite default, in demo mode
 ##      (prints the Swagger UI URL and a token per demo user).
@@ -24,6 +24,11 @@ test-sqlite: contract-tools
 
 test-postgres: contract-tools
 	tests/with-postgres.sh $(MAKE) --no-print-directory postgres-leg
+
+## test-stress: the Rust suites on both engines three times in a row while busy processes keep
+##      every core busy (STRESS_RUNS, STRESS_HOGS): no test may depend on the scheduler.
+test-stress:
+	NEXTEST_PROFILE=$(NEXTEST_PROFILE) tests/stress.sh
 
 # Run by tests/with-postgres.sh, with TEST_POSTGRES_URL set.
 postgres-leg:

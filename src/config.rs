@@ -347,7 +347,12 @@ pub struct LimitArgs {
     /// Seconds a request has to send its body (else 408) and be answered (else 503).
     #[arg(long, env = "REQUEST_TIMEOUT", default_value_t = Limits::DEFAULT.request_timeout.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
     pub request_timeout: u64,
-    /// Seconds requests in flight may still take after SIGTERM, before the process exits.
+    /// Seconds after SIGTERM during which `/readyz` answers 503 while the server still accepts
+    /// and serves (a load balancer's time to stop sending), before the listener closes.
+    #[arg(long, env = "SHUTDOWN_DRAIN", default_value_t = Limits::DEFAULT.shutdown_drain.as_secs())]
+    pub shutdown_drain: u64,
+    /// Seconds requests in flight may still take once the listener has closed, before the
+    /// process exits.
     #[arg(long, env = "SHUTDOWN_GRACE", default_value_t = Limits::DEFAULT.shutdown_grace.as_secs())]
     pub shutdown_grace: u64,
     /// Open connections at most; more wait until one closes.
@@ -360,6 +365,7 @@ impl LimitArgs {
         Limits {
             header_timeout: Duration::from_secs(self.header_timeout),
             request_timeout: Duration::from_secs(self.request_timeout),
+            shutdown_drain: Duration::from_secs(self.shutdown_drain),
             shutdown_grace: Duration::from_secs(self.shutdown_grace),
             max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
         }

@@ -52,6 +52,8 @@ pub struct Metrics {
     registry: Registry,
     requests: Family<Answered, Counter>,
     durations: Family<Timed, Histogram, fn() -> Histogram>,
+    in_flight: Gauge,
+    user_slots: Gauge,
     pool: Family<PoolState, Gauge>,
     pool_max: Gauge,
     deliveries: Family<Delivery, Counter>,
@@ -64,10 +66,17 @@ impl Default for Metrics {
         let durations = Family::<Timed, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram);
         let pool = Family::<PoolState, Gauge>::default();
         let pool_max = Gauge::default();
+        let (in_flight, user_slots) = (Gauge::default(), Gauge::default());
         let mut registry = Registry::default();
         // A counter's samples get `_total` after its name.
         registry.register("connections_http_requests", "Requests answered, by operation and status", requests.clone());
         registry.register("connections_http_request_duration_seconds", "Time to answer, by operation", durations.clone());
+        registry.register("connections_http_requests_in_flight", "Requests being served now (this scrape included)", in_flight.clone());
+        registry.register(
+            "connections_http_user_requests_in_flight",
+            "Requests holding one of their user's in-flight places (MAX_IN_FLIGHT_PER_USER), all users together",
+            user_slots.clone(),
+        );
         registry.register("connections_db_pool_connections", "Database connections open, by state", pool.clone());
         registry.register("connections_db_pool_max_connections", "The pool's size limit", pool_max.clone());
         let deliveries = Family::<Delivery, Counter>::default();
@@ -82,7 +91,7 @@ impl Default for Metrics {
             "The outbox's backlog: events not numbered yet (unnumbered), deliveries still to make (pending)",
             backlog.clone(),
         );
-        Metrics { registry, requests, durations, pool, pool_max, deliveries, backlog }
+        Metrics { registry, requests, durations, in_flight, user_slots, pool, pool_max, deliveries, backlog }
     }
 }
 
@@ -100,7 +109,23 @@ pub struct PoolUse {
     pub max: u32,
 }
 
+/// One request counted in `connections_http_requests_in_flight` until dropped (answered, or
+/// cancelled by a client that went away).
+pub struct InFlightRequest(Gauge);
+
+impl Drop for InFlightRequest {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
 impl Metrics {
+    /// Counts a request in flight for as long as the guard lives.
+    pub fn request_started(&self) -> InFlightRequest {
+        self.in_flight.inc();
+        InFlightRequest(self.in_flight.clone())
+    }
+
     pub fn record(&self, operation: &str, status: u16, elapsed: Duration) {
         self.requests.get_or_create(&Answered { operation: operation.to_owned(), status }).inc();
         self.durations.get_or_create(&Timed { operation: operation.to_owned() }).observe(elapsed.as_secs_f64());
@@ -117,8 +142,10 @@ impl Metrics {
         self.backlog.get_or_create(&Backlog { part: "pending".into() }).set(pending as i64);
     }
 
-    /// The OpenMetrics text exposition, with the pool's use as of now.
-    pub fn render(&self, pool: PoolUse) -> String {
+    /// The OpenMetrics text exposition, with the pool's use and the users' in-flight places
+    /// taken as of now.
+    pub fn render(&self, pool: PoolUse, user_slots: u64) -> String {
+        self.user_slots.set(i64::try_from(user_slots).unwrap_or(i64::MAX));
         let gauge = |state: &str| self.pool.get_or_create(&PoolState { state: state.to_owned() }).clone();
         gauge("idle").set(i64::from(pool.idle));
         gauge("in_use").set(i64::from(pool.size.saturating_sub(pool.idle)));

@@ -10,7 +10,7 @@ mod process;
 #[allow(dead_code)]
 mod receiver;
 
-use process::{Cli, SECRET, assert_one_line_error, hold_sqlite_write_lock, json_of, start_server};
+use process::{Cli, SECRET, assert_one_line_error, hold_sqlite_write_lock, json_of, start_server, wait_for_metric, wait_until_not_accepting};
 
 #[test]
 fn users_are_created_in_the_default_database_file_and_deleted() {
@@ -210,13 +210,26 @@ fn seed_loads_users_and_relations_in_bulk() {
     assert_one_line_error(&out, "error: 10 users make room for");
 }
 
-/// Sends a request (which the caller's write lock keeps in flight), then SIGTERM to the server.
+/// Sends a request (which the caller's write lock keeps in flight), waits until the server is
+/// serving it (its in-flight gauge says so: the scrape and this request), then sends SIGTERM.
 async fn sigterm_during_a_request(base: &str, pid: u32) -> tokio::task::JoinHandle<reqwest::Result<reqwest::Response>> {
     let token = connections_api::auth::Authenticator::new(SECRET.as_bytes(), 0).issue(1, 600);
     let request = tokio::spawn(reqwest::Client::new().post(format!("{base}/api/v2/user/2/connection/request/")).bearer_auth(token).send());
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_for_metric(base, "connections_http_requests_in_flight", 2.0).await;
     Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
     request
+}
+
+/// Waits for the server process to exit on its own; its status.
+fn wait_for_exit(server: &mut process::Server) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(status) = server.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "the server did not stop within 60 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// `SIGTERM` stops the server: a request in flight is answered, and it exits 0.
@@ -231,20 +244,58 @@ fn sigterm_finishes_requests_in_flight_and_exits_0() {
         // Another process's writer holds the database: the server's write waits for it, in flight.
         let (_other, lock) = hold_sqlite_write_lock(&url).await;
         let request = sigterm_during_a_request(&base, server.id()).await;
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err(), "no new connections after SIGTERM");
+        tokio::task::spawn_blocking(move || wait_until_not_accepting(port)).await.unwrap();
         lock.rollback().await.unwrap();
         request.await.unwrap().map(|r| r.status().as_u16())
     });
     assert_eq!(answer.ok(), Some(200), "the request in flight is answered");
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let status = loop {
-        if let Some(status) = server.try_wait().unwrap() {
-            break status;
+    let status = wait_for_exit(&mut server);
+    assert!(status.success(), "exit status {status:?}");
+}
+
+/// `SHUTDOWN_DRAIN`: after SIGTERM, `/readyz` answers `503 shutting_down` (and answers close
+/// their connections) while the listener still accepts and serves, for the drain's length;
+/// then the listener closes and the process exits 0.
+#[test]
+fn sigterm_drains_with_readyz_503_before_closing_the_listener() {
+    const DRAIN: Duration = Duration::from_secs(5);
+    let cli = Cli::new();
+    cli.seed_friendship_community(3);
+    let (mut server, base, port) = start_server(&cli, |command| {
+        command.env("SHUTDOWN_DRAIN", DRAIN.as_secs().to_string());
+    });
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let ready = runtime.block_on(async { reqwest::get(format!("{base}/readyz")).await.unwrap().status().as_u16() });
+    assert_eq!(ready, 200, "ready before SIGTERM");
+    let signalled = Instant::now();
+    Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
+    let (status, connection, code) = runtime.block_on(async {
+        // Each poll is a new connection: the listener accepts it and the server answers it.
+        let client = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
+        loop {
+            let response = client.get(format!("{base}/readyz")).send().await.expect("still accepting while draining");
+            if response.status() == 503 {
+                let connection = response.headers().get("connection").map(|v| v.to_str().unwrap().to_owned());
+                let body: serde_json::Value = response.json().await.unwrap();
+                return (503, connection, body["errors"][0]["code"].clone());
+            }
+            assert!(signalled.elapsed() < DRAIN, "/readyz still answered 200 when the drain was over");
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        assert!(Instant::now() < deadline, "the server did not stop within 15 s");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    });
+    assert_eq!((status, connection.as_deref(), code.as_str()), (503, Some("close"), Some("shutting_down")));
+    let token = connections_api::auth::Authenticator::new(SECRET.as_bytes(), 0).issue(1, 600);
+    let sent_after = signalled.elapsed();
+    let served = runtime.block_on(async {
+        let request = reqwest::Client::new().post(format!("{base}/api/v2/user/2/connection/request/")).bearer_auth(token);
+        request.send().await.map(|r| r.status().as_u16())
+    });
+    // An ordinary request during the drain is served (unless it was sent at the drain's very end).
+    assert!(served.as_ref().is_ok_and(|s| *s == 200) || sent_after + Duration::from_secs(1) > DRAIN, "{served:?}");
+    wait_until_not_accepting(port);
+    let closed_after = signalled.elapsed();
+    assert!(closed_after >= DRAIN, "the listener closed {closed_after:?} after SIGTERM, before the drain's {DRAIN:?}");
+    let status = wait_for_exit(&mut server);
     assert!(status.success(), "exit status {status:?}");
 }
 
@@ -362,7 +413,7 @@ fn json_logs_carry_the_request_id() {
             .status()
     });
     assert_eq!(status, 200);
-    std::thread::sleep(Duration::from_millis(200));
+    // The line is written (unbuffered, to the file) while the request is served, before its answer.
     server.kill().ok();
     server.wait().ok();
     let text = std::fs::read_to_string(&log).unwrap();

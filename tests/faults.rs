@@ -4,7 +4,7 @@
 
 use std::process::Command;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use connections_api::auth::Authenticator;
@@ -70,14 +70,34 @@ struct LoadSeen {
     unanswered: bool,
 }
 
+/// How far a running load has got: answers `200` and `503` so far (what the tests wait for,
+/// instead of letting a load run for a fixed time that a busy machine may not use).
+#[derive(Default)]
+struct Progress {
+    acknowledged: AtomicUsize,
+    unavailable: AtomicUsize,
+}
+
+impl Progress {
+    /// Waits (a bounded poll) until `what` of this progress reaches `at_least`.
+    async fn wait_for(&self, what: fn(&Progress) -> &AtomicUsize, at_least: usize, doing: &str) {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while what(self).load(Ordering::Relaxed) < at_least {
+            assert!(Instant::now() < deadline, "{doing}: not reached within 120 s");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
 /// A write load until `stop`: `workers` tasks sending connection requests between the first
 /// `users` users. A `503` must carry `Retry-After` and the error body; any other status than
 /// `200` and `503` fails; a request without an answer ends its worker.
-fn request_load(base: &str, users: i64, workers: i64, stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<LoadSeen> {
+fn request_load(base: &str, users: i64, workers: i64, stop: Arc<AtomicBool>) -> (tokio::task::JoinHandle<LoadSeen>, Arc<Progress>) {
     let tokens: Arc<Vec<String>> = Arc::new((1..=users).map(token).collect());
+    let progress = Arc::new(Progress::default());
     let tasks: Vec<_> = (0..workers)
         .map(|worker| {
-            let (client, base, stop, tokens) = (client(), base.to_owned(), stop.clone(), tokens.clone());
+            let (client, base, stop, tokens, progress) = (client(), base.to_owned(), stop.clone(), tokens.clone(), progress.clone());
             tokio::spawn(async move {
                 let mut seen = LoadSeen::default();
                 let mut n = worker;
@@ -95,11 +115,16 @@ fn request_load(base: &str, users: i64, workers: i64, stop: Arc<AtomicBool>) -> 
                     };
                     seen.slowest = seen.slowest.max(started.elapsed());
                     match response.status().as_u16() {
-                        200 => seen.acknowledged.push((a, b)),
+                        200 => {
+                            seen.acknowledged.push((a, b));
+                            progress.acknowledged.fetch_add(1, Ordering::Relaxed);
+                        }
                         503 => {
                             let (_, retry_after, code) = error_of(response).await;
                             assert_eq!((retry_after.as_deref(), code.as_str()), (Some("1"), "service_unavailable"));
                             seen.unavailable += 1;
+                            progress.unavailable.fetch_add(1, Ordering::Relaxed);
+                            // The client's back-off that Retry-After asks for, not a wait on the test's part.
                             tokio::time::sleep(Duration::from_millis(50)).await;
                         }
                         other => panic!("{a} -> {b}: {other}: {}", response.text().await.unwrap_or_default()),
@@ -109,7 +134,7 @@ fn request_load(base: &str, users: i64, workers: i64, stop: Arc<AtomicBool>) -> 
             })
         })
         .collect();
-    tokio::spawn(async move {
+    let all = tokio::spawn(async move {
         let mut all = LoadSeen::default();
         for task in tasks {
             let seen = task.await.unwrap();
@@ -119,7 +144,8 @@ fn request_load(base: &str, users: i64, workers: i64, stop: Arc<AtomicBool>) -> 
             all.unanswered |= seen.unanswered;
         }
         all
-    })
+    });
+    (all, progress)
 }
 
 /// Every acknowledged request is in the database, and no action is half-applied.
@@ -145,11 +171,11 @@ fn postgres_stopped_mid_load_gives_503_then_recovers_without_restart() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let seen = runtime.block_on(async {
         let stop = Arc::new(AtomicBool::new(false));
-        let load = request_load(&base, 100, 8, stop.clone());
+        let (load, progress) = request_load(&base, 100, 8, stop.clone());
         let client = client();
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+        progress.wait_for(|p| &p.acknowledged, 50, "the load runs").await;
         cluster.stop();
-        tokio::time::sleep(Duration::from_secs(3)).await;
+        progress.wait_for(|p| &p.unavailable, 1, "the outage is answered 503").await;
         let (status, retry_after, code) = error_of(client.get(format!("{base}/readyz")).send().await.unwrap()).await;
         assert_eq!((status, retry_after.as_deref(), code.as_str()), (503, Some("1"), "service_unavailable"), "/readyz while PostgreSQL is down");
 
@@ -163,7 +189,9 @@ fn postgres_stopped_mid_load_gives_503_then_recovers_without_restart() {
             assert!(Instant::now() < deadline, "not ready again 60 s after PostgreSQL came back");
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        tokio::time::sleep(Duration::from_millis(1500)).await; // the load runs on the recovered database
+        // The load runs on the recovered database.
+        let before = progress.acknowledged.load(Ordering::Relaxed);
+        progress.wait_for(|p| &p.acknowledged, before + 50, "the load runs again after recovery").await;
         stop.store(true, Ordering::Relaxed);
         let seen = load.await.unwrap();
         // Recovered, through the same process: every request succeeds again (none meets a
@@ -255,6 +283,7 @@ fn two_processes_on_one_postgres_database_agree() {
         // The operator turns friendship mode off: a request made a second later, through either
         // process, sees it.
         cli.ok(&["preference", "set", "configurations.follow_enabled", "true"]);
+        // The contract's bound, not a wait for an event: a second later, the change is seen.
         tokio::time::sleep(Duration::from_secs(1)).await;
         for base in &bases {
             let response = client
@@ -282,8 +311,8 @@ fn a_killed_server_loses_no_acknowledged_change(cli: &Cli) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let acknowledged = runtime.block_on(async {
         let stop = Arc::new(AtomicBool::new(false));
-        let load = request_load(&base, 200, 16, stop.clone());
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let (load, progress) = request_load(&base, 200, 16, stop.clone());
+        progress.wait_for(|p| &p.acknowledged, 100, "the load runs").await;
         server.kill().unwrap(); // SIGKILL
         server.wait().unwrap();
         stop.store(true, Ordering::Relaxed);
@@ -366,7 +395,8 @@ fn two_processes_on_one_postgres_deliver_every_event_once() {
     cli.seed_friendship_community(40);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let hook = runtime.block_on(receiver::Receiver::start(receiver::Behaviour::Answer));
-    cli.ok(&["webhook", "add", &hook.url, "--allow-private-targets", "true"]);
+    let added: serde_json::Value = serde_json::from_str(&cli.ok(&["webhook", "add", &hook.url, "--allow-private-targets", "true"])).unwrap();
+    let endpoint = added["id"].as_i64().unwrap();
     let configure = |command: &mut Command| {
         command.env("WEBHOOK_ALLOW_PRIVATE_TARGETS", "true").args(["--rate-limit-actions", "0"]);
     };
@@ -406,7 +436,16 @@ fn two_processes_on_one_postgres_deliver_every_event_once() {
             .unwrap() as usize;
         assert_eq!(count, 640, "one event per change");
         hook.wait_for(count).await;
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        // Every delivery made (none pending): the receiver gets nothing more from here.
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let deliveries = repo.deliveries_of(endpoint).await.unwrap();
+            if deliveries.len() == count && deliveries.iter().all(|(_, state, _)| state != "pending") {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the deliveries did not settle");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         let mut seen = std::collections::HashMap::<i64, usize>::new();
         for delivery in hook.received() {
             *seen.entry(delivery.json()["event_id"].as_i64().unwrap()).or_default() += 1;

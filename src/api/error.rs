@@ -141,6 +141,7 @@ pub const TOO_MANY_LIVE: ErrorCode = general(
 pub const INTERNAL: ErrorCode = general(500, "internal_error", "The server failed to answer this request.");
 pub const SERVICE_UNAVAILABLE: ErrorCode =
     general(503, "service_unavailable", "The database is unavailable; retry later.");
+pub const SHUTTING_DOWN: ErrorCode = general(503, "shutting_down", "The server is shutting down: send to another instance.");
 
 /// The error every handler, extractor and middleware of the API returns.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

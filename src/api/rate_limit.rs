@@ -62,6 +62,12 @@ impl InFlight {
         (per_user > 0).then(|| Arc::new(InFlight { per_user, counts: Mutex::default() }))
     }
 
+    /// The slots taken now, all users together.
+    pub fn taken(&self) -> u64 {
+        let counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        counts.values().map(|&n| u64::from(n)).sum()
+    }
+
     /// A slot for one more request of `user`, or `None` when they have `per_user` in flight.
     pub fn enter(self: &Arc<Self>, user: i64) -> Option<Slot> {
         let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
@@ -107,8 +113,10 @@ mod tests {
         let first = cap.enter(1).unwrap();
         let _second = cap.enter(1).unwrap();
         assert!(cap.enter(1).is_none(), "the third waits for a slot");
+        assert_eq!(cap.taken(), 2);
         assert!(cap.enter(2).is_some(), "another user has slots of their own");
         drop(first);
+        assert_eq!(cap.taken(), 1, "the refused one took nothing, the finished one gave its slot back");
         assert!(cap.enter(1).is_some(), "a finished request gives its slot back");
         assert!(InFlight::new(0).is_none());
     }

@@ -73,7 +73,10 @@ pub struct Limits {
     pub header_timeout: Duration,
     /// A request's body must arrive (else `408`), and its answer be ready (else `503`), within this.
     pub request_timeout: Duration,
-    /// After SIGTERM, how long requests in flight may still take.
+    /// After SIGTERM, how long `/readyz` answers `503` while the listener still accepts and
+    /// serves, so that a load balancer stops sending before the listener closes.
+    pub shutdown_drain: Duration,
+    /// After the drain, how long requests in flight may still take.
     pub shutdown_grace: Duration,
     /// Open connections at most; more wait in the listen queue until one closes.
     pub max_connections: usize,
@@ -84,6 +87,7 @@ impl Limits {
     pub const DEFAULT: Limits = Limits {
         header_timeout: Duration::from_secs(10),
         request_timeout: Duration::from_secs(30),
+        shutdown_drain: Duration::ZERO,
         shutdown_grace: Duration::from_secs(10),
         max_connections: 1024,
     };
@@ -143,10 +147,30 @@ fn healthz() -> Response {
     Response::builder().content_type("application/json").body("{\"status\":\"ok\"}")
 }
 
-/// `GET /readyz`: the database answers; `503` with the error body when it does not.
+/// Set once the server is shutting down: `/readyz` answers `503` from then on, and every
+/// answer carries `Connection: close`, so that clients and load balancers move elsewhere.
+#[derive(Clone, Debug, Default)]
+pub struct Draining(Arc<std::sync::atomic::AtomicBool>);
+
+impl Draining {
+    pub fn start(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn is_on(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// `GET /readyz`: the database answers; `503` with the error body when it does not, and while
+/// the server is draining before it stops.
 #[handler]
 async fn readyz(req: &Request) -> poem::Result<Response> {
+    use crate::api::error::{ApiError, SHUTTING_DOWN};
     let state = req.data::<Arc<AppState>>().ok_or(poem::error::NotFoundError)?;
+    if req.data::<Draining>().is_some_and(Draining::is_on) {
+        return Err(ApiError::new(SHUTTING_DOWN).with_header(poem::http::header::RETRY_AFTER, "1").into());
+    }
     state.connections.ping().await.map_err(crate::api::error::ApiError::from)?;
     Ok(Response::builder().content_type("application/json").body("{\"status\":\"ready\"}"))
 }
@@ -155,7 +179,8 @@ async fn readyz(req: &Request) -> poem::Result<Response> {
 #[handler]
 fn prometheus(req: &Request) -> poem::Result<Response> {
     let state = req.data::<Arc<AppState>>().ok_or(poem::error::NotFoundError)?;
-    let text = state.metrics.render(state.connections.pool_use());
+    let user_slots = state.in_flight.as_ref().map_or(0, |cap| cap.taken());
+    let text = state.metrics.render(state.connections.pool_use(), user_slots);
     Ok(Response::builder().content_type(crate::metrics::CONTENT_TYPE).body(text))
 }
 
@@ -200,7 +225,7 @@ fn swagger_file(tail: &str, config: &Arc<utoipa_swagger_ui::Config<'static>>) ->
 }
 
 /// The whole application, ready to serve.
-pub fn app(state: Arc<AppState>, limits: Limits) -> Result<impl Endpoint, String> {
+pub fn app(state: Arc<AppState>, limits: Limits, draining: Draining) -> Result<impl Endpoint, String> {
     let generated = spec::generate().map_err(|e| format!("generating the spec: {e}"))?;
     let committed: serde_json::Value =
         serde_yaml::from_str(OPENAPI_YAML).map_err(|e| format!("openapi.yaml does not parse: {e}"))?;
@@ -284,6 +309,7 @@ pub fn app(state: Arc<AppState>, limits: Limits) -> Result<impl Endpoint, String
                 let (method, path) = (req.method().as_str().to_owned(), req.uri().path().to_owned());
                 let metrics = req.data::<Arc<AppState>>().map(|s| s.metrics.clone());
                 let started = std::time::Instant::now();
+                let _in_flight = metrics.as_ref().map(|m| m.request_started());
                 let response = json_errors(next, req, &routes_table).await?;
                 if let Some(metrics) = metrics {
                     metrics.record(routes_table.label(&method, &path), response.status().as_u16(), started.elapsed());
@@ -292,7 +318,18 @@ pub fn app(state: Arc<AppState>, limits: Limits) -> Result<impl Endpoint, String
             }
         })
         .data(state_for_metrics)
-        .around(request_id);
+        .data(draining.clone())
+        .around(request_id)
+        .after(move |response| {
+            let draining = draining.clone();
+            async move {
+                let mut response = response?;
+                if draining.is_on() {
+                    response.headers_mut().insert(poem::http::header::CONNECTION, poem::http::HeaderValue::from_static("close"));
+                }
+                Ok(response)
+            }
+        });
     Ok(with_cors(app.boxed(), &origins))
 }
 
@@ -344,8 +381,10 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<BoundServer> {
 }
 
 impl BoundServer {
-    /// Serves HTTP/1.1 until `shutdown` completes; then stops accepting, lets the requests in
-    /// flight finish within `limits.shutdown_grace`, and returns.
+    /// Serves HTTP/1.1 until `shutdown` completes; then drains for `limits.shutdown_drain`
+    /// (`/readyz` answers `503`, answers close their connections, the listener still accepts),
+    /// stops accepting, lets the requests in flight finish within `limits.shutdown_grace`, and
+    /// returns.
     ///
     /// The loop is ours rather than poem's `Server` for the limits it has no setting for: the
     /// header timeout and the connection cap. (HTTP/2 and TLS are the reverse proxy's.)
@@ -356,7 +395,8 @@ impl BoundServer {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<(), String> {
         use hyper_util::rt::{TokioIo, TokioTimer};
-        let app = Arc::new(app(state, limits)?.map_to_response().boxed());
+        let draining = Draining::default();
+        let app = Arc::new(app(state, limits, draining.clone())?.map_to_response().boxed());
         let mut http = hyper::server::conn::http1::Builder::new();
         http.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout).keep_alive(true);
         let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
@@ -366,6 +406,16 @@ impl BoundServer {
         let (stopping, stop_watch) = tokio::sync::watch::channel(false);
         let mut connections = tokio::task::JoinSet::new();
         let local = poem::web::LocalAddr(poem::Addr::SocketAddr(self.addr));
+        // A connection still in the kernel's queue when the listener closes is reset: the drain
+        // is the moment for a load balancer to see `/readyz` fail and stop sending first.
+        let shutdown = async move {
+            shutdown.await;
+            draining.start();
+            if !limits.shutdown_drain.is_zero() {
+                tracing::info!(drain_seconds = limits.shutdown_drain.as_secs_f64(), "draining: /readyz answers 503, still accepting");
+                tokio::time::sleep(limits.shutdown_drain).await;
+            }
+        };
         tokio::pin!(shutdown);
         tracing::info!(addr = %self.addr, "listening");
         loop {

@@ -80,6 +80,7 @@ async fn mark_seen_sets_viewed_once() {
     assert_eq!(app.post(&a, &path(Action::MarkSeen, b.id)).await.status(), 204);
     let first = viewed().await;
     assert!(first.is_string(), "viewed is set: {first}");
+    // Time passes (a later mark would carry a later time): not a wait for anything to happen.
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     assert_eq!(app.post(&a, &path(Action::MarkSeen, b.id)).await.status(), 204);
     assert_eq!(viewed().await, first, "the first time stays");

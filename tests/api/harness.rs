@@ -213,6 +213,20 @@ impl TestApp {
         self.repo.relation(caller.id, other.id).await.expect("read relation")
     }
 
+    /// Waits (a bounded poll, not a pause) until `sample` in this server's `/metrics` is `value`.
+    pub async fn wait_for_metric(&self, sample: &str, value: f64) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let text = self.client.get(self.url("/metrics")).send().await.unwrap().text().await.unwrap();
+            let now = text.lines().find_map(|line| line.strip_prefix(sample)?.strip_prefix(' ')?.trim().parse::<f64>().ok());
+            if now == Some(value) {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "{sample} is {now:?}, not {value}, after 60 s");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     /// Changes a preference the way the operator does (in the database), then waits until the
     /// servers' cached community mode has expired: the contract allows up to a second.
     pub async fn set_preference(&self, name: &str, value: bool) {

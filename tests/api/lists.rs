@@ -13,7 +13,8 @@ fn ids(page: &Value) -> Vec<i64> {
     page["results"].as_array().unwrap().iter().map(|u| u["id"].as_i64().unwrap()).collect()
 }
 
-/// Connections are ordered by their creation time: a pause keeps them apart.
+/// Connections are ordered by their creation time: a pause keeps them apart. (The clock moving
+/// on is the point, not a wait for the server: a busy machine only makes the gap longer.)
 async fn connect(app: &TestApp, a: &User, b: &User) {
     app.set_up(a, b, Relation::Connected).await;
     tokio::time::sleep(Duration::from_millis(3)).await;

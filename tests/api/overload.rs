@@ -119,7 +119,7 @@ async fn one_users_requests_in_flight_are_capped() {
             tokio::spawn(request.bearer_auth(app.token(&alice)).send())
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    app.wait_for_metric("connections_http_user_requests_in_flight", 3.0).await;
     let refused = app.get(&alice, "/api/v2/user/me/").await;
     assert_eq!(refused.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned()), Some("1".to_owned()));
     assert_error(refused, 429, "too_many_requests").await;
@@ -160,10 +160,12 @@ async fn one_client_flooding_leaves_others_served() {
         targets.push(app.user(&format!("target{i}")).await);
     }
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let answered = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let flood_token = app.token(&flooder);
     let mut flood = Vec::new();
     for worker in 0..48usize {
-        let (client, base, token, stop) = (reqwest::Client::new(), app.base.clone(), flood_token.clone(), stop.clone());
+        let (client, base, token, stop, answered) =
+            (reqwest::Client::new(), app.base.clone(), flood_token.clone(), stop.clone(), answered.clone());
         let ids: Vec<i64> = targets.iter().map(|t| t.id).collect();
         flood.push(tokio::spawn(async move {
             let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
@@ -178,11 +180,17 @@ async fn one_client_flooding_leaves_others_served() {
                 };
                 let status = request.bearer_auth(&token).send().await.expect("the flood is answered").status();
                 *statuses.entry(status.as_u16()).or_default() += 1;
+                answered.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
             statuses
         }));
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The flood is under way: every worker has had answers (a bounded poll, not a pause).
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while answered.load(std::sync::atomic::Ordering::Relaxed) < 200 {
+        assert!(std::time::Instant::now() < deadline, "the flood got no answers");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 
     let client = reqwest::Client::builder().timeout(PATIENCE).build().unwrap();
     let token = app.token(&other);

@@ -57,6 +57,19 @@ async fn attempts(app: &TestApp, staff: &User, id: i64, n: usize) -> Vec<Value> 
     panic!("the log did not reach {n} attempts");
 }
 
+/// The endpoint's deliveries once there are `n` and none is still to be made (each delivered or
+/// failed): from then on the receiver gets nothing more for them. A bounded poll, not a pause.
+async fn settled(app: &TestApp, id: i64, n: usize) -> Vec<(i64, String, i64)> {
+    for _ in 0..1200 {
+        let deliveries = app.repo.deliveries_of(id).await.unwrap();
+        if deliveries.len() >= n && deliveries.iter().all(|(_, state, _)| state != "pending") {
+            return deliveries;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the endpoint's deliveries did not settle at {n}");
+}
+
 /// Payloads by `event_id`, each verified against `secret`, in `event_id` order.
 fn verified(received: &[receiver::Received], secret: &str) -> Vec<Value> {
     let mut payloads: Vec<Value> = received
@@ -77,7 +90,7 @@ async fn each_change_delivers_one_signed_event_and_a_repeat_none() {
     let boss = staff(&app).await;
     let (a, b, c) = (app.user("alice").await, app.user("bob").await, app.user("carol").await);
     let hook = Receiver::start(Behaviour::Answer).await;
-    let (_, secret) = endpoint(&app, &boss, &hook.url, &[]).await;
+    let (id, secret) = endpoint(&app, &boss, &hook.url, &[]).await;
 
     act(&app, &a, &b, "request").await;
     act(&app, &b, &a, "reject").await;
@@ -132,7 +145,7 @@ async fn each_change_delivers_one_signed_event_and_a_repeat_none() {
     assert_eq!(counters(&payloads[4], "from_user"), [0, 0, 0]);
     assert_eq!(counters(&payloads[8], "to_user"), [1, 0, 0], "alice connected to carol");
 
-    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(settled(&app, id, 9).await.len(), 9, "one delivery per change");
     assert_eq!(hook.received().len(), 9, "one delivery per change, nothing more");
 
     let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
@@ -149,14 +162,16 @@ async fn an_endpoint_gets_only_the_event_types_it_subscribes_to() {
     let boss = staff(&app).await;
     let (a, b) = (app.user("alice").await, app.user("bob").await);
     let (only_connections, everything) = (Receiver::start(Behaviour::Answer).await, Receiver::start(Behaviour::Answer).await);
-    endpoint(&app, &boss, &only_connections.url, &["connection.created"]).await;
-    endpoint(&app, &boss, &everything.url, &[]).await;
+    let (only, _) = endpoint(&app, &boss, &only_connections.url, &["connection.created"]).await;
+    let (all, _) = endpoint(&app, &boss, &everything.url, &[]).await;
     act(&app, &a, &b, "request").await;
     act(&app, &b, &a, "accept").await;
     everything.wait_for(2).await;
     let got = only_connections.wait_for(1).await;
     assert_eq!(got[0].json()["type"], "connection.created");
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    // Both events are through the outbox once the other endpoint has both settled.
+    settled(&app, all, 2).await;
+    assert_eq!(settled(&app, only, 1).await.len(), 1, "no delivery of connection_request.created for it");
     assert_eq!(only_connections.received().len(), 1, "no connection_request.created for it");
 }
 
@@ -343,7 +358,7 @@ async fn two_instances_deliver_every_event_exactly_once() {
     let second = first.another_instance_with(private_targets()).await;
     let boss = staff(&first).await;
     let hook = Receiver::start(Behaviour::Answer).await;
-    endpoint(&first, &boss, &hook.url, &[]).await;
+    let (id, _) = endpoint(&first, &boss, &hook.url, &[]).await;
     let mut users = Vec::new();
     for i in 0..12 {
         users.push(first.user(&format!("u{i}")).await);
@@ -362,7 +377,7 @@ async fn two_instances_deliver_every_event_exactly_once() {
         assert_eq!(task.await.unwrap(), 200);
     }
     let got = hook.wait_for(n).await;
-    tokio::time::sleep(Duration::from_millis(1000)).await;
+    settled(&first, id, n).await;
     let mut by_id: HashMap<i64, usize> = HashMap::new();
     for r in hook.received() {
         *by_id.entry(r.json()["event_id"].as_i64().unwrap()).or_default() += 1;

@@ -142,3 +142,31 @@ pub async fn hold_sqlite_write_lock(url: &str) -> (connections_api::repo::Repo, 
     let lock = other.connection().begin_with_options(options).await.unwrap();
     (other, lock)
 }
+
+/// A sample's value in the server's `/metrics` text (`None`: no such sample).
+pub async fn metric(base: &str, sample: &str) -> Option<f64> {
+    let text = reqwest::get(format!("{base}/metrics")).await.ok()?.text().await.ok()?;
+    text.lines().find_map(|line| line.strip_prefix(sample)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+/// Waits (a bounded poll, never a fixed pause) until `sample` in `/metrics` is at least `value`.
+pub async fn wait_for_metric(base: &str, sample: &str, value: f64) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if metric(base, sample).await.is_some_and(|v| v >= value) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{sample} did not reach {value} within 60 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Waits until the server's port refuses new connections (its listener closed); how long that took.
+pub fn wait_until_not_accepting(port: u16) -> Duration {
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        assert!(started.elapsed() < Duration::from_secs(60), "still accepting 60 s later");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    started.elapsed()
+}

@@ -168,7 +168,12 @@ test("live: B asks C on B's page; C's page shows the toast and the changed butto
   // C's page, untouched: react-core's socket got the `interaction` message.
   await carol.waitForFunction(() => /accept/i.test(document.querySelector("#button button")?.innerText ?? ""), null, { timeout: 15000 });
   await carol.locator("#toasts, .notistack-SnackbarContainer, [id^=connection_]").getByText(/ui_b/).first().waitFor({ timeout: 15000 });
-  await carol.waitForTimeout(800); // the toast slides in
+  // The toast has slid in: no finite CSS transition or animation is still running (spinners loop forever).
+  await carol.waitForFunction(
+    () => document.getAnimations().every((a) => a.playState !== "running" || a.effect?.getTiming().iterations === Infinity),
+    null,
+    { timeout: 15000 },
+  );
   await settle(carol, "7-carol-live-toast");
   await settle(bob, "8-bob-asked-carol");
 });
