@@ -91,6 +91,8 @@ pub const INVALID_ENDPOINT_ID: ErrorCode = ErrorCode {
     field: Some("id"),
 };
 pub const ENDPOINT_NOT_FOUND: ErrorCode = general(404, "not_found", "Webhook endpoint not found.");
+pub const ENDPOINT_INACTIVE: ErrorCode =
+    general(409, "endpoint_inactive", "The webhook endpoint is inactive: activate it (is_active) before resending.");
 pub const INVALID_TARGET: ErrorCode = ErrorCode {
     status: 400,
     code: "invalid",
@@ -263,6 +265,7 @@ impl From<crate::webhooks::endpoints::WebhookError> for ApiError {
                 ApiError { code, ..ApiError::new(INVALID_TARGET) }.with_field(field).with_message(message)
             }
             W::NotFound => ApiError::new(ENDPOINT_NOT_FOUND),
+            W::Inactive => ApiError::new(ENDPOINT_INACTIVE),
             W::Repo(e) => ServiceError::from(e).into(),
         }
     }
@@ -327,7 +330,7 @@ pub fn status_description(status: u16) -> &'static str {
         403 => "Forbidden: the operation is not allowed to the caller, or not in this community mode (see the codes).",
         404 => "Not found: what the path names does not exist (a user: or was deleted).",
         408 => "The request body did not arrive in time: send it again.",
-        409 => "Conflict: the relation is not in a state this action applies to.",
+        409 => "Conflict: the relation, or the webhook endpoint, is not in a state this operation applies to (see the codes).",
         413 => "The request body is too large.",
         415 => "The request body has an unsupported media type.",
         429 => "Too many actions, or too many requests at once, from this user: retry after the number of seconds in `Retry-After`.",

@@ -61,7 +61,7 @@ pub struct EndpointBody {
     /// Where events are POSTed: an absolute `http(s)` URL.
     pub target: String,
     pub description: String,
-    /// Inactive endpoints get no new events.
+    /// Inactive endpoints get nothing (no delivery, retry or resend); waiting retries resume once active.
     pub is_active: bool,
     /// The event types delivered to it.
     pub events: Vec<EndpointEventBody>,
@@ -604,7 +604,7 @@ impl WebhooksApi {
     /// This endpoint delivers the event `{"event": EVENT_ID}` to the webhook endpoint
     /// identified by {id} again, at once, with a new set of retries (also an event that failed,
     /// or one of a type the endpoint does not subscribe to). An unknown event is a `400` on
-    /// `event`. Staff only.
+    /// `event`; an inactive endpoint is a `409` (`endpoint_inactive`). Staff only.
     #[oai(path = "/api/v2/webhook/endpoint/:id/event/resend", method = "post", operation_id = "resendWebhookEndpointEvent")]
     async fn resend(
         &self,

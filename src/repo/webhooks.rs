@@ -112,6 +112,7 @@ fn claim_sql(b: DbBackend) -> String {
     format!(
         "UPDATE webhook_deliveries SET lease_until_ms = {} WHERE id IN (SELECT id FROM webhook_deliveries \
          WHERE state = '{PENDING}' AND next_attempt_ms <= {now} AND lease_until_ms <= {now} \
+         AND endpoint_id IN (SELECT id FROM webhook_endpoints WHERE is_active) \
          ORDER BY next_attempt_ms LIMIT {}{skip_locked}) RETURNING id, endpoint_id, event_id, attempts",
         arg(b, 1),
         arg(b, 3),
@@ -291,10 +292,12 @@ impl Repo {
     /// is resent then). The checks are reads; the change is one statement (on SQLite a
     /// transaction that reads before it writes could not take the write lock once another
     /// writer committed in between), which writes nothing if the endpoint went meanwhile.
-    pub async fn resend(&self, id: i64, event_ids: &[i64]) -> Result<Option<()>, RepoError> {
+    pub async fn resend(&self, id: i64, event_ids: &[i64]) -> Result<Option<bool>, RepoError> {
         let db = self.connection();
-        if endpoints::Entity::find_by_id(id).one(db).await?.is_none() {
-            return Ok(None);
+        match endpoints::Entity::find_by_id(id).one(db).await? {
+            None => return Ok(None),
+            Some(endpoint) if !endpoint.is_active => return Ok(Some(false)),
+            Some(_) => {}
         }
         let known: Vec<i64> = events::Entity::find()
             .select_only()
@@ -311,8 +314,14 @@ impl Repo {
             return Err(RepoError::Invalid(format!("no such event: {}", unknown.join(", "))));
         }
         use sea_orm::sea_query::Query;
+        // Still there, and still active, when the statement runs.
         let endpoint_exists = Expr::exists(
-            Query::select().expr(Expr::val(1)).from(endpoints::Entity).and_where(Expr::col(endpoints::Column::Id).eq(id)).to_owned(),
+            Query::select()
+                .expr(Expr::val(1))
+                .from(endpoints::Entity)
+                .and_where(Expr::col(endpoints::Column::Id).eq(id))
+                .and_where(Expr::col(endpoints::Column::IsActive).eq(true))
+                .to_owned(),
         );
         let due = Query::select()
             .expr(Expr::val(id))
@@ -334,7 +343,7 @@ impl Repo {
         let _ = insert.select_from(due);
         insert.on_conflict(OnConflict::columns([D::EndpointId, D::EventId]).update_columns([D::State, D::Attempts, D::NextAttemptMs]).to_owned());
         db.execute(&insert).await?;
-        Ok(Some(()))
+        Ok(Some(true))
     }
 
     /// PostgreSQL's relay: numbers the committed events that have no `event_id` yet, in the

@@ -36,6 +36,9 @@ impl Clients {
         let build = |verify: bool| {
             let mut builder = reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
+                // Never a proxy named by the environment: it would connect to addresses this
+                // process never checked.
+                .no_proxy()
                 .timeout(settings.timeout)
                 .connect_timeout(settings.timeout.min(Duration::from_secs(5)))
                 .pool_idle_timeout(Duration::from_secs(30))
@@ -99,7 +102,9 @@ async fn round(repo: &Repo, settings: &Arc<WebhookSettings>, clients: &Clients, 
         }
     };
     let found = numbered > 0 || !claimed.is_empty();
-    for delivery in claimed {
+    // Deactivated between the lease and now: not attempted; it waits, unleased when the lease
+    // runs out, as the endpoint's other deliveries do, until the endpoint is active again.
+    for delivery in claimed.into_iter().filter(|d| d.endpoint.is_active) {
         let Ok(permit) = slots.clone().acquire_owned().await else { break };
         let (repo, settings, clients, metrics) = (repo.clone(), settings.clone(), clients.clone(), metrics.clone());
         tokio::spawn(async move {

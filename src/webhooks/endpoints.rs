@@ -24,6 +24,9 @@ pub enum WebhookError {
     Field(&'static str, &'static str, String),
     #[error("no such webhook endpoint")]
     NotFound,
+    /// Resending to an endpoint that is not active.
+    #[error("the webhook endpoint is inactive")]
+    Inactive,
     #[error(transparent)]
     Repo(#[from] RepoError),
 }
@@ -134,7 +137,8 @@ impl WebhookService {
             return Err(WebhookError::Field("event", "invalid", format!("At most {MAX_RESEND} events at once.")));
         }
         match self.repo.resend(id, events).await {
-            Ok(Some(())) => Ok(()),
+            Ok(Some(true)) => Ok(()),
+            Ok(Some(false)) => Err(WebhookError::Inactive),
             Ok(None) => Err(WebhookError::NotFound),
             Err(RepoError::Invalid(message)) => Err(WebhookError::Field("event", "invalid", format!("{message}."))),
             Err(e) => Err(e.into()),

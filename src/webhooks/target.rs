@@ -18,43 +18,109 @@ pub enum TargetError {
     Private(String),
 }
 
-/// Is `ip` an address of the public internet?
+/// Is `ip` an address of the public internet? Not when it falls in a range of IANA's IPv4 or
+/// IPv6 Special-Purpose Address Registry that is not globally reachable, nor in multicast,
+/// broadcast or reserved space. An IPv6 address that carries an IPv4 one (mapped, compatible,
+/// NAT64 `64:ff9b::/96`) is judged by the IPv4 address inside; the local-use NAT64 prefix,
+/// 6to4 and Teredo, whose IPv4 address a relay or the network decides, are refused whole.
+/// (The standard library's `is_global` would be the classification, but it is unstable.)
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => is_public_v4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+        IpAddr::V6(v6) => match embedded_v4(v6) {
             Some(v4) => is_public_v4(v4),
             None => is_public_v6(v6),
         },
     }
 }
 
+/// IANA's IPv4 special-purpose ranges that are not globally reachable (and the deprecated 6to4
+/// relay anycast), as (network, prefix length).
+const NOT_GLOBAL_V4: [(u32, u8); 16] = [
+    (0x0000_0000, 8),  // 0.0.0.0/8 "this network"
+    (0x0a00_0000, 8),  // 10.0.0.0/8 private
+    (0x6440_0000, 10), // 100.64.0.0/10 shared address space
+    (0x7f00_0000, 8),  // 127.0.0.0/8 loopback
+    (0xa9fe_0000, 16), // 169.254.0.0/16 link-local
+    (0xac10_0000, 12), // 172.16.0.0/12 private
+    (0xc000_0000, 24), // 192.0.0.0/24 IETF protocol assignments (but .9 and .10, below)
+    (0xc000_0200, 24), // 192.0.2.0/24 documentation
+    (0xc058_6300, 24), // 192.88.99.0/24 6to4 relay anycast (deprecated)
+    (0xc0a8_0000, 16), // 192.168.0.0/16 private
+    (0xc612_0000, 15), // 198.18.0.0/15 benchmarking
+    (0xc633_6400, 24), // 198.51.100.0/24 documentation
+    (0xcb00_7100, 24), // 203.0.113.0/24 documentation
+    (0xe000_0000, 4),  // 224.0.0.0/4 multicast
+    (0xf000_0000, 4),  // 240.0.0.0/4 reserved
+    (0xffff_ffff, 32), // 255.255.255.255 limited broadcast
+];
+
+/// IANA's IPv6 special-purpose ranges that are not globally reachable, plus multicast, the
+/// deprecated site-local space, and the prefixes refused whole (local-use NAT64, 6to4; Teredo,
+/// inside 2001::/23, in `is_public_v6`). IPv4-mapped addresses never get here.
+const NOT_GLOBAL_V6: [(u128, u8); 14] = [
+    (0, 128),                                        // ::/128 unspecified
+    (1, 128),                                        // ::1/128 loopback
+    (0x0064_ff9b_0001 << 80, 48),                    // 64:ff9b:1::/48 local-use IPv4/IPv6 translation
+    (0x0100 << 112, 64),                             // 100::/64 discard-only
+    (0x0100_0000_0000_0001 << 64, 64),               // 100:0:0:1::/64 dummy prefix
+    (0x2001 << 112, 23),                             // 2001::/23 IETF protocol assignments (exceptions below)
+    (0x2001_0db8 << 96, 32),                         // 2001:db8::/32 documentation
+    (0x2002 << 112, 16),                             // 2002::/16 6to4
+    (0x3fff << 112, 20),                             // 3fff::/20 documentation
+    (0x5f00 << 112, 16),                             // 5f00::/16 segment routing SIDs
+    (0xfc00 << 112, 7),                              // fc00::/7 unique local
+    (0xfe80 << 112, 10),                             // fe80::/10 link-local
+    (0xfec0 << 112, 10),                             // fec0::/10 site-local (deprecated)
+    (0xff00 << 112, 8),                              // ff00::/8 multicast
+];
+
+/// Globally reachable ranges inside the not-global ones above (IANA's exceptions).
+const GLOBAL_EXCEPTIONS_V4: [(u32, u8); 2] = [(0xc000_0009, 32), (0xc000_000a, 32)]; // PCP and TURN anycast
+const GLOBAL_EXCEPTIONS_V6: [(u128, u8); 7] = [
+    ((0x2001_0001 << 96) | 1, 128),   // 2001:1::1 PCP anycast
+    ((0x2001_0001 << 96) | 2, 128),   // 2001:1::2 TURN anycast
+    ((0x2001_0001 << 96) | 3, 128),   // 2001:1::3 DNS-SD service registration anycast
+    (0x2001_0003 << 96, 32),          // 2001:3::/32 AMT
+    (0x2001_0004_0112 << 80, 48),     // 2001:4:112::/48 AS112-v6
+    (0x2001_0020 << 96, 28),          // 2001:20::/28 ORCHIDv2
+    (0x2001_0030 << 96, 28),          // 2001:30::/28 drone remote ID
+];
+
+fn in_v4(ip: u32, (net, len): (u32, u8)) -> bool {
+    let mask = if len == 0 { 0 } else { u32::MAX << (32 - u32::from(len)) };
+    ip & mask == net & mask
+}
+
+fn in_v6(ip: u128, (net, len): (u128, u8)) -> bool {
+    let mask = if len == 0 { 0 } else { u128::MAX << (128 - u32::from(len)) };
+    ip & mask == net & mask
+}
+
 fn is_public_v4(ip: Ipv4Addr) -> bool {
-    let [a, b, ..] = ip.octets();
-    !(ip.is_loopback()
-        || ip.is_private()
-        || ip.is_link_local()
-        || ip.is_multicast()
-        || ip.is_unspecified()
-        || ip.is_broadcast()
-        || ip.is_documentation()
-        || a == 0
-        // shared address space (RFC 6598), benchmarking (RFC 2544), reserved (240/4)
-        || (a == 100 && (64..128).contains(&b))
-        || (a == 198 && (b == 18 || b == 19))
-        || a >= 240)
+    let ip = u32::from(ip);
+    GLOBAL_EXCEPTIONS_V4.iter().any(|&range| in_v4(ip, range)) || !NOT_GLOBAL_V4.iter().any(|&range| in_v4(ip, range))
 }
 
 fn is_public_v6(ip: Ipv6Addr) -> bool {
-    let first = ip.segments()[0];
-    !(ip.is_loopback()
-        || ip.is_unspecified()
-        || ip.is_multicast()
-        || (first & 0xfe00) == 0xfc00 // unique local
-        || (first & 0xffc0) == 0xfe80 // link-local
-        || (first & 0xffc0) == 0xfec0 // site-local (deprecated)
-        || first == 0x2001 && ip.segments()[1] == 0x0db8 // documentation
-        || ip.segments()[..6] == [0, 0, 0, 0, 0, 0]) // IPv4-compatible, deprecated
+    let ip = u128::from(ip);
+    // 2001::/32 (Teredo) is refused whole, before the exceptions of 2001::/23 are looked at.
+    if in_v6(ip, (0x2001 << 112, 32)) {
+        return false;
+    }
+    GLOBAL_EXCEPTIONS_V6.iter().any(|&range| in_v6(ip, range)) || !NOT_GLOBAL_V6.iter().any(|&range| in_v6(ip, range))
+}
+
+/// The IPv4 address an IPv6 one carries where its own prefix says which: IPv4-mapped
+/// (`::ffff:a.b.c.d`), IPv4-compatible (`::a.b.c.d`, deprecated; not `::` nor `::1`), and the
+/// well-known NAT64 prefix (`64:ff9b::a.b.c.d`).
+fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    let bits = u128::from(ip);
+    let low = Ipv4Addr::from((bits & 0xffff_ffff) as u32);
+    let mapped = in_v6(bits, (0xffff << 32, 96));
+    let compatible = in_v6(bits, (0, 96)) && bits > 1;
+    let nat64 = in_v6(bits, (0x0064_ff9b << 96, 96));
+    (mapped || compatible || nat64).then_some(low)
 }
 
 /// Parses `target`: an absolute `http` or `https` URL with a host and no credentials.
@@ -140,6 +206,37 @@ impl reqwest::dns::Resolve for PublicResolver {
 mod tests {
     use super::*;
 
+    /// One address in (and, where it has neighbours, at the edges of) every range refused.
+    #[test]
+    fn every_special_purpose_range_that_is_not_global_is_refused() {
+        for private in [
+            "0.1.2.3", "10.0.0.1", "100.64.0.1", "100.127.255.254", "127.0.0.1", "169.254.169.254", "172.31.255.255",
+            "192.0.0.8", "192.0.0.170", "192.0.2.1", "192.88.99.1", "192.168.0.1", "198.18.0.1", "198.19.255.255",
+            "198.51.100.7", "203.0.113.9", "224.0.0.1", "239.255.255.255", "240.0.0.1", "255.255.255.255",
+            "::", "::1", "64:ff9b:1::1", "100::1", "100:0:0:1::1", "2001:2::1", "2001:10::1", "2001:db8::1",
+            "2002:7f00:1::", "2002:808:808::1", "2001:0:4136:e378:8000:63bf:3fff:fdd2", "3fff::1", "5f00::1",
+            "fc00::1", "fd12:3456::1", "fe80::1", "fec0::1", "ff02::1",
+            // IPv4 inside IPv6: judged by the IPv4 address.
+            "::ffff:127.0.0.1", "::ffff:10.0.0.1", "::127.0.0.1", "::10.1.2.3", "64:ff9b::a9fe:a9fe", "64:ff9b::7f00:1",
+            "64:ff9b::c000:8",
+        ] {
+            assert!(!is_public(private.parse().unwrap()), "{private} must be refused");
+        }
+    }
+
+    #[test]
+    fn public_addresses_and_ianas_global_exceptions_pass() {
+        for public in [
+            "1.1.1.1", "8.8.8.8", "93.184.216.34", "100.63.255.255", "100.128.0.1", "172.32.0.1", "192.0.0.9", "192.0.0.10",
+            "192.0.3.1", "192.31.196.1", "192.52.193.1", "192.175.48.1", "198.20.0.1", "223.255.255.255",
+            "2606:4700:4700::1111", "2620:4f:8000::1", "2001:1::1", "2001:1::2", "2001:1::3", "2001:3::1", "2001:4:112::1",
+            "2001:20::1", "2001:30::1", "2001:200::1", "2400:cb00::1",
+            "::ffff:8.8.8.8", "::8.8.8.8", "64:ff9b::808:808",
+        ] {
+            assert!(is_public(public.parse().unwrap()), "{public} is public");
+        }
+    }
+
     #[test]
     fn only_public_addresses_are_public() {
         for private in [
@@ -161,6 +258,9 @@ mod tests {
         assert!(matches!(check("http://user:pw@example.com/", false).await, Err(TargetError::Invalid(_))));
         assert!(matches!(check("http://127.0.0.1:9/hook", false).await, Err(TargetError::Private(_))));
         assert!(matches!(check("http://[::1]/hook", false).await, Err(TargetError::Private(_))));
+        for refused in ["http://[64:ff9b::a9fe:a9fe]/", "http://[2002:7f00:1::]/", "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/", "http://192.0.0.8/"] {
+            assert!(matches!(check(refused, false).await, Err(TargetError::Private(_))), "{refused}");
+        }
         assert!(matches!(check("http://localhost:9/hook", false).await, Err(TargetError::Private(_))));
         assert!(check("http://127.0.0.1:9/hook", true).await.is_ok());
         assert!(check("https://93.184.216.34/hook", false).await.is_ok());

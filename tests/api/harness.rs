@@ -130,7 +130,9 @@ impl TestApp {
             rx.await.ok();
         }));
         let auth = app::authenticator(&tokens).expect("the test tokens' verifier");
-        TestApp { base, database_url: url, client: reqwest::Client::new(), repo, auth, shutdown: Some(tx), _dir: dir }
+        // No proxy from the environment: the tests talk to the server on loopback, directly.
+        let client = reqwest::Client::builder().no_proxy().build().expect("a client");
+        TestApp { base, database_url: url, client, repo, auth, shutdown: Some(tx), _dir: dir }
     }
 
     /// Shuts the server down as SIGTERM does (the database stays).

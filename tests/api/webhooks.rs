@@ -388,3 +388,75 @@ async fn two_instances_deliver_every_event_exactly_once() {
     ids.sort_unstable();
     assert_eq!(ids, (1..=n as i64).collect::<Vec<_>>(), "numbered 1..{n} without gaps");
 }
+
+/// An inactive endpoint gets nothing: no delivery of a new event, no retry of a failed attempt,
+/// no resend (`409 endpoint_inactive`); active again, its waiting retry and resends go on.
+#[tokio::test]
+async fn an_inactive_endpoint_gets_no_delivery_no_retry_and_no_resend() {
+    let options = Options { webhook_retries: Some((1, 1500)), ..private_targets() };
+    let app = TestApp::spawn_with(options).await;
+    let boss = staff(&app).await;
+    let (a, b, c, d) = (app.user("alice").await, app.user("bob").await, app.user("carol").await, app.user("dave").await);
+    let (hook, witness) = (Receiver::start(Behaviour::Answer).await, Receiver::start(Behaviour::Answer).await);
+    let (id, _) = endpoint(&app, &boss, &hook.url, &["connection_request.created"]).await;
+    endpoint(&app, &boss, &witness.url, &["connection_request.created"]).await;
+    let set_active = |active: bool| {
+        let request = app.client.patch(app.url(&format!("{ENDPOINTS}{id}/"))).bearer_auth(app.token(&boss));
+        async move { request.json(&json!({"is_active": active})).send().await.unwrap().status().as_u16() }
+    };
+
+    // A failed attempt; its retry is due 1.5 s later, after the endpoint is deactivated.
+    hook.answer_with(&[500]);
+    act(&app, &a, &b, "request").await;
+    let first = hook.wait_for(1).await[0].json()["event_id"].as_i64().unwrap();
+    assert_eq!(set_active(false).await, 200);
+    let log = attempts(&app, &boss, id, 1).await;
+    let retry_due: chrono::DateTime<chrono::Utc> = log[0]["next_retry"].as_str().expect("a retry is due").parse().unwrap();
+
+    // The dispatcher works on: the witness gets an event made after the retry fell due, so
+    // the round that would have retried has run (claims go in due order).
+    while chrono::Utc::now() <= retry_due {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    act(&app, &c, &b, "request").await;
+    witness.wait_for(2).await;
+    act(&app, &d, &b, "request").await;
+    witness.wait_for(3).await;
+    assert_eq!(hook.received().len(), 1, "no retry and no new delivery while inactive");
+    let deliveries = app.repo.deliveries_of(id).await.unwrap();
+    assert_eq!(deliveries.len(), 1, "no delivery made for the events while inactive: {deliveries:?}");
+
+    let resend = app.post_json(&boss, &format!("{ENDPOINTS}{id}/event/resend/"), &json!({"event": first})).await;
+    assert_error(resend, 409, "endpoint_inactive").await;
+    let bulk = app.post_json(&boss, &format!("{ENDPOINTS}{id}/event/resend/bulk/"), &json!({"event": [first]})).await;
+    assert_error(bulk, 409, "endpoint_inactive").await;
+
+    // Active again: the waiting retry is made.
+    assert_eq!(set_active(true).await, 200);
+    let got = hook.wait_for(2).await;
+    assert_eq!(got[1].json()["event_id"], first, "the retry, once active again");
+}
+
+/// Deliveries never go through a proxy named by the environment (it would reach addresses the
+/// dispatcher never checked). Each test runs in a process of its own (nextest), so setting the
+/// environment here reaches no other test.
+#[tokio::test]
+async fn deliveries_ignore_proxies_named_by_the_environment() {
+    let proxy = Receiver::start(Behaviour::Answer).await;
+    for name in ["HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"] {
+        // SAFETY: set before the server (and its clients) start; this process runs this test alone.
+        unsafe { std::env::set_var(name, &proxy.url) };
+    }
+    for name in ["NO_PROXY", "no_proxy"] {
+        // SAFETY: as above.
+        unsafe { std::env::remove_var(name) };
+    }
+    let app = TestApp::spawn_with(private_targets()).await;
+    let boss = staff(&app).await;
+    let (a, b) = (app.user("alice").await, app.user("bob").await);
+    let hook = Receiver::start(Behaviour::Answer).await;
+    endpoint(&app, &boss, &hook.url, &[]).await;
+    act(&app, &a, &b, "request").await;
+    hook.wait_for(1).await;
+    assert!(proxy.received().is_empty(), "the delivery went straight to its target, not through the proxy");
+}
