@@ -292,8 +292,14 @@ impl Connections {
         Ok(self.repo.find_active_user(id).await?.map(User::from))
     }
 
+    /// The outbox's last event number (0 when empty).
+    pub async fn last_event_id(&self) -> Result<i64, ServiceError> {
+        Ok(self.repo.last_event_id().await?)
+    }
+
     /// The events of `user` numbered after `after`, oldest first, at most `limit`: what a
     /// resuming stream missed.
+
     pub async fn missed_events(&self, user: i64, after: i64, limit: u64) -> Result<Vec<repo::webhooks::EventWithUsers>, ServiceError> {
         Ok(self.repo.events_of_user_after(user, after, limit).await?)
     }

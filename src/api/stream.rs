@@ -19,9 +19,6 @@ use crate::live::{LiveEvent, Ticket};
 
 /// How often an idle stream gets a comment, so that proxies keep it open.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
-/// The most missed events one resume reads from the outbox (a client further behind resumes
-/// again from the last one it got).
-const RESUME_LIMIT: u64 = 1000;
 
 pub struct StreamApi;
 
@@ -33,13 +30,61 @@ pub enum StreamResponse {
     Ok(EventStream<BoxStream<'static, EventPayloadBody>>),
 }
 
+/// Where a stream is: what it read from the outbox and has not sent yet, whether it is still
+/// reading the outbox (resuming, or fallen behind the live events), and the last id sent.
 struct Cursor {
+    state: Arc<AppState>,
     backlog: VecDeque<EventPayloadBody>,
+    replaying: bool,
     events: tokio::sync::broadcast::Receiver<Arc<LiveEvent>>,
     closing: tokio::sync::watch::Receiver<bool>,
     user: i64,
     last_sent: i64,
     _ticket: Ticket,
+}
+
+impl Cursor {
+    /// The next event to send, or `None` when the stream ends (shutdown, the outbox out of
+    /// reach: the client resumes with `Last-Event-ID`).
+    ///
+    /// The hand-over is exact: the live feed was subscribed before the first outbox read, so
+    /// an event is either in the outbox when a read finds the outbox caught up, or in the feed
+    /// after it; what is in both is sent once, by `event_id`. A stream that falls behind the
+    /// feed's backlog reads the outbox again from its last id, so nothing is lost either way.
+    async fn next(&mut self) -> Option<EventPayloadBody> {
+        loop {
+            if let Some(item) = self.backlog.pop_front() {
+                self.last_sent = self.last_sent.max(item.event_id);
+                return Some(item);
+            }
+            if self.replaying {
+                let page = self.state.live.settings.replay_page;
+                let read = async {
+                    let _turn = self.state.live.replay_turn().await;
+                    self.state.connections.missed_events(self.user, self.last_sent, page).await
+                };
+                let missed = tokio::select! {
+                    missed = read => missed.ok()?,
+                    _ = self.closing.changed() => return None,
+                };
+                self.replaying = missed.len() as u64 >= page;
+                self.backlog.extend(missed.iter().map(EventPayloadBody::new));
+                continue;
+            }
+            tokio::select! {
+                event = self.events.recv() => match event {
+                    Ok(event) if event.concerns(self.user) && event.event_id() > self.last_sent => {
+                        self.last_sent = event.event_id();
+                        return Some(EventPayloadBody::new(&event.event));
+                    }
+                    Ok(_) => continue,
+                    Err(RecvError::Lagged(_)) => self.replaying = true,
+                    Err(RecvError::Closed) => return None,
+                },
+                _ = self.closing.changed() => return None,
+            }
+        }
+    }
 }
 
 #[OpenApi(tag = "OtherTags::Users")]
@@ -49,12 +94,13 @@ impl StreamApi {
     /// This endpoint streams the caller's connection events (those in which they are
     /// `from_user` or `to_user`) as Server-Sent Events (`text/event-stream`): `event:` the event
     /// type, `id:` its `event_id`, `data:` its webhook payload (one line of JSON). A client that
-    /// reconnects with `Last-Event-ID` first gets, from the outbox, the events after that one it
-    /// missed, then live ones: nothing is lost across a dropped connection (browsers' `EventSource`
-    /// sends the header by itself). Live events reach streams on every server instance within
-    /// a second. A stream that falls behind is closed (reconnect with `Last-Event-ID`); at most
-    /// 5 sockets and streams per user per instance (`429 too_many_streams` past it). Requires
-    /// authentication, not friendship mode.
+    /// reconnects with `Last-Event-ID` first gets, from the outbox, every event after that one
+    /// it missed, in `event_id` order, however many (read page by page), then live ones, with
+    /// no gap and no repeat between the two: nothing is lost across a dropped connection
+    /// (browsers' `EventSource` sends the header by itself). Live events reach streams on every
+    /// server instance within a second; a stream that falls behind them reads on from the
+    /// outbox. At most 5 sockets and streams per user per instance (`429 too_many_streams` past
+    /// it). Requires authentication, not friendship mode.
     #[oai(path = "/api/v2/stream", method = "get", operation_id = "getEventStream")]
     async fn stream(
         &self,
@@ -68,38 +114,26 @@ impl StreamApi {
         let Some(ticket) = state.live.admit(user) else {
             return Err(ApiError::new(TOO_MANY_LIVE).with_header(poem::http::header::RETRY_AFTER, "5").into());
         };
-        // Listen first, then read what was missed: an event committed in between is in one or
-        // the other (or both: sent once, by `event_id`).
+        // Where it starts: after the client's last event, or after the outbox's end as it is
+        // now (read before listening, so that nothing numbered in between is missed).
+        let after = match last_event_id.0 {
+            Some(after) => after,
+            None => state.connections.last_event_id().await?,
+        };
+        // Listen first, then read the outbox from `after` (see `Cursor::next`).
         let events = state.live.subscribe();
         let closing = state.live.closing();
-        let (backlog, last_sent) = match last_event_id.0 {
-            Some(after) => {
-                let missed = state.connections.missed_events(user, after, RESUME_LIMIT).await?;
-                (missed.iter().map(EventPayloadBody::new).collect(), after)
-            }
-            None => (VecDeque::new(), 0),
+        let cursor = Cursor {
+            state: state.0.clone(),
+            backlog: VecDeque::new(),
+            replaying: true,
+            events,
+            closing,
+            user,
+            last_sent: after,
+            _ticket: ticket,
         };
-        let cursor = Cursor { backlog, events, closing, user, last_sent, _ticket: ticket };
-        let stream = futures_util::stream::unfold(cursor, |mut c| async move {
-            if let Some(item) = c.backlog.pop_front() {
-                c.last_sent = c.last_sent.max(item.event_id);
-                return Some((item, c));
-            }
-            loop {
-                tokio::select! {
-                    event = c.events.recv() => match event {
-                        Ok(event) if event.concerns(c.user) && event.event_id() > c.last_sent => {
-                            c.last_sent = event.event_id();
-                            return Some((EventPayloadBody::new(&event.event), c));
-                        }
-                        Ok(_) => continue,
-                        // Fell behind (or the process stops): end; the client resumes.
-                        Err(RecvError::Lagged(_)) | Err(RecvError::Closed) => return None,
-                    },
-                    _ = c.closing.changed() => return None,
-                }
-            }
-        });
+        let stream = futures_util::stream::unfold(cursor, |mut c| async move { c.next().await.map(|item| (item, c)) });
         let stream: BoxStream<'static, EventPayloadBody> = Box::pin(stream);
         Ok(StreamResponse::Ok(
             EventStream::new(stream)

@@ -31,14 +31,26 @@ pub struct LiveSettings {
     pub max_total: usize,
     /// How often the outbox is read for new events.
     pub poll_interval: Duration,
-    /// Events a socket or stream may fall behind before it is dropped (a slow reader is not
-    /// buffered without bound).
+    /// Events held in memory for the sockets and streams that have not taken them yet. A
+    /// socket further behind is dropped; a stream further behind reads on from the outbox.
     pub backlog: usize,
+    /// Events one read of the outbox gives a stream that resumes or fell behind.
+    pub replay_page: u64,
+    /// Streams reading the outbox at once, per process: resuming clients take at most this
+    /// many of the database's connections from the requests and the live follower.
+    pub replays_at_once: usize,
 }
 
 impl Default for LiveSettings {
     fn default() -> Self {
-        LiveSettings { max_per_user: 5, max_total: 10_000, poll_interval: Duration::from_millis(200), backlog: 1024 }
+        LiveSettings {
+            max_per_user: 5,
+            max_total: 10_000,
+            poll_interval: Duration::from_millis(200),
+            backlog: 1024,
+            replay_page: 500,
+            replays_at_once: 2,
+        }
     }
 }
 
@@ -115,6 +127,7 @@ pub struct LiveHub {
     open: Mutex<HashMap<i64, usize>>,
     total: AtomicUsize,
     closing: watch::Sender<bool>,
+    replays: tokio::sync::Semaphore,
     pub settings: LiveSettings,
 }
 
@@ -148,7 +161,8 @@ impl LiveHub {
     pub fn new(settings: LiveSettings) -> Arc<LiveHub> {
         let (events, _) = broadcast::channel(settings.backlog.max(1));
         let (closing, _) = watch::channel(false);
-        Arc::new(LiveHub { events, open: Mutex::default(), total: AtomicUsize::new(0), closing, settings })
+        let replays = tokio::sync::Semaphore::new(settings.replays_at_once.max(1));
+        Arc::new(LiveHub { events, open: Mutex::default(), total: AtomicUsize::new(0), closing, replays, settings })
     }
 
     /// A place for one more socket or stream of `user`, or `None` past a cap.
@@ -161,6 +175,11 @@ impl LiveHub {
         open.insert(user, mine + 1);
         self.total.fetch_add(1, Ordering::Relaxed);
         Some(Ticket { hub: self.clone(), user })
+    }
+
+    /// A turn to read the outbox for a stream (see [`LiveSettings::replays_at_once`]).
+    pub async fn replay_turn(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        self.replays.acquire().await.ok()
     }
 
     /// Sockets and streams open now.

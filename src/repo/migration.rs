@@ -12,7 +12,7 @@ pub struct Migrator;
 #[async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(CreateSchema), Box::new(CountersAndVersions), Box::new(NamedConstraints), Box::new(LighterWrites), Box::new(HIDDEN_USERS), Box::new(DefaultPreferences), Box::new(FEATURES_SETTINGS_ROLES), Box::new(EVENTS_AND_WEBHOOKS), Box::new(NOTIFICATIONS)]
+        vec![Box::new(CreateSchema), Box::new(CountersAndVersions), Box::new(NamedConstraints), Box::new(LighterWrites), Box::new(HIDDEN_USERS), Box::new(DefaultPreferences), Box::new(FEATURES_SETTINGS_ROLES), Box::new(EVENTS_AND_WEBHOOKS), Box::new(NOTIFICATIONS), Box::new(EVENTS_BY_USER)]
     }
 }
 
@@ -634,6 +634,18 @@ CREATE TABLE notifications (
 );
 "#,
     down: "DROP TABLE notifications",
+};
+
+/// A user's events after a number (a stream's resume, page by page): one index range read for
+/// the events the user is `from_user` of and one for those they are `to_user` of, instead of a
+/// scan of the outbox.
+const EVENTS_BY_USER: SqlMigration = SqlMigration {
+    name: "m20261202_000010_events_by_user",
+    up: r#"
+CREATE INDEX events_from_user ON events (from_user_id, event_id);
+CREATE INDEX events_to_user ON events (to_user_id, event_id);
+"#,
+    down: "DROP INDEX events_from_user; DROP INDEX events_to_user;",
 };
 
 /// A migration that is one SQL text each way, written once for both engines (see [`render`]),

@@ -41,6 +41,8 @@ pub struct Options {
     pub webhook_timeout_ms: Option<u64>,
     /// Sockets and streams one user may hold open (none: the default).
     pub live_max_per_user: Option<usize>,
+    /// Events held in memory for sockets and streams (none: the default).
+    pub live_backlog: Option<usize>,
 }
 
 /// A database URL for one test, and what keeps it alive.
@@ -120,6 +122,7 @@ impl TestApp {
             webhooks: webhook_settings(&options),
             live: connections_api::live::LiveSettings {
                 max_per_user: options.live_max_per_user.unwrap_or(connections_api::live::LiveSettings::default().max_per_user),
+                backlog: options.live_backlog.unwrap_or(connections_api::live::LiveSettings::default().backlog),
                 ..Default::default()
             },
         };

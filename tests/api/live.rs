@@ -10,6 +10,7 @@ use futures::{SinkExt, StreamExt};
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
 
+use connections_api::domain::Action;
 use crate::harness::{Options, TestApp, assert_error};
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -179,6 +180,40 @@ async fn the_stream_resumes_from_last_event_id_without_losing_one() {
     let live = read_events(&mut resumed, &mut buffer, 1).await;
     assert_eq!(live[0].1, "connection.created");
     assert!(live[0].0 > missed[1].0);
+}
+
+/// A client that missed more events than one read of the outbox gives (1,100: three pages)
+/// gets every one, in order, then the live ones made meanwhile, with no gap and no repeat:
+/// here every event concerns bob, so his stream must carry exactly ids 1..=n. The live feed's
+/// backlog is tiny, so the stream also falls behind it while it replays, and reads on from the
+/// outbox.
+#[tokio::test]
+async fn a_resume_gets_every_missed_event_then_the_live_ones_with_no_gap() {
+    const MISSED: usize = 1_100;
+    const LIVE: usize = 100;
+    let app = TestApp::spawn_with(Options { live_backlog: Some(4), ..Options::default() }).await;
+    let (a, b) = (app.user("alice").await, app.user("bob").await);
+    for i in 0..MISSED {
+        let action = if i % 2 == 0 { Action::Request } else { Action::CancelRequest };
+        app.act(&a, &b, action).await;
+    }
+    let mut resumed = open_stream(&app, &b, Some(0)).await;
+    assert_eq!(resumed.status(), 200);
+    // Live events while the replay runs.
+    let live = {
+        let (repo, a, b) = (app.repo.clone(), a.id, b.id);
+        tokio::spawn(async move {
+            for i in 0..LIVE {
+                let action = if i % 2 == 0 { Action::Request } else { Action::CancelRequest };
+                repo.apply(a, b, action).await.unwrap().unwrap();
+            }
+        })
+    };
+    let mut buffer = String::new();
+    let got = read_events(&mut resumed, &mut buffer, MISSED + LIVE).await;
+    live.await.unwrap();
+    let ids: Vec<i64> = got.iter().map(|e| e.0).collect();
+    assert_eq!(ids, (1..=(MISSED + LIVE) as i64).collect::<Vec<_>>(), "every event once, in order");
 }
 
 #[tokio::test]
