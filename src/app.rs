@@ -61,6 +61,7 @@ pub async fn build(config: Config) -> Result<Application, BuildError> {
         true => Some(Demo { users: seed_demo(&repo, &auth).await?, ephemeral_secret }),
         false => None,
     };
+    ensure_file_descriptors(config.limits.max_connections + config.live.max_total);
     tracing::info!(addr = %server.addr, database = %redact_url(&config.database_url), "serving");
     let state = Arc::new(AppState {
         webhooks: WebhookService::new(repo.clone(), config.webhooks.allow_private_targets),
@@ -91,6 +92,8 @@ impl Application {
         let live = self.state.live.clone();
         let stop_following = Arc::new(tokio::sync::Notify::new());
         let follower = tokio::spawn(live.clone().follow(self.repo.clone(), stop_following.clone()));
+        // Ends with the process (aborted below): it holds nothing that needs a clean stop.
+        let revalidator = tokio::spawn(live.clone().revalidate_users(self.repo.clone()));
         // Shutting down ends the sockets and streams first, so that draining does not wait on them.
         let shutdown = async move {
             shutdown.await;
@@ -101,9 +104,37 @@ impl Application {
         let served = self.server.serve(self.state, self.limits, shutdown).await;
         stop.notify_one();
         stop_following.notify_one();
+        revalidator.abort();
         let _ = tokio::time::timeout(std::time::Duration::from_secs(1), follower).await;
         let _ = tokio::time::timeout(std::time::Duration::from_secs(2), dispatcher).await;
         served
+    }
+}
+
+/// Each open connection, ordinary or live, holds a file descriptor: raises the process's soft
+/// limit towards `connections` plus room for the database and the webhooks (never above the
+/// hard limit), and warns, naming the settings, when even the hard limit is lower.
+fn ensure_file_descriptors(connections: usize) {
+    const ROOM: u64 = 256;
+    let wanted = connections as u64 + ROOM;
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit and setrlimit only read and write the struct passed.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return;
+    }
+    if limit.rlim_cur < wanted {
+        let raised = libc::rlimit { rlim_cur: wanted.min(limit.rlim_max), rlim_max: limit.rlim_max };
+        // SAFETY: as above.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+            limit = raised;
+        }
+    }
+    if limit.rlim_cur < wanted {
+        tracing::warn!(
+            open_files = limit.rlim_cur,
+            wanted,
+            "the open-file limit is below MAX_CONNECTIONS + LIVE_MAX_TOTAL + {ROOM}: raise it (ulimit -n) or lower those"
+        );
     }
 }
 

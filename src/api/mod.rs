@@ -85,11 +85,36 @@ async fn authenticate(req: &Request, bearer: Bearer) -> poem::Result<Caller> {
 impl AppState {
     /// The user an access token names: valid token, user exists and is not deleted.
     pub async fn user_of_token(&self, token: &str) -> Result<User, ApiError> {
+        Ok(self.user_and_expiry_of_token(token).await?.0)
+    }
+
+    /// The same, with the token's `exp`: when a socket or stream it opened must end.
+    pub async fn user_and_expiry_of_token(&self, token: &str) -> Result<(User, Expiry), ApiError> {
         let claims = self.auth.verify(token)?;
         match self.connections.active_user(claims.user_id).await? {
-            Some(user) => Ok(user),
+            Some(user) => Ok((user, Expiry(claims.exp))),
             None => Err(ApiError::invalid_token(USER_NOT_FOUND, USER_NOT_FOUND.message)),
         }
+    }
+
+    /// The `exp` of the request's bearer token (already verified by the security checker).
+    pub fn bearer_expiry(&self, req: &Request) -> Option<Expiry> {
+        let token = req.header("authorization")?.strip_prefix("Bearer ")?;
+        self.auth.verify(token).ok().map(|claims| Expiry(claims.exp))
+    }
+}
+
+/// A token's `exp` (seconds since the epoch): a live connection it opened ends then.
+#[derive(Clone, Copy, Debug)]
+pub struct Expiry(pub i64);
+
+impl Expiry {
+    /// Resolves at the expiry (at once if it has passed).
+    pub async fn reached(self) {
+        let now = chrono::Utc::now().timestamp();
+        // At most ten years: a token without a real expiry must not overflow the timer.
+        let left = u64::try_from(self.0.saturating_sub(now)).unwrap_or(0).min(10 * 365 * 24 * 3600);
+        tokio::time::sleep(std::time::Duration::from_secs(left)).await;
     }
 }
 

@@ -103,6 +103,29 @@ impl SlotHolder {
     }
 }
 
+/// A connection's place under the server's `MAX_CONNECTIONS`, put in each of its requests'
+/// extensions. A live connection (a stream) gives it back at once: live connections are
+/// counted by the live caps alone, never in the place of ordinary requests. The answer that
+/// gave it back closes its connection when it ends, so no request rides on it uncounted.
+#[derive(Clone, Debug)]
+pub struct ConnectionPlace(Arc<Mutex<Option<tokio::sync::OwnedSemaphorePermit>>>);
+
+impl ConnectionPlace {
+    pub fn new(permit: tokio::sync::OwnedSemaphorePermit) -> Self {
+        ConnectionPlace(Arc::new(Mutex::new(Some(permit))))
+    }
+
+    /// Gives the place back now (it is given back anyway when the connection ends).
+    pub fn release(&self) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).take();
+    }
+
+    /// Was the place given back before the connection ended?
+    pub fn is_released(&self) -> bool {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).is_none()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

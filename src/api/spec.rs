@@ -38,7 +38,11 @@ accepted), 57 `reject_user`, 58 `cancel_reject_user`, 59 `remove_user`, 60 `canc
 A repeat pushes nothing; nobody is told of their own action. Events reach sockets and streams on \
 every instance within a second. A socket that falls behind is closed (code 1013); at most 5 sockets \
 and streams per user (`LIVE_MAX_PER_USER`) and 10,000 in all (`LIVE_MAX_TOTAL`) per instance, \
-`429 too_many_streams` past them; shutdown closes them (code 1001). SelfCommunity's client builds \
+`429 too_many_streams` past them; shutdown closes them (code 1001). A socket ends when its right \
+to exist ends: at the token's `exp` and when its user is deleted (code 1008, within 10 s), and when \
+a ping is still unanswered at the next (sent every 25 s while idle). A client message over 4,096 \
+bytes closes it (code 1009). Sockets and streams are counted by their own caps, never in \
+`MAX_CONNECTIONS`. SelfCommunity's client builds \
 the socket's URL from the portal's host name without a port: serve `/ws/` from the portal's host \
 (a reverse proxy route to this server). `GET /api/v2/stream/` carries the same events as \
 Server-Sent Events.";

@@ -38,14 +38,17 @@ struct Cursor {
     replaying: bool,
     events: tokio::sync::broadcast::Receiver<Arc<LiveEvent>>,
     closing: tokio::sync::watch::Receiver<bool>,
+    /// The token's expiry: the stream ends then.
+    expired: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
     user: i64,
     last_sent: i64,
-    _ticket: Ticket,
+    /// Its place under the live caps; revoked when the user is deleted (the stream ends).
+    ticket: Ticket,
 }
 
 impl Cursor {
-    /// The next event to send, or `None` when the stream ends (shutdown, the outbox out of
-    /// reach: the client resumes with `Last-Event-ID`).
+    /// The next event to send, or `None` when the stream ends (shutdown, the token's expiry,
+    /// the user deleted, the outbox out of reach: the client resumes with `Last-Event-ID`).
     ///
     /// The hand-over is exact: the live feed was subscribed before the first outbox read, so
     /// an event is either in the outbox when a read finds the outbox caught up, or in the feed
@@ -66,6 +69,8 @@ impl Cursor {
                 let missed = tokio::select! {
                     missed = read => missed.ok()?,
                     _ = self.closing.changed() => return None,
+                    _ = &mut self.expired => return None,
+                    _ = self.ticket.revoked() => return None,
                 };
                 self.replaying = missed.len() as u64 >= page;
                 self.backlog.extend(missed.iter().map(EventPayloadBody::new));
@@ -82,6 +87,8 @@ impl Cursor {
                     Err(RecvError::Closed) => return None,
                 },
                 _ = self.closing.changed() => return None,
+                _ = &mut self.expired => return None,
+                _ = self.ticket.revoked() => return None,
             }
         }
     }
@@ -99,11 +106,13 @@ impl StreamApi {
     /// no gap and no repeat between the two: nothing is lost across a dropped connection
     /// (browsers' `EventSource` sends the header by itself). Live events reach streams on every
     /// server instance within a second; a stream that falls behind them reads on from the
-    /// outbox. At most 5 sockets and streams per user per instance (`429 too_many_streams` past
-    /// it). Requires authentication, not friendship mode.
+    /// outbox. The stream ends at the token's `exp` and when its user is deleted (within 10 s).
+    /// At most 5 sockets and streams per user per instance (`429 too_many_streams` past it).
+    /// Requires authentication, not friendship mode.
     #[oai(path = "/api/v2/stream", method = "get", operation_id = "getEventStream")]
     async fn stream(
         &self,
+        req: &poem::Request,
         state: Data<&Arc<AppState>>,
         auth: BearerAuth,
         /// The `event_id` of the last event received: the stream starts after it.
@@ -111,6 +120,7 @@ impl StreamApi {
         last_event_id: Header<Option<i64>>,
     ) -> Result<StreamResponse, ErrorResponses<StreamErrors>> {
         let user = state.connections.me(auth.0).await?.id;
+        let expiry = state.bearer_expiry(req).unwrap_or(super::Expiry(i64::MAX));
         let Some(ticket) = state.live.admit(user) else {
             return Err(ApiError::new(TOO_MANY_LIVE).with_header(poem::http::header::RETRY_AFTER, "5").into());
         };
@@ -123,15 +133,20 @@ impl StreamApi {
         // Listen first, then read the outbox from `after` (see `Cursor::next`).
         let events = state.live.subscribe();
         let closing = state.live.closing();
+        // From here the live cap counts it, not the server's connection cap.
+        if let Some(place) = req.extensions().get::<super::rate_limit::ConnectionPlace>() {
+            place.release();
+        }
         let cursor = Cursor {
             state: state.0.clone(),
             backlog: VecDeque::new(),
             replaying: true,
             events,
             closing,
+            expired: Box::pin(expiry.reached()),
             user,
             last_sent: after,
-            _ticket: ticket,
+            ticket,
         };
         let stream = futures_util::stream::unfold(cursor, |mut c| async move { c.next().await.map(|item| (item, c)) });
         let stream: BoxStream<'static, EventPayloadBody> = Box::pin(stream);

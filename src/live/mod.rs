@@ -39,6 +39,11 @@ pub struct LiveSettings {
     /// Streams reading the outbox at once, per process: resuming clients take at most this
     /// many of the database's connections from the requests and the live follower.
     pub replays_at_once: usize,
+    /// An idle socket is pinged this often; one whose ping is still unanswered at the next
+    /// is closed (a dead client holds none of its user's places for long).
+    pub ping_interval: Duration,
+    /// How often the users holding sockets and streams are checked: a deleted user's end.
+    pub revalidate_interval: Duration,
 }
 
 impl Default for LiveSettings {
@@ -50,6 +55,8 @@ impl Default for LiveSettings {
             backlog: 1024,
             replay_page: 500,
             replays_at_once: 2,
+            ping_interval: Duration::from_secs(25),
+            revalidate_interval: Duration::from_secs(5),
         }
     }
 }
@@ -124,7 +131,7 @@ impl LiveEvent {
 /// The process's live updates: the feed of new events, the caps, and the signal to close.
 pub struct LiveHub {
     events: broadcast::Sender<Arc<LiveEvent>>,
-    open: Mutex<HashMap<i64, usize>>,
+    open: Mutex<HashMap<i64, OpenOf>>,
     total: AtomicUsize,
     closing: watch::Sender<bool>,
     replays: tokio::sync::Semaphore,
@@ -137,21 +144,36 @@ impl std::fmt::Debug for LiveHub {
     }
 }
 
+/// One user's open sockets and streams: how many, and the signal that ends them all.
+struct OpenOf {
+    count: usize,
+    revoked: watch::Sender<bool>,
+}
+
 /// A place among the open sockets and streams, given back when dropped.
 pub struct Ticket {
     hub: Arc<LiveHub>,
     user: i64,
+    revoked: watch::Receiver<bool>,
+}
+
+impl Ticket {
+    /// Resolves when the user's right to live updates ends (the user was deleted).
+    pub async fn revoked(&mut self) {
+        if self.revoked.wait_for(|revoked| *revoked).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
 }
 
 impl Drop for Ticket {
     fn drop(&mut self) {
         self.hub.total.fetch_sub(1, Ordering::Relaxed);
-        if let Ok(mut open) = self.hub.open.lock() {
-            if let Some(n) = open.get_mut(&self.user) {
-                *n -= 1;
-                if *n == 0 {
-                    open.remove(&self.user);
-                }
+        let mut open = self.hub.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(of) = open.get_mut(&self.user) {
+            of.count -= 1;
+            if of.count == 0 {
+                open.remove(&self.user);
             }
         }
     }
@@ -167,14 +189,43 @@ impl LiveHub {
 
     /// A place for one more socket or stream of `user`, or `None` past a cap.
     pub fn admit(self: &Arc<Self>, user: i64) -> Option<Ticket> {
-        let mut open = self.open.lock().ok()?;
-        let mine = open.get(&user).copied().unwrap_or(0);
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let mine = open.get(&user).map_or(0, |of| of.count);
         if mine >= self.settings.max_per_user || self.total.load(Ordering::Relaxed) >= self.settings.max_total {
             return None;
         }
-        open.insert(user, mine + 1);
+        let of = open.entry(user).or_insert_with(|| OpenOf { count: 0, revoked: watch::channel(false).0 });
+        of.count += 1;
+        let revoked = of.revoked.subscribe();
         self.total.fetch_add(1, Ordering::Relaxed);
-        Some(Ticket { hub: self.clone(), user })
+        Some(Ticket { hub: self.clone(), user, revoked })
+    }
+
+    /// Ends every socket and stream of `user` (close `1008`).
+    pub fn revoke(&self, user: i64) {
+        if let Some(of) = self.open.lock().unwrap_or_else(|p| p.into_inner()).get(&user) {
+            let _ = of.revoked.send(true);
+        }
+    }
+
+    /// The users holding sockets or streams now.
+    fn users_open(&self) -> Vec<i64> {
+        self.open.lock().unwrap_or_else(|p| p.into_inner()).keys().copied().collect()
+    }
+
+    /// Every [`LiveSettings::revalidate_interval`], ends the sockets and streams of the users
+    /// deleted since they opened them (one indexed read per 500 users holding any). Runs until
+    /// aborted.
+    pub async fn revalidate_users(self: Arc<Self>, repo: Repo) {
+        loop {
+            tokio::time::sleep(self.settings.revalidate_interval).await;
+            for users in self.users_open().chunks(500) {
+                match repo.deleted_among(users).await {
+                    Ok(deleted) => deleted.into_iter().for_each(|user| self.revoke(user)),
+                    Err(e) => tracing::warn!(error = %e, "live updates: checking the users failed"),
+                }
+            }
+        }
     }
 
     /// A turn to read the outbox for a stream (see [`LiveSettings::replays_at_once`]).

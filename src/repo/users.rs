@@ -4,7 +4,7 @@
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QuerySelect,
     QueryFilter, TransactionTrait,
 };
 
@@ -120,6 +120,18 @@ impl Repo {
     /// Marks a user deleted, and in the same transaction takes their relations out of the
     /// other users' counters (deleted users count nowhere). Returns false when there is no
     /// such (undeleted) user.
+    /// Which of `ids` are deleted users.
+    pub async fn deleted_among(&self, ids: &[i64]) -> Result<Vec<i64>, RepoError> {
+        Ok(users::Entity::find()
+            .select_only()
+            .column(users::Column::Id)
+            .filter(users::Column::Id.is_in(ids.iter().copied()))
+            .filter(users::Column::Deleted.eq(true))
+            .into_tuple()
+            .all(self.connection())
+            .await?)
+    }
+
     pub async fn delete_user(&self, id: i64) -> Result<bool, RepoError> {
         let db = self.connection();
         let backend = self.backend();

@@ -9,6 +9,7 @@ use poem::http::{StatusCode, Uri};
 use poem::web::Redirect;
 use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, get, handler};
 
+use crate::api::rate_limit::ConnectionPlace;
 use crate::api::{AppState, spec};
 
 mod routes;
@@ -438,11 +439,18 @@ impl BoundServer {
             };
             let _ = stream.set_nodelay(true);
             let (app, local) = (app.clone(), local.clone());
+            let place = ConnectionPlace::new(slot);
             let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                let (app, local) = (app.clone(), local.clone());
+                let (app, local, place) = (app.clone(), local.clone(), place.clone());
                 async move {
-                    let req = Request::from((req, local, poem::web::RemoteAddr(poem::Addr::SocketAddr(remote)), poem::http::uri::Scheme::HTTP));
-                    Ok::<_, std::convert::Infallible>(hyper::Response::from(app.get_response(req).await))
+                    let mut req = Request::from((req, local, poem::web::RemoteAddr(poem::Addr::SocketAddr(remote)), poem::http::uri::Scheme::HTTP));
+                    req.extensions_mut().insert(place.clone());
+                    let mut response = app.get_response(req).await;
+                    // A live answer gave the connection's place back: it is the connection's last.
+                    if place.is_released() {
+                        response.headers_mut().insert(poem::http::header::CONNECTION, poem::http::HeaderValue::from_static("close"));
+                    }
+                    Ok::<_, std::convert::Infallible>(hyper::Response::from(response))
                 }
             });
             // With upgrades: SelfCommunity's WebSocket (`/ws/notify`).
@@ -461,7 +469,6 @@ impl BoundServer {
                 if let Err(err) = ended {
                     tracing::debug!(error = %err, "connection ended");
                 }
-                drop(slot);
             });
         }
         // No new connections from here; idle ones close now, busy ones after their answer.

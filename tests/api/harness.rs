@@ -43,6 +43,8 @@ pub struct Options {
     pub live_max_per_user: Option<usize>,
     /// Events held in memory for sockets and streams (none: the default).
     pub live_backlog: Option<usize>,
+    /// How often an idle socket is pinged, in milliseconds (none: the default).
+    pub live_ping_ms: Option<u64>,
 }
 
 /// A database URL for one test, and what keeps it alive.
@@ -123,6 +125,9 @@ impl TestApp {
             live: connections_api::live::LiveSettings {
                 max_per_user: options.live_max_per_user.unwrap_or(connections_api::live::LiveSettings::default().max_per_user),
                 backlog: options.live_backlog.unwrap_or(connections_api::live::LiveSettings::default().backlog),
+                ping_interval: options
+                    .live_ping_ms
+                    .map_or(connections_api::live::LiveSettings::default().ping_interval, std::time::Duration::from_millis),
                 ..Default::default()
             },
         };

@@ -216,6 +216,44 @@ async fn a_resume_gets_every_missed_event_then_the_live_ones_with_no_gap() {
     assert_eq!(ids, (1..=(MISSED + LIVE) as i64).collect::<Vec<_>>(), "every event once, in order");
 }
 
+/// Live connections are not request slots: with the server's connection cap at 10, two users
+/// holding 5 streams each and a third 3 sockets and 2 streams (every live place they have),
+/// every other request, `/healthz` included, is still answered at once.
+#[tokio::test]
+async fn live_connections_never_take_the_place_of_requests() {
+    let limits = connections_api::server::Limits { max_connections: 10, ..Default::default() };
+    let app = TestApp::spawn_with(Options { limits, ..Options::default() }).await;
+    let (a, b, c, d) = (app.user("alice").await, app.user("bob").await, app.user("carol").await, app.user("dave").await);
+    let mut held = Vec::new();
+    let mut sockets = Vec::new();
+    for (user, streams) in [(&a, 5), (&b, 5), (&d, 2)] {
+        for i in 0..5 {
+            if i < streams {
+                // A connection of its own for each stream; opened at once, or the test fails.
+                let client = reqwest::Client::builder().no_proxy().build().unwrap();
+                let open = client.get(app.url("/api/v2/stream/")).bearer_auth(app.token(user)).send();
+                let stream = tokio::time::timeout(WAIT, open).await.expect("the stream opens at once").unwrap();
+                assert_eq!(stream.status(), 200);
+                held.push((client, stream));
+            } else {
+                sockets.push(socket_of(&app, user).await);
+            }
+        }
+    }
+    let quick = reqwest::Client::builder().no_proxy().timeout(WAIT).build().unwrap();
+    for _ in 0..12 {
+        let health = quick.get(app.url("/healthz")).send().await.expect("/healthz answers with every live place taken");
+        assert_eq!(health.status(), 200);
+        let me = quick.get(app.url("/api/v2/user/me/")).bearer_auth(app.token(&c)).send().await.expect("the API answers");
+        assert_eq!(me.status(), 200);
+    }
+    // The streams are still open and live.
+    act(&app, &c, &a, "request").await;
+    let mut buffer = String::new();
+    let got = read_events(&mut held[0].1, &mut buffer, 1).await;
+    assert_eq!(got[0].1, "connection_request.created");
+}
+
 #[tokio::test]
 async fn streams_and_sockets_are_capped_per_user_and_end_at_shutdown() {
     let mut app = TestApp::spawn_with(Options { live_max_per_user: Some(2), ..Options::default() }).await;
@@ -310,4 +348,130 @@ async fn the_notification_feed_has_requests_received_and_accepted() {
     };
     let newest = feed(b.clone()).await;
     assert_eq!(message["data"]["feed_serialization_id"], newest["results"][0]["sid"], "{message}");
+}
+
+/// The close code the server sends next (skipping other messages), or `None` when the socket
+/// ended without a close frame; fails when nothing ends it within `wait`.
+async fn close_code(socket: &mut Socket, wait: Duration) -> Option<u16> {
+    tokio::time::timeout(wait, async {
+        loop {
+            match socket.next().await {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => continue,
+                _ => return None,
+            }
+        }
+    })
+    .await
+    .expect("the socket was closed in time")
+}
+
+/// Reads a stream until its body ends; fails when it has not ended within `wait`.
+async fn stream_ends(stream: &mut reqwest::Response, wait: Duration) {
+    let ended = tokio::time::timeout(wait, async { while let Ok(Some(_)) = stream.chunk().await {} }).await;
+    assert!(ended.is_ok(), "the stream ended in time");
+}
+
+/// A socket and a stream end when the token that opened them expires: close `1008`.
+#[tokio::test]
+async fn a_socket_and_a_stream_end_when_their_token_expires() {
+    let app = TestApp::spawn().await;
+    let a = app.user("alice").await;
+    let short = app.auth.issue(a.id, 2);
+    let mut held = socket(&app, &format!("__{short}")).await.expect("the socket opens");
+    let mut stream = app.client.get(app.url("/api/v2/stream/")).bearer_auth(&short).send().await.unwrap();
+    assert_eq!(stream.status(), 200);
+    assert_eq!(close_code(&mut held, WAIT).await, Some(1008), "closed as a policy violation at exp");
+    stream_ends(&mut stream, WAIT).await;
+}
+
+/// A socket and a stream end when their user is deleted (within 10 s): close `1008`.
+#[tokio::test]
+async fn a_socket_and_a_stream_end_when_their_user_is_deleted() {
+    let app = TestApp::spawn().await;
+    let (a, b) = (app.user("alice").await, app.user("bob").await);
+    let mut held = socket_of(&app, &a).await;
+    let mut stream = open_stream(&app, &a, None).await;
+    let mut kept = socket_of(&app, &b).await;
+    assert!(app.repo.delete_user(a.id).await.unwrap());
+    assert_eq!(close_code(&mut held, Duration::from_secs(15)).await, Some(1008), "closed: the user is gone");
+    stream_ends(&mut stream, Duration::from_secs(15)).await;
+    // Another user's socket goes on.
+    kept.send(Message::Text(HEARTBEAT.into())).await.unwrap();
+    match tokio::time::timeout(WAIT, kept.next()).await {
+        Ok(Some(Ok(Message::Text(text)))) => assert_eq!(text.as_str(), HEARTBEAT),
+        other => panic!("bob's socket ended too: {other:?}"),
+    }
+}
+
+/// An idle socket is pinged; one that answers stays open, one that never answers is closed.
+#[tokio::test]
+async fn an_unanswered_ping_closes_the_socket() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn_with(Options { live_ping_ms: Some(300), ..Options::default() }).await;
+    let (a, b) = (app.user("alice").await, app.user("bob").await);
+
+    // A client that answers (tungstenite answers pings while it reads): three pings, still open.
+    let mut answering = socket_of(&app, &a).await;
+    let mut pings = 0;
+    while pings < 3 {
+        match tokio::time::timeout(WAIT, answering.next()).await.expect("pinged") {
+            Some(Ok(Message::Ping(_))) => pings += 1,
+            Some(Ok(Message::Close(frame))) => panic!("an answering client was closed: {frame:?}"),
+            other => assert!(matches!(other, Some(Ok(_))), "{other:?}"),
+        }
+    }
+
+    // A client that never answers: the handshake by hand, then only reading bytes.
+    let mut raw = tokio::net::TcpStream::connect(app.base.trim_start_matches("http://")).await.unwrap();
+    let request = format!(
+        "GET /ws/notify?subscribe-user HTTP/1.1\r\nHost: test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: __{}\r\n\r\n",
+        app.token(&b)
+    );
+    raw.write_all(request.as_bytes()).await.unwrap();
+    let mut got = Vec::new();
+    let closed = tokio::time::timeout(WAIT, async {
+        let mut chunk = [0u8; 1024];
+        loop {
+            match raw.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => got.extend_from_slice(&chunk[..n]),
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "a client that never answers a ping is closed");
+    let text = String::from_utf8_lossy(&got);
+    assert!(text.starts_with("HTTP/1.1 101"), "{text}");
+    let head_end = got.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    assert_eq!(got.get(head_end), Some(&0x89), "the first frame is a ping");
+}
+
+/// A client message over 4 KiB (after its frames are put together) closes the socket with
+/// `1009`; one of 4 KiB is read (the socket goes on).
+#[tokio::test]
+async fn a_client_message_over_4_kib_closes_the_socket_with_1009() {
+    let app = TestApp::spawn().await;
+    let a = app.user("alice").await;
+    let mut held = socket_of(&app, &a).await;
+    held.send(Message::Text("x".repeat(4096).into())).await.unwrap();
+    held.send(Message::Text(HEARTBEAT.into())).await.unwrap();
+    match tokio::time::timeout(WAIT, held.next()).await {
+        Ok(Some(Ok(Message::Text(text)))) => assert_eq!(text.as_str(), HEARTBEAT, "4 KiB is allowed"),
+        other => panic!("no heartbeat after a 4 KiB message: {other:?}"),
+    }
+    held.send(Message::Text("x".repeat(4097).into())).await.unwrap();
+    assert_eq!(close_code(&mut held, WAIT).await, Some(1009));
+
+    // Fragmented: three frames of 2 KiB make one message of 6 KiB.
+    let mut fragmented = socket_of(&app, &a).await;
+    use tokio_tungstenite::tungstenite::protocol::frame::{Frame, coding::{Data, OpCode}};
+    let part = |opcode, last| Message::Frame(Frame::message(vec![b'y'; 2048], opcode, last));
+    for (opcode, last) in [(OpCode::Data(Data::Text), false), (OpCode::Data(Data::Continue), false), (OpCode::Data(Data::Continue), true)] {
+        if fragmented.send(part(opcode, last)).await.is_err() {
+            break;
+        }
+    }
+    assert_eq!(close_code(&mut fragmented, WAIT).await, Some(1009), "a message put together from frames counts whole");
 }
