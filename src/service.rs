@@ -299,7 +299,6 @@ impl Connections {
 
     /// The events of `user` numbered after `after`, oldest first, at most `limit`: what a
     /// resuming stream missed.
-
     pub async fn missed_events(&self, user: i64, after: i64, limit: u64) -> Result<Vec<repo::webhooks::EventWithUsers>, ServiceError> {
         Ok(self.repo.events_of_user_after(user, after, limit).await?)
     }
