@@ -16,7 +16,8 @@ use super::error::ErrorResponses;
 use super::pagination::{links, page_request};
 use super::types::{Body, BodyInput, FieldProblem, Nullable, page_body};
 use super::users::OtherTags;
-use super::webhooks::EventUserBody;
+use super::types::UserBody;
+use crate::domain::ConnectionStatus;
 use super::{AppState, BearerAuth, MeErrors, NotificationReadErrors, OwnListErrors};
 use crate::repo::entities::notifications as n;
 use crate::repo::notifications::NotificationWithUser;
@@ -28,7 +29,8 @@ fn example_time() -> DateTime<Utc> {
 }
 
 /// One notification: `connection_request` (with `request_user`, who asked) or
-/// `connection_accept` (with `accept_user`, who accepted).
+/// `connection_accept` (with `accept_user`, who accepted). Either is a User as every list shows
+/// one, with the caller's `connection_status` towards them as it is now.
 #[derive(Object, Clone, Debug, PartialEq, Eq)]
 #[oai(rename = "ConnectionNotification", example)]
 pub struct NotificationBody {
@@ -41,9 +43,9 @@ pub struct NotificationBody {
     pub r#type: String,
     pub active_at: DateTime<Utc>,
     #[oai(skip_serializing_if_is_none)]
-    pub request_user: Option<EventUserBody>,
+    pub request_user: Option<UserBody>,
     #[oai(skip_serializing_if_is_none)]
-    pub accept_user: Option<EventUserBody>,
+    pub accept_user: Option<UserBody>,
 }
 
 impl Example for NotificationBody {
@@ -53,7 +55,22 @@ impl Example for NotificationBody {
             sid: "connection_42".into(),
             r#type: n::CONNECTION_REQUEST.into(),
             active_at: example_time(),
-            request_user: Some(EventUserBody::example()),
+            request_user: Some({
+                // The webhook payload's example user (alice, who asked), as the caller sees her.
+                let alice = super::webhooks::EventUserBody::example();
+                UserBody {
+                    id: alice.id,
+                    username: alice.username,
+                    real_name: alice.real_name,
+                    avatar: alice.avatar,
+                    ext_id: alice.ext_id,
+                    date_joined: alice.date_joined,
+                    connection_status: super::types::ConnectionStatusValue(Some(ConnectionStatus::ReceivedConnectionRequest)),
+                    connections_counter: alice.connections_counter,
+                    connection_requests_received_counter: alice.connection_requests_received_counter,
+                    connection_requests_sent_counter: alice.connection_requests_sent_counter,
+                }
+            }),
             accept_user: None,
         }
     }
@@ -74,10 +91,11 @@ impl Example for NotificationGroupBody {
     }
 }
 
-impl From<NotificationWithUser> for NotificationGroupBody {
-    fn from(item: NotificationWithUser) -> Self {
+impl NotificationGroupBody {
+    /// The group of one notification; `status` is the caller's status towards its user now.
+    fn new(item: NotificationWithUser, status: Option<ConnectionStatus>) -> Self {
         let row = item.notification;
-        let other = EventUserBody::from_user(&item.other);
+        let other = UserBody::new(item.other.into(), status);
         let accepted = row.r#type == n::CONNECTION_ACCEPT;
         let sid = format!("connection_{}", row.event_row);
         let notification = NotificationBody {
@@ -187,7 +205,17 @@ impl NotificationsApi {
     ) -> Result<NotificationPageResponse, ErrorResponses<OwnListErrors>> {
         let page = page_request(limit.0, offset.0);
         let found = state.connections.notifications(auth.0, page).await?;
-        let results = found.items.into_iter().map(Into::into).collect();
+        let ids: Vec<i64> = found.items.iter().map(|item| item.other.id).collect();
+        let statuses: std::collections::HashMap<i64, Option<ConnectionStatus>> =
+            state.connections.statuses(auth.0, &ids).await?.into_iter().collect();
+        let results = found
+            .items
+            .into_iter()
+            .map(|item| {
+                let status = statuses.get(&item.other.id).copied().flatten();
+                NotificationGroupBody::new(item, status)
+            })
+            .collect();
         let links = links(req, state.trust_forwarded_headers, page, found.count);
         Ok(NotificationPageResponse::Ok(Json(NotificationPage::new(found.count, links, results))))
     }

@@ -313,10 +313,16 @@ async fn the_notification_feed_has_requests_received_and_accepted() {
     assert_eq!((first["type"].as_str(), first["request_user"]["id"].as_i64()), (Some("connection_request"), Some(c.id)), "newest first: {bobs}");
     assert_eq!(bobs["results"][1]["aggregated"][0]["request_user"]["id"], a.id);
     assert_eq!(first["is_new"], true);
+    // The users are Users as every list shows them: the caller's status towards them now, and
+    // their counters.
+    assert_eq!(first["request_user"]["connection_status"], "received_connection_request", "{first}");
+    assert_eq!(bobs["results"][1]["aggregated"][0]["request_user"]["connection_status"], "connected", "bob accepted alice since");
+    assert_eq!(first["request_user"]["connection_requests_sent_counter"], 1, "{first}");
     let alices = feed(a.clone()).await;
     assert_eq!(alices["count"], 1, "{alices}");
     let accepted = &alices["results"][0]["aggregated"][0];
     assert_eq!((accepted["type"].as_str(), accepted["accept_user"]["id"].as_i64()), (Some("connection_accept"), Some(b.id)));
+    assert_eq!(accepted["accept_user"]["connection_status"], "connected", "{accepted}");
     assert_eq!(feed(c.clone()).await["count"], 1, "the request carol got, and nothing for its cancellation");
 
     let unseen = |user: User| {
