@@ -68,6 +68,7 @@ pub fn generate() -> Result<Value, serde_json::Error> {
     plain_json_request_bodies(&mut spec);
     parameter_descriptions(&mut spec);
     integral_bounds(&mut spec);
+    describe_deliveries(&mut spec);
     Ok(spec)
 }
 
@@ -185,6 +186,74 @@ fn mark_staff_only(spec: &mut Value) {
             operation.insert("x-staff-only".to_owned(), Value::Bool(true));
         }
     });
+}
+
+/// What poem-openapi has no attribute for: the webhook delivery, as OpenAPI 3.0 describes one (a
+/// callback of `createWebhookEndpoint`, POSTing a `ConnectionEvent` to the endpoint's `target`),
+/// and, on the stream's per-event schema, that `data` holds a `ConnectionEvent` as JSON (OpenAPI
+/// 3.0 has no `contentSchema`: an extension says it, for readers and the docs pages).
+fn describe_deliveries(spec: &mut Value) {
+    // poem-openapi prunes the schemas no operation names; these two name the event's.
+    for (name, schema) in event_schemas() {
+        if let Some(schemas) = spec.pointer_mut("/components/schemas").and_then(Value::as_object_mut) {
+            schemas.entry(name).or_insert(schema);
+        }
+    }
+    let event = serde_json::json!({"$ref": "#/components/schemas/ConnectionEvent"});
+    if let Some(data) = spec.pointer_mut("/paths/~1api~1v2~1stream~1/get/responses/200/content/text~1event-stream/schema/properties/data")
+        && let Some(data) = data.as_object_mut()
+    {
+        data.insert("x-contentMediaType".into(), Value::from("application/json"));
+        data.insert("x-contentSchema".into(), event.clone());
+    }
+    let delivery = serde_json::json!({
+        "{$request.body#/target}": {
+            "post": {
+                "summary": "Connection Event Delivery",
+                "description": "The server POSTs each event the endpoint subscribes to, signed in the \
+                    `SelfCommunity-Signature` header (`t=<unix seconds>,v1=<hex>,v0=<hex>`, both \
+                    HMAC-SHA256 of `<t>.<body>` with the endpoint's signing secret). Only a `2xx` \
+                    within 10 s is a delivery; anything else is retried after 5, 25, 125, 625 and \
+                    3125 s. At least once: deduplicate by `event_id`.",
+                "operationId": "deliverConnectionEvent",
+                "security": [],
+                "parameters": [{
+                    "name": "SelfCommunity-Signature",
+                    "in": "header",
+                    "required": true,
+                    "description": "`t=<unix seconds>,v1=<hex>,v0=<hex>` (a second `v1` while a rotated secret overlaps).",
+                    "schema": {"type": "string"}
+                }],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": event}}},
+                "responses": {
+                    "200": {"description": "Any `2xx` answer: delivered."},
+                    "400": {"description": "Any other answer (or none within 10 s): retried."}
+                }
+            }
+        }
+    });
+    if let Some(create) = spec.pointer_mut("/paths/~1api~1v2~1webhook~1endpoint~1/post").and_then(Value::as_object_mut) {
+        create.insert("callbacks".into(), serde_json::json!({"connectionEvent": delivery}));
+    }
+}
+
+/// `ConnectionEvent` and the schemas it names, as poem-openapi writes them: from a document of
+/// one operation that answers one (never served).
+fn event_schemas() -> Map<String, Value> {
+    struct EventSchemas;
+    #[poem_openapi::OpenApi]
+    impl EventSchemas {
+        #[oai(path = "/event", method = "get")]
+        async fn event(&self) -> poem_openapi::payload::Json<super::webhooks::EventPayloadBody> {
+            poem_openapi::payload::Json(poem_openapi::types::Example::example())
+        }
+    }
+    let document = OpenApiService::new(EventSchemas, TITLE, VERSION).spec();
+    serde_json::from_str::<Value>(&document)
+        .ok()
+        .and_then(|mut d| d.pointer_mut("/components/schemas").map(Value::take))
+        .and_then(|s| s.as_object().cloned())
+        .unwrap_or_default()
 }
 
 /// poem-openapi names request bodies `application/json; charset=utf-8`; the server takes any

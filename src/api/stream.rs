@@ -7,6 +7,9 @@ use std::time::Duration;
 use poem::web::Data;
 use poem_openapi::param::Header;
 use poem_openapi::payload::EventStream;
+use poem_openapi::registry::{MetaSchema, MetaSchemaRef, Registry};
+
+use crate::domain::Event;
 use poem_openapi::{ApiResponse, OpenApi};
 use futures_util::stream::BoxStream;
 use tokio::sync::broadcast::error::RecvError;
@@ -27,7 +30,47 @@ pub enum StreamResponse {
     /// The stream: for each of the caller's events, `event:` its type, `id:` its `event_id`,
     /// `data:` its webhook payload on one line; a comment every 15 s while idle.
     #[oai(status = 200)]
-    Ok(EventStream<BoxStream<'static, EventPayloadBody>>),
+    Ok(ConnectionEventStream),
+}
+
+/// The stream's payload. Its schema describes one event as the SSE format carries it (what
+/// OpenAPI 3.2 calls the `itemSchema`, and what contract testers validate each event against
+/// in 3.0): `event`, `id` and `data`, the last a line of JSON in the `ConnectionEvent` shape.
+/// (poem-openapi's own `EventStream` declares an array of payloads, which no event matches.)
+pub struct ConnectionEventStream(EventStream<BoxStream<'static, EventPayloadBody>>);
+
+impl poem_openapi::payload::Payload for ConnectionEventStream {
+    const CONTENT_TYPE: &'static str = "text/event-stream";
+
+    fn schema_ref() -> MetaSchemaRef {
+        let string = |description: &'static str| MetaSchema { description: Some(description), ..MetaSchema::new("string") };
+        let event = MetaSchema {
+            enum_items: Event::ALL.iter().map(|e| serde_json::Value::from(e.name())).collect(),
+            ..string("The event's type (`ConnectionEvent.type`).")
+        };
+        let id = MetaSchema { pattern: Some("^[1-9][0-9]*$".into()), ..string("Its `event_id`: what `Last-Event-ID` resumes after.") };
+        let data = string("The webhook payload, on one line of JSON: a `ConnectionEvent` (see its schema).");
+        MetaSchemaRef::Inline(Box::new(MetaSchema {
+            description: Some("One event of the stream, as the Server-Sent Events format carries it."),
+            required: vec!["event", "id", "data"],
+            properties: vec![
+                ("event", MetaSchemaRef::Inline(Box::new(event))),
+                ("id", MetaSchemaRef::Inline(Box::new(id))),
+                ("data", MetaSchemaRef::Inline(Box::new(data))),
+            ],
+            ..MetaSchema::new("object")
+        }))
+    }
+
+    fn register(registry: &mut Registry) {
+        <EventPayloadBody as poem_openapi::types::Type>::register(registry);
+    }
+}
+
+impl poem::IntoResponse for ConnectionEventStream {
+    fn into_response(self) -> poem::Response {
+        self.0.into_response()
+    }
 }
 
 /// Where a stream is: what it read from the outbox and has not sent yet, whether it is still
@@ -150,7 +193,7 @@ impl StreamApi {
         };
         let stream = futures_util::stream::unfold(cursor, |mut c| async move { c.next().await.map(|item| (item, c)) });
         let stream: BoxStream<'static, EventPayloadBody> = Box::pin(stream);
-        Ok(StreamResponse::Ok(
+        Ok(StreamResponse::Ok(ConnectionEventStream(
             EventStream::new(stream)
                 .keep_alive(KEEP_ALIVE)
                 .to_event(|item| {
@@ -158,6 +201,6 @@ impl StreamApi {
                     let data = item.to_json_string();
                     poem::web::sse::Event::message(data).event_type(item.r#type.clone()).id(item.event_id.to_string())
                 }),
-        ))
+        )))
     }
 }
