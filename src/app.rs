@@ -34,6 +34,21 @@ pub struct Demo {
     pub ephemeral_secret: bool,
 }
 
+impl Demo {
+    /// What `serve --demo` prints: the docs URL and a ready-to-paste token per demo user.
+    pub fn banner(&self, addr: SocketAddr) -> String {
+        let mut out = format!("Demo mode: friendship mode is on.\nDocs (Swagger UI): http://{addr}/docs/\n");
+        if self.ephemeral_secret {
+            out += "JWT_SECRET is not set: these tokens are signed with a random secret and last as long as this process.\n";
+        }
+        out += "Paste one of these tokens into Authorize (valid 24 hours):\n";
+        for (user, token) in &self.users {
+            out += &format!("  {:<6} (id {}): {token}\n", user.username, user.id);
+        }
+        out
+    }
+}
+
 /// A failure to start, in one line that names its cause.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
@@ -91,7 +106,7 @@ impl Application {
         let stop = Arc::new(tokio::sync::Notify::new());
         let live = self.state.live.clone();
         let stop_following = Arc::new(tokio::sync::Notify::new());
-        let follower = tokio::spawn(live.clone().follow(self.repo.clone(), stop_following.clone()));
+        let follower = tokio::spawn(live.clone().follow_outbox(self.repo.clone(), stop_following.clone()));
         // Ends with the process (aborted below): it holds nothing that needs a clean stop.
         let revalidator = tokio::spawn(live.clone().revalidate_users(self.repo.clone()));
         // Shutting down ends the sockets and streams first, so that draining does not wait on them.

@@ -99,8 +99,9 @@ impl From<Synchronous> for Durability {
 #[derive(clap::Args, Clone)]
 pub struct LogArgs {
     /// Which logs to write, as tracing's filter directives (`info`, `debug`, `connections_api=debug`...).
-    #[arg(long = "log", env = "RUST_LOG", default_value = "info", global = true)]
-    pub filter: String,
+    /// Default: `info` for `serve`; `warn` for the one-shot commands, which print only their result.
+    #[arg(long = "log", env = "RUST_LOG", global = true)]
+    pub filter: Option<String>,
     /// `json`: one JSON object a line, with the request's span (its X-Request-Id).
     #[arg(long, env = "LOG_FORMAT", value_enum, ignore_case = true, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,

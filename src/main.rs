@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 
 use connections_api::api::spec;
-use connections_api::app::{self, Application};
+use connections_api::app;
 use connections_api::auth::Authenticator;
 use connections_api::config::{self, Cli, Command, FeatureCommand, LogArgs, LogFormat, PreferenceCommand, UserCommand, WebhookCommand};
 use connections_api::server;
@@ -26,7 +26,7 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(err) => return fail(&err.to_string()),
     };
-    init_logs(&cli.log);
+    init_logs(&cli.log, matches!(cli.command, Command::Serve(_)));
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => return fail(&format!("cannot start the runtime: {err}")),
@@ -42,9 +42,11 @@ fn fail(message: &str) -> ExitCode {
     ExitCode::FAILURE
 }
 
-fn init_logs(log: &LogArgs) {
+fn init_logs(log: &LogArgs, serving: bool) {
+    let default = if serving { "info" } else { "warn" };
+    let filter = log.filter.as_deref().unwrap_or(default);
     let logs = tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_new(&log.filter).unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new(default)))
         .with_writer(std::io::stderr);
     match log.log_format {
         LogFormat::Json => logs.json().with_current_span(true).with_span_list(false).init(),
@@ -59,7 +61,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             // Signal handlers first: a SIGTERM that comes while the server starts is not lost.
             let shutdown = server::shutdown_signal();
             let application = app::build(args.config(database)?).await?;
-            print_demo(&application);
+            if let Some(demo) = &application.demo {
+                print!("{}", demo.banner(application.addr()));
+            }
             application.run_until(shutdown).await.map_err(Failure)
         }
         Command::Openapi { json } => {
@@ -189,18 +193,5 @@ async fn webhook(database: &config::DatabaseArgs, command: WebhookCommand) -> Re
                 other => shown(other),
             })
         }
-    }
-}
-
-fn print_demo(application: &Application) {
-    let Some(demo) = &application.demo else { return };
-    println!("Demo mode: friendship mode is on.");
-    println!("Docs (Swagger UI): http://{}/docs/", application.addr());
-    if demo.ephemeral_secret {
-        println!("JWT_SECRET is not set: these tokens are signed with a random secret and last as long as this process.");
-    }
-    println!("Paste one of these tokens into Authorize (valid 24 hours):");
-    for (user, token) in &demo.users {
-        println!("  {:<6} (id {}): {token}", user.username, user.id);
     }
 }

@@ -25,6 +25,17 @@ fn users_are_created_in_the_default_database_file_and_deleted() {
     assert_one_line_error(&out, "error: ");
 }
 
+/// A one-shot command prints its result and nothing else, without RUST_LOG too (a new database
+/// is migrated first: the migrator's progress is not the command's output).
+#[test]
+fn one_shot_commands_print_only_their_result() {
+    let cli = Cli::new();
+    let out = cli.command().env_remove("RUST_LOG").args(["user", "create", "alice"]).output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "1\n");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "", "nothing on stderr");
+}
+
 #[test]
 fn tokens_are_signed_with_jwt_secret() {
     let cli = Cli::new();

@@ -252,7 +252,7 @@ impl LiveHub {
     }
 
     /// Follows the outbox until `stop`: every event numbered after the last one seen, in order.
-    pub async fn follow(self: Arc<Self>, repo: Repo, stop: Arc<Notify>) {
+    pub async fn follow_outbox(self: Arc<Self>, repo: Repo, stop: Arc<Notify>) {
         let mut last = loop {
             match repo.last_event_id().await {
                 Ok(last) => break last,

@@ -12,7 +12,7 @@ use super::entities::{connection_requests as requests, connections, users};
 use super::relations::{fold_relations, relation_row, relations_query, request_relation, scalar, is_active};
 use super::rows::{self, Row, USER_COLUMNS};
 use super::users::active_ids_query;
-use super::shapes::{self, Arg, Cell, Shape};
+use super::shapes::{self, Arg, LazyShape, Shape};
 use super::{Repo, RepoError, User, sqlite};
 use crate::domain::Relation;
 
@@ -236,13 +236,13 @@ fn own_counter_query(caller: i64, counter: users::Column) -> SelectStatement {
         .to_owned()
 }
 
-static OWN_CONNECTIONS_PAGE: Cell = Cell::new();
-static CONNECTION_ORDER: [Cell; 2] = [const { Cell::new() }; 2];
-static PARTNER_IDS: Cell = Cell::new();
-pub(super) static PAGE_USERS: Cell = Cell::new();
-pub(super) static OWNER: Cell = Cell::new();
-static REQUESTS_PAGE: [Cell; 2] = [const { Cell::new() }; 2];
-static OWN_COUNTER: [Cell; 2] = [const { Cell::new() }; 2];
+static OWN_CONNECTIONS_PAGE: LazyShape = LazyShape::new();
+static CONNECTION_ORDER: [LazyShape; 2] = [const { LazyShape::new() }; 2];
+static PARTNER_IDS: LazyShape = LazyShape::new();
+pub(super) static PAGE_USERS: LazyShape = LazyShape::new();
+pub(super) static OWNER: LazyShape = LazyShape::new();
+static REQUESTS_PAGE: [LazyShape; 2] = [const { LazyShape::new() }; 2];
+static OWN_COUNTER: [LazyShape; 2] = [const { LazyShape::new() }; 2];
 
 /// A statement built once and the arguments of this call.
 pub(super) type Bound = (&'static Shape, Vec<Arg>);

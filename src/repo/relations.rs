@@ -21,7 +21,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 use super::entities::{connection_requests as requests, connections, events, relations, users};
 use super::rows::Row;
-use super::shapes::{self, Arg, Cell, Cells, Shape};
+use super::shapes::{self, Arg, LazyShape, LazyShapes, Shape};
 use super::{Repo, RepoError, sqlite};
 use crate::domain::{self, Action, Conflict, Counts, Relation, Transition};
 
@@ -153,7 +153,7 @@ fn pair_state_columns(caller: i64, other: i64, low: i64, high: i64) -> [Expr; PA
     ]
 }
 
-static PAIR_STATE: Cell = Cell::new();
+static PAIR_STATE: LazyShape = LazyShape::new();
 
 /// The statement and arguments that read the pair of `caller` and `other`.
 pub fn pair_state(caller: i64, other: i64) -> (&'static Shape, [Arg; 4]) {
@@ -564,8 +564,8 @@ fn mark_viewed(caller: i64, other: i64, now: DateTime<Utc>) -> UpdateStatement {
 
 /// SQLite's statements of each transition, in order: the rows it removes, the pair's row,
 /// the rows it adds and the counters.
-static SQLITE_WRITES: [Cells; TRANSITION_KEYS] = [const { Cells::new() }; TRANSITION_KEYS];
-static MARK_VIEWED: Cell = Cell::new();
+static SQLITE_WRITES: [LazyShapes; TRANSITION_KEYS] = [const { LazyShapes::new() }; TRANSITION_KEYS];
+static MARK_VIEWED: LazyShape = LazyShape::new();
 
 fn sqlite_writes(t: &Transition, caller_is_low: bool) -> &'static [Shape] {
     SQLITE_WRITES[transition_key(t, caller_is_low)].get(|| {
@@ -693,9 +693,9 @@ fn request_as_new_statement(ids: Ids, t: &Transition, now: DateTime<Utc>) -> sea
 }
 
 /// PostgreSQL's one statement of each transition.
-static POSTGRES_CHANGES: [Cell; TRANSITION_KEYS] = [const { Cell::new() }; TRANSITION_KEYS];
+static POSTGRES_CHANGES: [LazyShape; TRANSITION_KEYS] = [const { LazyShape::new() }; TRANSITION_KEYS];
 /// A request as if the pair were new, by `caller_is_low`.
-static REQUEST_AS_NEW: [Cell; 2] = [const { Cell::new() }; 2];
+static REQUEST_AS_NEW: [LazyShape; 2] = [const { LazyShape::new() }; 2];
 
 async fn apply_postgres(
     db: &DatabaseConnection,

@@ -95,11 +95,11 @@ impl Shape {
 }
 
 /// A statement built on first use.
-pub struct Cell(OnceLock<Shape>);
+pub struct LazyShape(OnceLock<Shape>);
 
-impl Cell {
+impl LazyShape {
     pub const fn new() -> Self {
-        Cell(OnceLock::new())
+        LazyShape(OnceLock::new())
     }
 
     pub fn get<S: QueryStatementWriter>(&self, build: impl FnOnce() -> S) -> &Shape {
@@ -107,18 +107,18 @@ impl Cell {
     }
 }
 
-impl Default for Cell {
+impl Default for LazyShape {
     fn default() -> Self {
         Self::new()
     }
 }
 
 /// Several statements built on first use (the writes of one transition).
-pub struct Cells(OnceLock<Vec<Shape>>);
+pub struct LazyShapes(OnceLock<Vec<Shape>>);
 
-impl Cells {
+impl LazyShapes {
     pub const fn new() -> Self {
-        Cells(OnceLock::new())
+        LazyShapes(OnceLock::new())
     }
 
     pub fn get(&self, build: impl FnOnce() -> Vec<Shape>) -> &[Shape] {
@@ -126,7 +126,7 @@ impl Cells {
     }
 }
 
-impl Default for Cells {
+impl Default for LazyShapes {
     fn default() -> Self {
         Self::new()
     }

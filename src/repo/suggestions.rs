@@ -13,7 +13,7 @@ use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Order, Query, SelectS
 use super::entities::{connections, relations, users};
 use super::hidden::hidden_either_way;
 use super::lists::{Bound, OWNER, PAGE_IDS, PAGE_USERS, Page, Segments, connections_side, owner_query, page_user_row, page_users_query, pair_with, ready};
-use super::shapes::{self, Arg, Cell};
+use super::shapes::{self, Arg, LazyShape};
 use super::{Repo, RepoError, User};
 
 /// How many of the caller's most recent connections the ranking reads.
@@ -80,9 +80,9 @@ fn friends_newest_query(friends: &[i64]) -> SelectStatement {
     query
 }
 
-static NEWEST_SIDE: [Cell; 2] = [const { Cell::new() }; 2];
-static FRIENDS_NEWEST: Cell = Cell::new();
-static ELIGIBLE: Cell = Cell::new();
+static NEWEST_SIDE: [LazyShape; 2] = [const { LazyShape::new() }; 2];
+static FRIENDS_NEWEST: LazyShape = LazyShape::new();
+static ELIGIBLE: LazyShape = LazyShape::new();
 
 struct SuggestionsPlan {
     caller: i64,

@@ -11,7 +11,7 @@ use sea_orm::{
 use super::entities::users;
 use super::relations::{PairState, pair_state};
 use super::rows;
-use super::shapes::{self, Arg, Cell, Shape};
+use super::shapes::{self, Arg, LazyShape, Shape};
 use super::{Repo, RepoError, User, sqlite};
 
 /// User `id`, if they exist and are not deleted.
@@ -21,7 +21,7 @@ fn active_user_query(id: i64) -> SelectStatement {
     q.and_where(Expr::col(users::Column::Id).eq(id)).and_where(Expr::col(users::Column::Deleted).eq(false)).to_owned()
 }
 
-static ACTIVE_USER: Cell = Cell::new();
+static ACTIVE_USER: LazyShape = LazyShape::new();
 
 /// The statement and argument that read user `id`, if active.
 fn active_user(id: i64) -> (&'static Shape, [Arg; 1]) {
