@@ -213,9 +213,10 @@ test("WebhookService: every function, as a staff dashboard calls them", async ()
   assert.equal((await WebhookService.revealWebhookSigningSecret(created.id)).signing_secret, created.signing_secret);
   await WebhookService.expireWebhookSigningSecret(created.id);
   assert.notEqual((await WebhookService.revealWebhookSigningSecret(created.id)).signing_secret, created.signing_secret);
-  // The earlier tests' changes are events 1, 2, ...
-  await WebhookService.resendWebhookEndpointEvent(created.id, 1);
-  await WebhookService.resendMultipleWebhookEndpointEvent(created.id, [1, 2]);
+  // The earlier tests' changes are events 1, 2, ... An inactive endpoint gets no resend (and so
+  // nothing is sent to the public address above).
+  await rejectsWith(WebhookService.resendWebhookEndpointEvent(created.id, 1), 409, "endpoint_inactive");
+  await rejectsWith(WebhookService.resendMultipleWebhookEndpointEvent(created.id, [1, 2]), 409, "endpoint_inactive");
   const attempts = await WebhookService.getAllWebhookEndpointAttempts(created.id);
   assert.equal(typeof attempts.count, "number");
   await WebhookService.deleteWebhookEndpoint(created.id);
