@@ -8,8 +8,6 @@ use poem::web::Data;
 use poem_openapi::param::Header;
 use poem_openapi::payload::EventStream;
 use poem_openapi::registry::{MetaSchema, MetaSchemaRef, Registry};
-
-use crate::domain::Event;
 use poem_openapi::{ApiResponse, OpenApi};
 use futures_util::stream::BoxStream;
 use tokio::sync::broadcast::error::RecvError;
@@ -18,6 +16,7 @@ use super::error::{ApiError, ErrorResponses, TOO_MANY_LIVE};
 use super::users::OtherTags;
 use super::webhooks::EventPayloadBody;
 use super::{AppState, BearerAuth, StreamErrors};
+use crate::domain::Event;
 use crate::live::{LiveEvent, Ticket};
 
 /// How often an idle stream gets a comment, so that proxies keep it open.

@@ -325,7 +325,8 @@ pub fn app(state: Arc<AppState>, limits: Limits, draining: Draining) -> Result<i
             let draining = draining.clone();
             async move {
                 let mut response = response?;
-                if draining.is_on() {
+                // (Not on a WebSocket's `101`: its `Connection: upgrade` must stand.)
+                if draining.is_on() && response.status() != StatusCode::SWITCHING_PROTOCOLS {
                     response.headers_mut().insert(poem::http::header::CONNECTION, poem::http::HeaderValue::from_static("close"));
                 }
                 Ok(response)
