@@ -1,19 +1,23 @@
 //! A SelfCommunity-compatible connections (friendship) API server.
 //!
-//! Layers, outside in: [`server`] (HTTP plumbing) → [`api`] (operations, errors, spec) →
-//! [`service`] (rules) → [`domain`] (the state machine) and [`repo`] (sea-orm, the schema).
-//! [`config`] reads every setting once; [`app::build`] wires the layers from it (`main` and the
-//! tests call it).
+//! Layers, lowest first; a module imports only from layers below its own, and a feature never
+//! from another feature (`tests/architecture.rs` checks it):
+//!
+//! 1. [`domain`]: the state machine, users, pages, the rules' error (pure).
+//! 2. [`db`]: connecting, SQLite's writer and readers, the schema, statement shapes, rows, and
+//!    the statements several features share.
+//! 3. [`outbox`]: a change's event with its notification and deliveries, the relay, numbered
+//!    reads.
+//! 4. [`http`]: errors, the security scheme, pagination, rate limits, shared schemas, metrics.
+//! 5. [`features`]: one folder per feature, each with its operations, rules and queries.
+//! 6. [`server`] (the HTTP server and the spec) and [`docs`] (the docs site).
+//! 7. [`app`]: the configuration and `build(Config)`, which `main` and the tests call.
 
-pub mod api;
 pub mod app;
-pub mod auth;
-pub mod config;
+pub mod db;
 pub mod docs;
 pub mod domain;
-pub mod live;
-pub mod metrics;
-pub mod repo;
+pub mod features;
+pub mod http;
+pub mod outbox;
 pub mod server;
-pub mod service;
-pub mod webhooks;

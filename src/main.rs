@@ -5,12 +5,12 @@ use std::process::ExitCode;
 
 use tracing_subscriber::EnvFilter;
 
-use connections_api::api::spec;
 use connections_api::app;
-use connections_api::auth::Authenticator;
-use connections_api::config::{self, Cli, Command, FeatureCommand, LogArgs, LogFormat, PreferenceCommand, UserCommand, WebhookCommand};
+use connections_api::app::config::{self, Cli, Command, FeatureCommand, LogArgs, LogFormat, PreferenceCommand, UserCommand, WebhookCommand};
+use connections_api::features::users::rules::preference_json;
+use connections_api::http::tokens::Authenticator;
 use connections_api::server;
-use connections_api::service::preference_json;
+use connections_api::server::spec;
 
 /// A failure to report in one line.
 struct Failure(String);
@@ -153,9 +153,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
 /// `webhook add|list|remove`: the staff API's rules (the same checks of the target and the
 /// event types), JSON on stdout.
 async fn webhook(database: &config::DatabaseArgs, command: WebhookCommand) -> Result<(), Failure> {
-    use connections_api::api::webhooks::{CreatedBody, EndpointBody};
-    use connections_api::repo::webhooks::EndpointFields;
-    use connections_api::webhooks::endpoints::{WebhookError, WebhookService};
+    use connections_api::features::webhooks::api::{CreatedBody, EndpointBody};
+    use connections_api::features::webhooks::endpoints::{WebhookError, WebhookService};
+    use connections_api::features::webhooks::queries::EndpointFields;
     use poem_openapi::types::ToJSON;
     let shown = |e: WebhookError| match e {
         WebhookError::Field(field, code, message) => Failure(format!("{field}: {message} ({code})")),

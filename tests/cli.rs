@@ -40,10 +40,10 @@ fn one_shot_commands_print_only_their_result() {
 fn tokens_are_signed_with_jwt_secret() {
     let cli = Cli::new();
     let token = cli.ok(&["token", "7", "--ttl", "120"]);
-    let auth = connections_api::auth::Authenticator::new(SECRET.as_bytes(), 0);
+    let auth = connections_api::http::tokens::Authenticator::new(SECRET.as_bytes(), 0);
     let claims = auth.verify(token.trim()).expect("the printed token verifies");
     assert_eq!(claims.user_id, 7);
-    assert!(claims.exp - connections_api::auth::unix_now() <= 120);
+    assert!(claims.exp - connections_api::http::tokens::unix_now() <= 120);
 
     let out = cli.command().env_remove("JWT_SECRET").args(["token", "7"]).output().unwrap();
     assert_one_line_error(&out, "error: JWT_SECRET: ");
@@ -157,9 +157,9 @@ fn bad_settings_stop_the_program_with_one_line_naming_them() {
 fn openapi_prints_the_generated_spec() {
     let cli = Cli::new();
     let printed = cli.ok(&["openapi"]);
-    assert_eq!(printed, connections_api::api::spec::generate_yaml().unwrap());
+    assert_eq!(printed, connections_api::server::spec::generate_yaml().unwrap());
     let json: serde_json::Value = serde_json::from_str(&cli.ok(&["openapi", "--json"])).unwrap();
-    assert_eq!(json, connections_api::api::spec::generate().unwrap());
+    assert_eq!(json, connections_api::server::spec::generate().unwrap());
 }
 
 /// `serve --demo` (what `make run` starts): seeds users, prints the docs URL and working tokens.
@@ -211,10 +211,10 @@ fn seed_loads_users_and_relations_in_bulk() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let url = cli.url();
     let counts = runtime.block_on(async {
-        let repo = connections_api::repo::Repo::connect(&url).await.unwrap();
+        let repo = connections_api::db::connection::Repo::connect(&url).await.unwrap();
         repo.relation_counts().await.unwrap()
     });
-    assert_eq!(counts, connections_api::repo::RelationCounts { requests: 150, connections: 150 });
+    assert_eq!(counts, connections_api::db::connection::RelationCounts { requests: 150, connections: 150 });
     let out = cli.run(&["seed", "--users", "10"]);
     assert_one_line_error(&out, "error: seed needs an empty database");
     let out = Cli::new().run(&["seed", "--users", "10", "--connections", "100"]);
@@ -224,7 +224,7 @@ fn seed_loads_users_and_relations_in_bulk() {
 /// Sends a request (which the caller's write lock keeps in flight), waits until the server is
 /// serving it (its in-flight gauge says so: the scrape and this request), then sends SIGTERM.
 async fn sigterm_during_a_request(base: &str, pid: u32) -> tokio::task::JoinHandle<reqwest::Result<reqwest::Response>> {
-    let token = connections_api::auth::Authenticator::new(SECRET.as_bytes(), 0).issue(1, 600);
+    let token = connections_api::http::tokens::Authenticator::new(SECRET.as_bytes(), 0).issue(1, 600);
     let request = tokio::spawn(reqwest::Client::new().post(format!("{base}/api/v2/user/2/connection/request/")).bearer_auth(token).send());
     wait_for_metric(base, "connections_http_requests_in_flight", 2.0).await;
     Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
@@ -295,7 +295,7 @@ fn sigterm_drains_with_readyz_503_before_closing_the_listener() {
         }
     });
     assert_eq!((status, connection.as_deref(), code.as_str()), (503, Some("close"), Some("shutting_down")));
-    let token = connections_api::auth::Authenticator::new(SECRET.as_bytes(), 0).issue(1, 600);
+    let token = connections_api::http::tokens::Authenticator::new(SECRET.as_bytes(), 0).issue(1, 600);
     let sent_after = signalled.elapsed();
     let served = runtime.block_on(async {
         let request = reqwest::Client::new().post(format!("{base}/api/v2/user/2/connection/request/")).bearer_auth(token);
@@ -350,9 +350,9 @@ fn no_secret_reaches_the_logs() {
             .env("WEBHOOK_ALLOW_PRIVATE_TARGETS", "true")
             .stderr(std::fs::File::create(&log).unwrap());
     });
-    let auth = connections_api::auth::Authenticator::new(SECRET.as_bytes(), 0);
+    let auth = connections_api::http::tokens::Authenticator::new(SECRET.as_bytes(), 0);
     let good = auth.issue(1, 600);
-    let forged = connections_api::auth::Authenticator::new(b"forged-key", 0).issue(1, 600);
+    let forged = connections_api::http::tokens::Authenticator::new(b"forged-key", 0).issue(1, 600);
     runtime.block_on(async {
         let client = reqwest::Client::new();
         for token in [&good, &forged] {
@@ -390,7 +390,7 @@ fn previous_secrets_still_verify() {
         let client = reqwest::Client::new();
         let mut statuses = Vec::new();
         for key in [SECRET.as_bytes(), b"retired-two".as_slice(), b"never-used".as_slice()] {
-            let token = connections_api::auth::Authenticator::new(key, 0).issue(1, 600);
+            let token = connections_api::http::tokens::Authenticator::new(key, 0).issue(1, 600);
             let response = client.get(format!("{base}/api/v2/user/me/")).bearer_auth(token).send().await.unwrap();
             statuses.push(response.status().as_u16());
         }
@@ -411,7 +411,7 @@ fn json_logs_carry_the_request_id() {
     let (mut server, base, _) = start_server(&cli, |command| {
         command.env("LOG_FORMAT", "json").env("RUST_LOG", "info").stderr(std::fs::File::create(&log).unwrap());
     });
-    let token = connections_api::auth::Authenticator::new(SECRET.as_bytes(), 0).issue(1, 600);
+    let token = connections_api::http::tokens::Authenticator::new(SECRET.as_bytes(), 0).issue(1, 600);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let status = runtime.block_on(async {
         reqwest::Client::new()
@@ -459,7 +459,7 @@ fn identity_provider_tokens_verify_with_the_public_key() {
     let sign = |key_file: &str, iss: &str, aud: &str| {
         let key = EncodingKey::from_ec_pem(&std::fs::read(fixtures.join(key_file)).unwrap()).unwrap();
         let claims = serde_json::json!({
-            "user_id": 2, "exp": connections_api::auth::unix_now() + 600, "iss": iss, "aud": aud,
+            "user_id": 2, "exp": connections_api::http::tokens::unix_now() + 600, "iss": iss, "aud": aud,
         });
         jsonwebtoken::encode(&Header::new(Algorithm::ES256), &claims, &key).unwrap()
     };
@@ -468,7 +468,7 @@ fn identity_provider_tokens_verify_with_the_public_key() {
         ("another key", sign("other-es256-private.pem", "https://id.example.com", "community"), 401),
         ("another issuer", sign("es256-private.pem", "https://evil.example.com", "community"), 401),
         ("another audience", sign("es256-private.pem", "https://id.example.com", "billing"), 401),
-        ("an HS256 token", connections_api::auth::Authenticator::new(SECRET.as_bytes(), 0).issue(2, 600), 401),
+        ("an HS256 token", connections_api::http::tokens::Authenticator::new(SECRET.as_bytes(), 0).issue(2, 600), 401),
     ];
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let answers = runtime.block_on(async {

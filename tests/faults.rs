@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use connections_api::auth::Authenticator;
+use connections_api::http::tokens::Authenticator;
 use connections_api::domain::Relation;
-use connections_api::repo::Repo;
+use connections_api::db::connection::Repo;
 use sea_orm::ConnectionTrait;
 
 #[path = "support/postgres.rs"]
@@ -367,7 +367,7 @@ fn an_acknowledged_change_is_delivered_after_a_kill(cli: &Cli) {
     let (_restarted, _, _) = start_server(cli, allow_private);
     let got = runtime.block_on(hook.wait_for(before_restart.max(1)));
     let last = got.last().unwrap();
-    assert!(connections_api::webhooks::signature::verify(&secret, &last.signature, last.body.as_bytes()).is_some());
+    assert!(connections_api::features::webhooks::signature::verify(&secret, &last.signature, last.body.as_bytes()).is_some());
     let payload = last.json();
     assert_eq!(payload["type"], "connection_request.created", "{payload}");
     assert_eq!((payload["data"]["from_user"]["id"].as_i64(), payload["data"]["to_user"]["id"].as_i64()), (Some(1), Some(2)));

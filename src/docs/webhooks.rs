@@ -1,5 +1,5 @@
 //! The webhooks' page (`docs/webhooks.md`), made from the code that sends them: the event
-//! types and who is `from_user` (`crate::domain::Event`), a payload (`webhooks::payload`), the
+//! types and who is `from_user` (`crate::domain::Event`), a payload (`outbox::payload`), the
 //! signature (`webhooks::signature`) and the retry schedule.
 
 use std::fmt::Write as _;
@@ -7,9 +7,10 @@ use std::fmt::Write as _;
 use chrono::DateTime;
 
 use crate::domain::Event;
-use crate::repo::entities::{events, users};
-use crate::repo::webhooks::EventWithUsers;
-use crate::webhooks::{RETRY_SCHEDULE, payload, signature};
+use crate::db::entities::{events, users};
+use crate::features::webhooks::{RETRY_SCHEDULE, signature};
+use crate::outbox::events::EventWithUsers;
+use crate::outbox::payload;
 
 fn change(event: Event) -> &'static str {
     match event {

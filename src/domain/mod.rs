@@ -1,7 +1,13 @@
-//! The connection state machine of the contract: pure data and functions, no HTTP, no SQL.
+//! The pure domain, no HTTP and no SQL: the contract's connection state machine (here), the
+//! users every feature hands out ([`users`]), pages ([`paging`]) and the rules' error
+//! ([`error`]).
 //!
 //! Every action, whichever endpoint fires it, goes through [`apply`]; the repository persists the
 //! state it returns inside the transaction that read the previous one.
+
+pub mod error;
+pub mod paging;
+pub mod users;
 
 use std::fmt;
 

@@ -9,12 +9,17 @@ use poem::http::{StatusCode, Uri};
 use poem::web::Redirect;
 use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, get, handler};
 
-use crate::api::rate_limit::ConnectionPlace;
-use crate::api::{AppState, spec};
+use crate::domain::error::ServiceError;
+use crate::http::error::ApiError;
+use crate::http::metrics::CONTENT_TYPE;
+use crate::http::rate_limit::{ConnectionPlace, SlotHolder};
 
-mod routes;
-pub use routes::RouteTable;
-use routes::json_errors;
+pub mod routes;
+pub mod spec;
+pub mod state;
+
+use routes::{RouteTable, json_errors};
+use state::AppState;
 
 /// The contract as committed: served as it is, and checked against the code by the drift test.
 pub const OPENAPI_YAML: &str = include_str!("../../openapi.yaml");
@@ -42,7 +47,7 @@ fn trim_trailing_slash(mut req: Request) -> Request {
 fn new_request_id() -> String {
     static PREFIX: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let prefix = PREFIX.get_or_init(|| crate::auth::random_hex(4));
+    let prefix = PREFIX.get_or_init(|| crate::http::tokens::random_hex(4));
     format!("{prefix}{:08x}", NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
 }
 
@@ -105,7 +110,7 @@ impl Default for Limits {
 /// arrive in time is `408`; an answer that is not ready in time is `503` with `Retry-After`
 /// (the database is the only thing the server waits for).
 async fn deadline<E: Endpoint>(next: E, mut req: Request, timeout: Duration) -> poem::Result<Response> {
-    use crate::api::error::{ApiError, PAYLOAD_TOO_LARGE, REQUEST_TIMEOUT, SERVICE_UNAVAILABLE};
+    use crate::http::error::{PAYLOAD_TOO_LARGE, REQUEST_TIMEOUT, SERVICE_UNAVAILABLE};
     let started = std::time::Instant::now();
     let too_large = || {
         ApiError::new(PAYLOAD_TOO_LARGE).with_message(format!("The request body is too large: {MAX_BODY_BYTES} bytes at most."))
@@ -167,12 +172,12 @@ impl Draining {
 /// the server is draining before it stops.
 #[handler]
 async fn readyz(req: &Request) -> poem::Result<Response> {
-    use crate::api::error::{ApiError, SHUTTING_DOWN};
+    use crate::http::error::SHUTTING_DOWN;
     let state = req.data::<Arc<AppState>>().ok_or(poem::error::NotFoundError)?;
     if req.data::<Draining>().is_some_and(Draining::is_on) {
         return Err(ApiError::new(SHUTTING_DOWN).with_header(poem::http::header::RETRY_AFTER, "1").into());
     }
-    state.connections.ping().await.map_err(crate::api::error::ApiError::from)?;
+    state.repo.ping().await.map_err(|e| ApiError::from(ServiceError::from(e)))?;
     Ok(Response::builder().content_type("application/json").body("{\"status\":\"ready\"}"))
 }
 
@@ -180,9 +185,9 @@ async fn readyz(req: &Request) -> poem::Result<Response> {
 #[handler]
 fn prometheus(req: &Request) -> poem::Result<Response> {
     let state = req.data::<Arc<AppState>>().ok_or(poem::error::NotFoundError)?;
-    let user_slots = state.in_flight.as_ref().map_or(0, |cap| cap.taken());
-    let text = state.metrics.render(state.connections.pool_use(), user_slots);
-    Ok(Response::builder().content_type(crate::metrics::CONTENT_TYPE).body(text))
+    let user_slots = state.kit.in_flight.as_ref().map_or(0, |cap| cap.taken());
+    let text = state.metrics.render(state.repo.pool_use(), user_slots);
+    Ok(Response::builder().content_type(CONTENT_TYPE).body(text))
 }
 
 /// The framework's own limit, measured by `make bench`: a token check and a constant answer,
@@ -193,8 +198,8 @@ fn ceiling(req: &Request) -> poem::Result<Response> {
     let token = req
         .header("authorization")
         .and_then(|h| h.strip_prefix("Bearer "))
-        .ok_or_else(crate::api::error::ApiError::not_authenticated)?;
-    state.auth.verify(token).map_err(crate::api::error::ApiError::from)?;
+        .ok_or_else(ApiError::not_authenticated)?;
+    state.kit.auth.verify(token).map_err(ApiError::from)?;
     Ok(Response::builder().content_type("application/json").body("{\"ok\":true}"))
 }
 
@@ -248,7 +253,7 @@ pub fn app(state: Arc<AppState>, limits: Limits, draining: Draining) -> Result<i
         ("/healthz", get(healthz).boxed()),
         ("/readyz", get(readyz).boxed()),
         ("/metrics", get(prometheus).boxed()),
-        ("/ws/notify", get(crate::live::socket::notify).boxed()),
+        ("/ws/notify", get(crate::features::live::socket::notify).boxed()),
         ("/docs", get(poem::endpoint::make_sync(|_| Redirect::permanent("/docs/").into_response())).boxed()),
         (
             "/docs/",
@@ -296,11 +301,11 @@ pub fn app(state: Arc<AppState>, limits: Limits, draining: Draining) -> Result<i
     let state_for_metrics = state.clone();
     let origins = state.cors_allowed_origins.clone();
 
-    let app = routes
-        .data(state)
+    let app = state
+        .attach(routes)
         .before(|mut req| async move {
             // Where the token check leaves the request's in-flight slot (dropped with the request).
-            req.extensions_mut().insert(crate::api::rate_limit::SlotHolder::default());
+            req.extensions_mut().insert(SlotHolder::default());
             Ok(trim_trailing_slash(req))
         })
         .around(move |next, req| deadline(next, req, limits.request_timeout))

@@ -6,7 +6,7 @@
 use poem::error::ResponseError;
 use poem::{Endpoint, IntoResponse, Request, Response};
 
-use crate::api::error::{Routes, framework_error};
+use crate::http::error::{Routes, framework_error};
 
 /// A path template of the spec (`/api/v2/user/{id}/...`), split once into its segments.
 #[derive(Clone, Debug)]

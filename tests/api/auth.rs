@@ -3,8 +3,8 @@
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
-use connections_api::auth::unix_now;
-use connections_api::repo::RelationCounts;
+use connections_api::http::tokens::unix_now;
+use connections_api::db::connection::RelationCounts;
 
 use crate::harness::{SECRET, TestApp, assert_error};
 

@@ -3,7 +3,7 @@
 use futures::future::join_all;
 
 use connections_api::domain::Relation;
-use connections_api::repo::RelationCounts;
+use connections_api::db::connection::RelationCounts;
 
 use crate::harness::{TestApp, json, status_of};
 

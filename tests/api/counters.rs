@@ -93,7 +93,7 @@ async fn deleting_a_user_takes_them_out_of_everyone_elses_counters() {
     assert_eq!((before.connection_requests_received_counter, before.connection_requests_sent_counter), (1, 1));
     assert!(app.repo.delete_user(gone.id).await.unwrap());
     assert_eq!(app.repo.miscounted_users().await.unwrap(), vec![]);
-    let counters = |u: connections_api::repo::User| {
+    let counters = |u: connections_api::db::entities::users::Model| {
         (u.connections_counter, u.connection_requests_received_counter, u.connection_requests_sent_counter)
     };
     let app = &app;

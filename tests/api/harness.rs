@@ -4,12 +4,14 @@
 //! admin URL (`postgres://USER@HOST:PORT/postgres`), every test gets a fresh database there.
 
 use connections_api::app;
-use connections_api::auth::Authenticator;
-use connections_api::config::{Config, TokenConfig};
+use connections_api::http::tokens::Authenticator;
+use connections_api::app::config::{Config, TokenConfig};
 use connections_api::domain::{Action, Relation};
-use connections_api::repo::{Durability, Repo, User};
+use connections_api::db::connection::Repo;
+use connections_api::db::entities::users::Model as User;
+use connections_api::db::sqlite::Durability;
 use connections_api::server;
-use connections_api::webhooks::WebhookSettings;
+use connections_api::features::webhooks::WebhookSettings;
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::Value;
 
@@ -51,7 +53,7 @@ pub struct Options {
 async fn fresh_database() -> (String, Option<tempfile::TempDir>) {
     match std::env::var("TEST_POSTGRES_URL") {
         Ok(admin) if !admin.is_empty() => {
-            let name = format!("t_{}", connections_api::auth::random_hex(8));
+            let name = format!("t_{}", connections_api::http::tokens::random_hex(8));
             let db = Database::connect(&admin).await.expect("connect to TEST_POSTGRES_URL");
             db.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create test database");
             db.close().await.ok();
@@ -122,12 +124,12 @@ impl TestApp {
             max_in_flight_per_user: options.in_flight_per_user.unwrap_or(0),
             limits: options.limits,
             webhooks: webhook_settings(&options),
-            live: connections_api::live::LiveSettings {
-                max_per_user: options.live_max_per_user.unwrap_or(connections_api::live::LiveSettings::default().max_per_user),
-                backlog: options.live_backlog.unwrap_or(connections_api::live::LiveSettings::default().backlog),
+            live: connections_api::features::live::hub::LiveSettings {
+                max_per_user: options.live_max_per_user.unwrap_or(connections_api::features::live::hub::LiveSettings::default().max_per_user),
+                backlog: options.live_backlog.unwrap_or(connections_api::features::live::hub::LiveSettings::default().backlog),
                 ping_interval: options
                     .live_ping_ms
-                    .map_or(connections_api::live::LiveSettings::default().ping_interval, std::time::Duration::from_millis),
+                    .map_or(connections_api::features::live::hub::LiveSettings::default().ping_interval, std::time::Duration::from_millis),
                 ..Default::default()
             },
         };
@@ -241,7 +243,7 @@ impl TestApp {
     /// servers' cached community mode has expired: the contract allows up to a second.
     pub async fn set_preference(&self, name: &str, value: bool) {
         self.repo.set_preference("configurations", name, &value.to_string()).await.unwrap();
-        tokio::time::sleep(connections_api::service::MODE_CACHE_TTL + std::time::Duration::from_millis(50)).await;
+        tokio::time::sleep(connections_api::db::mode::MODE_CACHE_TTL + std::time::Duration::from_millis(50)).await;
     }
 }
 

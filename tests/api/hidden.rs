@@ -10,13 +10,13 @@ use connections_api::domain::{Action, Relation};
 use crate::concurrency::action_path;
 use crate::harness::{TestApp, assert_error, json};
 
-async fn flags(app: &TestApp, caller: &connections_api::repo::User, other: i64) -> (Value, Value) {
+async fn flags(app: &TestApp, caller: &connections_api::db::entities::users::Model, other: i64) -> (Value, Value) {
     let (_, hidden) = json(app.get(caller, &format!("/api/v2/user/{other}/is_hidden/")).await).await;
     let (_, hidden_by) = json(app.get(caller, &format!("/api/v2/user/{other}/is_hidden_by/")).await).await;
     (hidden, hidden_by)
 }
 
-async fn hide(app: &TestApp, caller: &connections_api::repo::User, other: i64) {
+async fn hide(app: &TestApp, caller: &connections_api::db::entities::users::Model, other: i64) {
     let response = app.post(caller, &format!("/api/v2/user/{other}/hide/")).await;
     assert_eq!(response.status().as_u16(), 204, "hide {other}");
     assert!(response.bytes().await.unwrap().is_empty(), "204 has no body");
@@ -153,7 +153,7 @@ async fn racing_toggles_leave_what_the_same_toggles_in_a_row_would() {
 async fn static_user_paths_win_over_the_id_route() {
     let app = TestApp::spawn().await;
     let me = app.user("me").await;
-    let spec = connections_api::api::spec::generate().unwrap();
+    let spec = connections_api::server::spec::generate().unwrap();
     let mut walked = 0;
     for (path, item) in spec["paths"].as_object().unwrap() {
         let Some(rest) = path.strip_prefix("/api/v2/user/") else { continue };

@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use connections_api::domain::{Action, Relation};
-use connections_api::repo::User;
+use connections_api::db::entities::users::Model as User;
 
 use crate::harness::{TestApp, assert_error, json};
 

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use connections_api::repo::User;
+use connections_api::db::entities::users::Model as User;
 use futures::{SinkExt, StreamExt};
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
@@ -101,7 +101,7 @@ async fn the_socket_pushes_one_interaction_per_event_to_the_notified_user() {
 async fn a_bad_or_missing_token_never_opens_the_socket() {
     let app = TestApp::spawn().await;
     let a = app.user("alice").await;
-    let forged = connections_api::auth::Authenticator::new(b"another-secret-another-secret-00", 30).issue(a.id, 600);
+    let forged = connections_api::http::tokens::Authenticator::new(b"another-secret-another-secret-00", 30).issue(a.id, 600);
     for protocol in [format!("__{forged}"), "__not.a.token".to_owned(), "graphql-ws".to_owned()] {
         match socket(&app, &protocol).await {
             Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 401, "{protocol}"),

@@ -81,8 +81,8 @@ async fn a_slow_body_is_408() {
 
 /// Another session holding the lock every action needs (SQLite's write lock; on PostgreSQL the
 /// `relations` table), until the transaction is rolled back. The pool comes with it.
-async fn hold_write_lock(app: &TestApp) -> (connections_api::repo::Repo, sea_orm::DatabaseTransaction) {
-    let other = connections_api::repo::Repo::connect(&app.database_url).await.unwrap();
+async fn hold_write_lock(app: &TestApp) -> (connections_api::db::connection::Repo, sea_orm::DatabaseTransaction) {
+    let other = connections_api::db::connection::Repo::connect(&app.database_url).await.unwrap();
     let lock = match other.backend() {
         DbBackend::Sqlite => {
             let options = sea_orm::TransactionOptions {

@@ -2,7 +2,7 @@
 //! and every error it can answer.
 
 use connections_api::domain::{Action, Relation};
-use connections_api::repo::RelationCounts;
+use connections_api::db::connection::RelationCounts;
 
 use crate::harness::{TestApp, assert_error, json, status_of};
 

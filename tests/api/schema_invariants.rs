@@ -167,7 +167,7 @@ async fn postgres_updates_counters_in_place() {
         .unwrap()
         .try_get_by_index::<Option<String>>(0)
         .unwrap();
-    let expected = format!("fillfactor={}", connections_api::repo::migration::USERS_FILLFACTOR);
+    let expected = format!("fillfactor={}", connections_api::db::migration::USERS_FILLFACTOR);
     assert_eq!(options.as_deref(), Some(expected.as_str()));
 }
 
@@ -178,8 +178,8 @@ async fn upgrading_a_database_counts_its_existing_relations() {
     use sea_orm_migration::MigratorTrait;
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("old.sqlite3").display());
-    let repo = connections_api::repo::Repo::connect(&url).await.unwrap();
-    connections_api::repo::migration::Migrator::up(repo.connection(), Some(1)).await.unwrap();
+    let repo = connections_api::db::connection::Repo::connect(&url).await.unwrap();
+    connections_api::db::migration::Migrator::up(repo.connection(), Some(1)).await.unwrap();
     let db = repo.connection();
     let now = "'2026-11-27T10:00:00+00:00'";
     for sql in [
@@ -240,7 +240,7 @@ async fn a_username_is_taken_once_even_in_a_race() {
     for result in results {
         match result.expect("the task ran") {
             Ok(_) => {}
-            Err(connections_api::repo::RepoError::Invalid(message)) => assert!(message.contains("taken"), "{message}"),
+            Err(connections_api::db::error::RepoError::Invalid(message)) => assert!(message.contains("taken"), "{message}"),
             Err(other) => panic!("the loser of the race: {other:?}"),
         }
     }

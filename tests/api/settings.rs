@@ -16,7 +16,7 @@ const DEFAULTS: fn() -> Value = || {
     })
 };
 
-async fn patch(app: &TestApp, caller: &connections_api::repo::User, id: i64, body: Value) -> reqwest::Response {
+async fn patch(app: &TestApp, caller: &connections_api::db::entities::users::Model, id: i64, body: Value) -> reqwest::Response {
     app.client.patch(app.url(&format!("/api/v2/user/{id}/settings/"))).bearer_auth(app.token(caller)).json(&body).send().await.unwrap()
 }
 
@@ -108,10 +108,10 @@ async fn the_role_shows_in_me_only() {
     assert!(!seen.as_object().unwrap().contains_key("role"), "another user's object leaves it out: {seen}");
     assert!(!app.repo.set_role(987654, None).await.unwrap(), "no such user");
 
-    let service = connections_api::service::Connections::new(app.repo.clone());
-    let caller = |u: &connections_api::repo::User| connections_api::service::Caller(u.id);
+    let service = connections_api::features::webhooks::endpoints::WebhookService::new(app.repo.clone(), false);
+    let caller = |u: &connections_api::db::entities::users::Model| connections_api::domain::users::Caller(u.id);
     assert_eq!(service.require_staff(caller(&a)).await.unwrap().id, a.id);
-    assert!(matches!(service.require_staff(caller(&b)).await, Err(connections_api::service::ServiceError::PermissionDenied)));
+    assert!(matches!(service.require_staff(caller(&b)).await, Err(connections_api::domain::error::ServiceError::PermissionDenied)));
     assert!(app.repo.set_role(a.id, None).await.unwrap());
-    assert!(matches!(service.require_staff(caller(&a)).await, Err(connections_api::service::ServiceError::PermissionDenied)));
+    assert!(matches!(service.require_staff(caller(&a)).await, Err(connections_api::domain::error::ServiceError::PermissionDenied)));
 }

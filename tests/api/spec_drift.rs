@@ -64,7 +64,7 @@ fn drift(committed_yaml: &str, generated: &Value) -> Option<String> {
 
 #[test]
 fn openapi_yaml_matches_the_code() {
-    let generated = connections_api::api::spec::generate().expect("spec generates");
+    let generated = connections_api::server::spec::generate().expect("spec generates");
     if let Some(diff) = drift(COMMITTED, &generated) {
         panic!(
             "openapi.yaml and the code disagree. Change both together. \
@@ -75,7 +75,7 @@ fn openapi_yaml_matches_the_code() {
 
 #[test]
 fn the_check_fails_when_one_side_changes() {
-    let generated = connections_api::api::spec::generate().unwrap();
+    let generated = connections_api::server::spec::generate().unwrap();
     let edited = COMMITTED.replacen("summary: Request Connection", "summary: Request a Connection", 1);
     assert_ne!(edited, COMMITTED, "the edit applies");
     let diff = drift(&edited, &generated).expect("a changed summary is drift");
@@ -95,7 +95,7 @@ fn only_the_listed_keys_are_stripped() {
         1,
     );
     assert_ne!(with_links, COMMITTED);
-    let generated = connections_api::api::spec::generate().unwrap();
+    let generated = connections_api::server::spec::generate().unwrap();
     assert_eq!(drift(&with_links, &generated), None, "links are contract-only");
     let with_other = with_links.replacen("          links:", "          x-other:", 1);
     assert!(drift(&with_other, &generated).is_some(), "any other extra key is drift");
@@ -104,7 +104,7 @@ fn only_the_listed_keys_are_stripped() {
 /// Every operation documents every error it can answer, each with examples that validate.
 #[test]
 fn every_error_response_has_examples_of_its_codes() {
-    let spec = connections_api::api::spec::generate().unwrap();
+    let spec = connections_api::server::spec::generate().unwrap();
     for (path, item) in spec["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
             let id = op["operationId"].as_str().unwrap_or_else(|| panic!("{method} {path}: operationId"));
@@ -157,7 +157,7 @@ const ACTIONS: &[(&str, Action)] = &[
 /// so two sets with the same statuses cannot be swapped unnoticed.
 #[test]
 fn each_action_documents_the_conflicts_the_state_machine_can_answer() {
-    let spec = connections_api::api::spec::generate().unwrap();
+    let spec = connections_api::server::spec::generate().unwrap();
     let operation = |wanted: &str| -> serde_json::Map<String, Value> {
         for item in spec["paths"].as_object().unwrap().values() {
             for op in item.as_object().unwrap().values() {
@@ -169,7 +169,7 @@ fn each_action_documents_the_conflicts_the_state_machine_can_answer() {
         panic!("{wanted}: not in the spec");
     };
     for (id, action) in ACTIONS {
-        let mut documented: Vec<String> = connections_api::api::spec::documented_codes(&operation(id))
+        let mut documented: Vec<String> = connections_api::server::spec::documented_codes(&operation(id))
             .into_iter()
             .filter(|(status, _)| *status == 409)
             .map(|(_, code)| code)
@@ -188,7 +188,7 @@ fn each_action_documents_the_conflicts_the_state_machine_can_answer() {
 
 #[test]
 fn connection_status_is_a_nullable_enum_that_lists_null() {
-    let spec = connections_api::api::spec::generate().unwrap();
+    let spec = connections_api::server::spec::generate().unwrap();
     let schema = &spec["components"]["schemas"]["ConnectionStatus"];
     assert_eq!(schema["nullable"], true);
     let values = schema["enum"].as_array().unwrap();
@@ -200,7 +200,7 @@ fn connection_status_is_a_nullable_enum_that_lists_null() {
 
 #[test]
 fn every_path_keeps_its_trailing_slash() {
-    let spec = connections_api::api::spec::generate().unwrap();
+    let spec = connections_api::server::spec::generate().unwrap();
     for path in spec["paths"].as_object().unwrap().keys() {
         assert!(path.starts_with("/api/v2/") && path.ends_with('/'), "{path}");
     }

@@ -3,7 +3,8 @@
 use serde_json::Value;
 
 use connections_api::domain::{Action, Relation};
-use connections_api::repo::{SUGGESTION_FRIENDS, SUGGESTION_PER_FRIEND, User};
+use connections_api::db::entities::users::Model as User;
+use connections_api::features::connections::suggestions::{FRIENDS as SUGGESTION_FRIENDS, PER_FRIEND as SUGGESTION_PER_FRIEND};
 
 use crate::harness::{TestApp, assert_error, json};
 

@@ -106,7 +106,7 @@ async fn features_are_listed_without_auth_as_the_operator_set_them() {
     let (_, first) = get("/api/v2/feature/?limit=1").await;
     assert_eq!(first["count"], 2);
     assert!(first["next"].as_str().unwrap().ends_with("/api/v2/feature/?limit=1&offset=1"));
-    assert!(matches!(app.repo.set_feature("", true).await, Err(connections_api::repo::RepoError::Invalid(_))));
+    assert!(matches!(app.repo.set_feature("", true).await, Err(connections_api::db::error::RepoError::Invalid(_))));
     crate::harness::assert_error(app.client.get(app.url("/api/v2/feature/?limit=0")).send().await.unwrap(), 400, "invalid").await;
 }
 
@@ -119,7 +119,7 @@ async fn verify_token_answers_200_or_401() {
     let (status, body) = json(verify(json!({"token": app.token(&a)})).await.unwrap()).await;
     assert_eq!((status, body), (200, json!({})));
 
-    let forged = connections_api::auth::Authenticator::new(b"another-secret", 0).issue(a.id, 60);
+    let forged = connections_api::http::tokens::Authenticator::new(b"another-secret", 0).issue(a.id, 60);
     assert_error(verify(json!({"token": forged})).await.unwrap(), 401, "token_not_valid").await;
     let token_b = app.token(&b);
     app.repo.delete_user(b.id).await.unwrap();

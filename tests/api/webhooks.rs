@@ -5,9 +5,9 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use connections_api::repo::User;
-use connections_api::repo::webhooks::EndpointFields;
-use connections_api::webhooks::signature;
+use connections_api::db::entities::users::Model as User;
+use connections_api::features::webhooks::queries::EndpointFields;
+use connections_api::features::webhooks::signature;
 use serde_json::{Value, json};
 
 use crate::harness::{Options, TestApp, assert_error, json};

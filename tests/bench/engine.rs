@@ -19,7 +19,7 @@
 use std::time::{Duration, Instant};
 
 use connections_api::domain::Action;
-use connections_api::repo::{Durability, Repo};
+use connections_api::{db::connection::Repo, db::sqlite::Durability};
 use rusqlite::{Connection, params};
 
 const USERS: i64 = 10_000;

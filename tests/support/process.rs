@@ -135,9 +135,9 @@ pub async fn json_of(request: reqwest::RequestBuilder) -> serde_json::Value {
 
 /// Another process's SQLite write transaction on `url`, holding the database's write lock until
 /// it is rolled back (the pool comes with it: it must outlive the transaction).
-pub async fn hold_sqlite_write_lock(url: &str) -> (connections_api::repo::Repo, sea_orm::DatabaseTransaction) {
+pub async fn hold_sqlite_write_lock(url: &str) -> (connections_api::db::connection::Repo, sea_orm::DatabaseTransaction) {
     use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
-    let other = connections_api::repo::Repo::connect(url).await.unwrap();
+    let other = connections_api::db::connection::Repo::connect(url).await.unwrap();
     let options = TransactionOptions { sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate), ..Default::default() };
     let lock = other.connection().begin_with_options(options).await.unwrap();
     (other, lock)

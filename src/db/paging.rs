@@ -1,0 +1,61 @@
+//! Shared paging machinery: a page of rows with its count in one hand-off, and the
+//! conversions page sizes and counts need.
+
+use sea_orm::ConnectionTrait;
+use sea_orm::sea_query::SelectStatement;
+
+use super::connection::Repo;
+use super::error::RepoError;
+use super::rows::{self, Row};
+use super::sqlite;
+use crate::domain::paging::Page;
+
+/// A count as the database answers it, as a page's `count`.
+pub fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+/// A page size or offset as a statement's argument.
+pub fn as_int(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// Runs a future that never waits (SQLite's steps, on the reader's own thread) to its end.
+pub fn ready<T>(future: impl std::future::Future<Output = Result<T, RepoError>>) -> Result<T, RepoError> {
+    let mut future = std::pin::pin!(future);
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.as_mut().poll(&mut context) {
+        std::task::Poll::Ready(output) => output,
+        std::task::Poll::Pending => Err(RepoError::database("an SQLite step waited")),
+    }
+}
+
+impl Repo {
+    /// The rows of `page`, mapped by `map`, and the number `count` answers, in one hand-off
+    /// (the public lists: preferences, features).
+    pub async fn page_with_count<T: Send + 'static>(
+        &self,
+        page: SelectStatement,
+        count: SelectStatement,
+        map: fn(&dyn Row) -> Result<T, RepoError>,
+    ) -> Result<Page<T>, RepoError> {
+        let (items, count) = match self.sqlite() {
+            Some(engine) => {
+                engine
+                    .read(move |conn| {
+                        let items = sqlite::query(conn, &page, |r| map(r))?;
+                        let count = sqlite::query_one(conn, &count, |r| r.int(0))?.unwrap_or(0);
+                        Ok((items, count))
+                    })
+                    .await?
+            }
+            None => {
+                let db = self.connection();
+                let items = db.query_all_raw(rows::postgres(&page)).await?.iter().map(|r| map(r)).collect::<Result<_, _>>()?;
+                let count = db.query_one_raw(rows::postgres(&count)).await?.map(|r| r.int(0)).transpose()?.unwrap_or(0);
+                (items, count)
+            }
+        };
+        Ok(Page { count: self::count(count), items })
+    }
+}

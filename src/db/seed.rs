@@ -1,0 +1,143 @@
+//! Bulk loading for benchmarks and demos: users, connections and pending requests inserted in
+//! large batches (not through HTTP), each relation with its pair row as the schema demands.
+
+use chrono::{Duration, Utc};
+use sea_orm::{ActiveValue::Set, EntityTrait, QueryOrder, TransactionTrait};
+
+use super::entities::{connection_requests, connections, relations, users};
+use super::connection::Repo;
+use super::error::RepoError;
+
+const BATCH: usize = 1000;
+
+/// What `seed` inserted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Seeded {
+    pub users: u64,
+    pub connections: u64,
+    pub requests: u64,
+}
+
+/// The `k`-th pair of a deterministic walk over unordered pairs of users `1..=n`: user `a` with
+/// the user `d` places further on, `d` growing once every user had a turn. Distinct for
+/// `k < n * (n - 1) / 2`, never a user with themselves.
+fn pair(k: u64, n: u64) -> (i64, i64) {
+    let a = k % n;
+    let d = k / n + 1;
+    let b = (a + d) % n;
+    let (a, b) = (a as i64 + 1, b as i64 + 1);
+    if a < b { (a, b) } else { (b, a) }
+}
+
+impl Repo {
+    /// Inserts `users` users (`user1`, `user2`, ...) into an empty database, then `connections`
+    /// connections and `requests` pending requests between them.
+    pub async fn seed(&self, users: u64, connections: u64, requests: u64) -> Result<Seeded, RepoError> {
+        if self.count_users().await? > 0 {
+            return Err(RepoError::Invalid("seed needs an empty database".into()));
+        }
+        let max_pairs = users.saturating_mul(users.saturating_sub(1)) / 4;
+        if connections + requests > max_pairs {
+            return Err(RepoError::Invalid(format!(
+                "{users} users make room for {max_pairs} distinct relations, not {}",
+                connections + requests
+            )));
+        }
+        let now = Utc::now();
+        let txn = self.connection().begin().await?;
+        let ids: Vec<u64> = (1..=users).collect();
+        for chunk in ids.chunks(BATCH) {
+            // Ids come from the database: 1..=users in a database that never had a user.
+            users::Entity::insert_many(chunk.iter().map(|n| users::ActiveModel {
+                username: Set(format!("user{n}")),
+                real_name: Set(format!("User {n}")),
+                avatar: Set(None),
+                ext_id: Set(None),
+                date_joined: Set(now),
+                deleted: Set(false),
+                ..Default::default()
+            }))
+            .exec_without_returning(&txn)
+            .await?;
+        }
+        let last = users::Entity::find()
+            .order_by_desc(users::Column::Id)
+            .one(&txn)
+            .await?
+            .map_or(0, |u| u.id);
+        if last != users as i64 {
+            return Err(RepoError::Invalid(format!("user ids did not start at 1 (last is {last})")));
+        }
+        let all: Vec<u64> = (0..connections + requests).collect();
+        for chunk in all.chunks(BATCH) {
+            let pairs: Vec<(u64, (i64, i64))> = chunk.iter().map(|k| (*k, pair(*k, users))).collect();
+            relations::Entity::insert_many(pairs.iter().map(|(k, (low, high))| relations::ActiveModel {
+                user_low: Set(*low),
+                user_high: Set(*high),
+                kind: Set(if *k < connections { relations::CONNECTION } else { relations::REQUEST }.to_owned()),
+                ..Default::default()
+            }))
+            .exec_without_returning(&txn)
+            .await?;
+            let (made, asked): (Vec<_>, Vec<_>) = pairs.iter().partition(|(k, _)| *k < connections);
+            if !made.is_empty() {
+                connections::Entity::insert_many(made.iter().map(|(k, (low, high))| connections::ActiveModel {
+                    user_low: Set(*low),
+                    user_high: Set(*high),
+                    created: Set(now - Duration::seconds(*k as i64)),
+                    ..Default::default()
+                }))
+                .exec_without_returning(&txn)
+                .await?;
+            }
+            if !asked.is_empty() {
+                connection_requests::Entity::insert_many(asked.iter().map(|(k, (low, high))| {
+                    // Half of them each way.
+                    let (from, to) = if k % 2 == 0 { (*low, *high) } else { (*high, *low) };
+                    connection_requests::ActiveModel {
+                        from_user_id: Set(from),
+                        to_user_id: Set(to),
+                        user_low: Set(*low),
+                        user_high: Set(*high),
+                        created: Set(now - Duration::seconds(*k as i64)),
+                        rejected: Set(None),
+                        viewed: Set(None),
+                        ..Default::default()
+                    }
+                }))
+                .exec_without_returning(&txn)
+                .await?;
+            }
+        }
+        // The counters, as the rows count them.
+        {
+            use sea_orm::ConnectionTrait;
+            txn.execute_unprepared(&super::migration::recount()).await?;
+        }
+        txn.commit().await?;
+        if self.backend() == sea_orm::DbBackend::Sqlite {
+            // A bulk load leaves a write-ahead log as large as the data; fold it into the
+            // database now rather than in the first commit that comes after.
+            use sea_orm::ConnectionTrait;
+            self.connection().execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)").await?;
+        }
+        Ok(Seeded { users, connections, requests })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pair;
+    use std::collections::HashSet;
+
+    #[test]
+    fn pairs_are_distinct_and_never_self() {
+        let n = 50;
+        let mut seen = HashSet::new();
+        for k in 0..n * (n - 1) / 4 {
+            let (a, b) = pair(k, n);
+            assert!(a < b && a >= 1 && b as u64 <= n, "{k}: {a} {b}");
+            assert!(seen.insert((a, b)), "{k}: ({a}, {b}) twice");
+        }
+    }
+}

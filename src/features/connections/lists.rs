@@ -1,0 +1,483 @@
+//! The lists of relations, each page's cost bounded by the page (and its offset), not by the
+//! list's length: counts come from the users' stored counters, pages are read in index order,
+//! and users are joined only for the page's rows. Each order is total, so paging never skips
+//! or repeats an item.
+
+use std::collections::{HashMap, HashSet};
+
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Order, Query, SelectStatement, UnionType};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+
+use crate::db::connection::Repo;
+use crate::db::entities::users::Model as User;
+use crate::db::entities::{connection_requests as requests, connections, users};
+use crate::db::error::RepoError;
+use crate::db::paging::{as_int, count, ready};
+use crate::db::pairs::request_relation;
+use crate::db::rows::{self, Row, USER_COLUMNS};
+use crate::db::shapes::{self, Arg, LazyShape, Shape, scalar};
+use crate::db::sqlite;
+use crate::db::users::is_active;
+use crate::domain::Relation;
+use crate::domain::paging::{MAX_PAGE_SIZE, Page};
+
+/// A connection request with both of its users.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestWithUsers {
+    pub request: requests::Model,
+    pub from_user: User,
+    pub to_user: User,
+}
+
+/// The pair of the list's user `u` and `caller`, lower id first, as the pair tables key it.
+pub(super) fn pair_with(caller: i64) -> (Expr, Expr) {
+    let u = || Expr::col((Alias::new("u"), users::Column::Id));
+    (Expr::case(u().lt(caller), u()).finally(caller).into(), Expr::case(u().lt(caller), caller).finally(u()).into())
+}
+
+/// `of`'s connections recorded on one side of the pair (`of` is the pair's lower id, or its
+/// higher), read in the order of the index on (`of`'s side, created, other side). With
+/// `active_users`, the other user is joined as `u` and must not be deleted; without, the
+/// index alone answers (it covers the pair and the date).
+pub(super) fn connections_side(of: i64, of_is_low: bool, active_users: bool, columns: impl FnOnce(&mut SelectStatement)) -> SelectStatement {
+    let (of_col, other_col) = if of_is_low {
+        (connections::Column::UserLow, connections::Column::UserHigh)
+    } else {
+        (connections::Column::UserHigh, connections::Column::UserLow)
+    };
+    let mut q = Query::select();
+    columns(&mut q);
+    q.from_as(connections::Entity, Alias::new("c")).and_where(Expr::col((Alias::new("c"), of_col)).eq(of));
+    if active_users {
+        q.join_as(
+            JoinType::InnerJoin,
+            users::Entity,
+            Alias::new("u"),
+            Expr::col((Alias::new("u"), users::Column::Id)).equals((Alias::new("c"), other_col)),
+        )
+        .and_where(Expr::col((Alias::new("u"), users::Column::Deleted)).eq(false));
+    }
+    q.to_owned()
+}
+
+/// The caller's request with the user `u`, if any, as two columns: who sent it, and whether
+/// it was rejected.
+fn caller_request_columns(q: &mut SelectStatement, caller: i64) {
+    let request = |column: Expr| {
+        let (low, high) = pair_with(caller);
+        scalar(
+            Query::select()
+                .expr(column)
+                .from(requests::Entity)
+                .and_where(Expr::col(requests::Column::UserLow).eq(low))
+                .and_where(Expr::col(requests::Column::UserHigh).eq(high))
+                .to_owned(),
+        )
+    };
+    q.expr(request(Expr::col(requests::Column::FromUserId)));
+    q.expr(request(Expr::case(Expr::col(requests::Column::Rejected).is_null(), 0).finally(1).into()));
+}
+
+/// The two sides of `of`'s connections (`of` the pair's lower id, then its higher), each read
+/// in the order of its index, merged: newest first, then by user id descending. After the
+/// `columns`, each row has the other user's id (`uid`) and the connection's date (`created`).
+/// `active_users`: only users not deleted, joined as `u` (see [`connections_side`]).
+fn connections_in_order(of: i64, active_users: bool, columns: impl Fn(&mut SelectStatement)) -> SelectStatement {
+    let side = |of_is_low: bool| {
+        let other_col = if of_is_low { connections::Column::UserHigh } else { connections::Column::UserLow };
+        connections_side(of, of_is_low, active_users, |q| {
+            columns(q);
+            q.expr_as(Expr::col((Alias::new("c"), other_col)), Alias::new("uid"));
+            q.expr_as(Expr::col((Alias::new("c"), connections::Column::Created)), Alias::new("created"));
+        })
+    };
+    let mut q = side(true);
+    q.union(UnionType::All, side(false))
+        .order_by(Alias::new("created"), Order::Desc)
+        .order_by(Alias::new("uid"), Order::Desc);
+    q
+}
+
+/// A page of one's own connections (all of them connected with oneself): the users, read in
+/// index order for the page's rows only.
+fn own_connections_page_query(of: i64, limit: u64, offset: u64) -> SelectStatement {
+    let mut q = connections_in_order(of, true, |q| rows::select_user(q, "u"));
+    q.limit(limit).offset(offset);
+    q
+}
+
+/// Every one of `of`'s connections in the list's order, the other user's id first (what
+/// [`Segments::ids`] reads). `active_users`: only those with users not deleted (the users'
+/// table read for `deleted`); without, the covering indexes alone answer.
+fn connection_order_query(of: i64, active_users: bool) -> SelectStatement {
+    connections_in_order(of, active_users, |_| {})
+}
+
+/// The users connected with `user`, from either side of the pair (covering indexes).
+fn partner_ids_query(user: i64) -> SelectStatement {
+    let side = |user_is_low: bool| {
+        let (mine, other) = if user_is_low {
+            (connections::Column::UserLow, connections::Column::UserHigh)
+        } else {
+            (connections::Column::UserHigh, connections::Column::UserLow)
+        };
+        Query::select().column(other).from(connections::Entity).and_where(Expr::col(mine).eq(user)).to_owned()
+    };
+    let mut q = side(true);
+    q.union(UnionType::All, side(false));
+    q
+}
+
+/// The most users one page shows (the service's largest page).
+pub(super) const PAGE_IDS: usize = MAX_PAGE_SIZE as usize;
+
+/// The users `ids` (a page's; unused places hold 0, no user's id), each with the caller's
+/// request with them.
+pub(super) fn page_users_query(caller: i64, ids: &[i64]) -> SelectStatement {
+    let mut q = Query::select();
+    rows::select_user(&mut q, "u");
+    caller_request_columns(&mut q, caller);
+    q.from_as(users::Entity, Alias::new("u"))
+        .and_where(Expr::col((Alias::new("u"), users::Column::Id)).is_in(ids.iter().copied()))
+        .to_owned()
+}
+
+/// The caller's check and the list owner's, in one statement: is `caller` active, and `of`'s
+/// `counter` (`NULL` when `of` does not exist or is deleted).
+pub(super) fn owner_query(caller: i64, of: i64, counter: users::Column) -> SelectStatement {
+    Query::select()
+        .expr(is_active(caller))
+        .expr(scalar(own_counter_query(of, counter)))
+        .to_owned()
+}
+
+fn owner_row(row: &impl Row) -> Result<(bool, Option<i64>), RepoError> {
+    Ok((row.boolean(0)?, row.opt_int(1)?))
+}
+
+/// A user of a connections page and the caller's request with them, if any: `(sender,
+/// rejected)`.
+type ConnectionRow = (User, Option<(i64, bool)>);
+
+/// The columns of [`page_users_query`].
+pub(super) fn page_user_row(row: &dyn Row) -> Result<ConnectionRow, RepoError> {
+    let sender = row.opt_int(USER_COLUMNS)?;
+    let rejected = row.opt_int(USER_COLUMNS + 1)?.unwrap_or(0) != 0;
+    Ok((rows::user_at(row, 0)?, sender.map(|s| (s, rejected))))
+}
+
+/// A page of the requests one user received (`received`) or sent, newest first: the users of
+/// each row joined as the index delivers it.
+fn requests_page_query(user: i64, received: bool, limit: u64, offset: u64) -> SelectStatement {
+    let (r, f, t) = (Alias::new("r"), Alias::new("f"), Alias::new("t"));
+    let mut q = Query::select();
+    for column in [
+        requests::Column::Id,
+        requests::Column::FromUserId,
+        requests::Column::ToUserId,
+        requests::Column::UserLow,
+        requests::Column::UserHigh,
+        requests::Column::Created,
+        requests::Column::Rejected,
+        requests::Column::Viewed,
+    ] {
+        q.expr(Expr::col((r.clone(), column)));
+    }
+    rows::select_user(&mut q, "f");
+    rows::select_user(&mut q, "t");
+    q.from_as(requests::Entity, r.clone())
+        .join_as(JoinType::InnerJoin, users::Entity, f.clone(), Expr::col((f.clone(), users::Column::Id)).equals((r.clone(), requests::Column::FromUserId)))
+        .join_as(JoinType::InnerJoin, users::Entity, t.clone(), Expr::col((t.clone(), users::Column::Id)).equals((r.clone(), requests::Column::ToUserId)));
+    if received {
+        q.and_where(Expr::col((r.clone(), requests::Column::ToUserId)).eq(user))
+            .and_where(Expr::col((r.clone(), requests::Column::Rejected)).is_null())
+            .and_where(Expr::col((f, users::Column::Deleted)).eq(false));
+    } else {
+        q.and_where(Expr::col((r.clone(), requests::Column::FromUserId)).eq(user))
+            .and_where(Expr::col((t, users::Column::Deleted)).eq(false));
+    }
+    q.order_by((r.clone(), requests::Column::Created), Order::Desc)
+        .order_by((r, requests::Column::Id), Order::Desc)
+        .limit(limit)
+        .offset(offset)
+        .to_owned()
+}
+
+fn request_row(row: &impl Row) -> Result<RequestWithUsers, RepoError> {
+    Ok(RequestWithUsers {
+        request: requests::Model {
+            id: row.int(0)?,
+            from_user_id: row.int(1)?,
+            to_user_id: row.int(2)?,
+            user_low: row.int(3)?,
+            user_high: row.int(4)?,
+            created: row.time(5)?,
+            rejected: row.opt_time(6)?,
+            viewed: row.opt_time(7)?,
+        },
+        from_user: rows::user_at(row, 8)?,
+        to_user: rows::user_at(row, 8 + USER_COLUMNS)?,
+    })
+}
+
+/// A user's own counter (`None`: they do not exist or are deleted).
+fn own_counter_query(caller: i64, counter: users::Column) -> SelectStatement {
+    Query::select()
+        .column(counter)
+        .from(users::Entity)
+        .and_where(Expr::col(users::Column::Id).eq(caller))
+        .and_where(Expr::col(users::Column::Deleted).eq(false))
+        .to_owned()
+}
+
+static OWN_CONNECTIONS_PAGE: LazyShape = LazyShape::new();
+static CONNECTION_ORDER: [LazyShape; 2] = [const { LazyShape::new() }; 2];
+static PARTNER_IDS: LazyShape = LazyShape::new();
+pub(super) static PAGE_USERS: LazyShape = LazyShape::new();
+pub(super) static OWNER: LazyShape = LazyShape::new();
+static REQUESTS_PAGE: [LazyShape; 2] = [const { LazyShape::new() }; 2];
+static OWN_COUNTER: [LazyShape; 2] = [const { LazyShape::new() }; 2];
+
+/// A statement built once and the arguments of this call.
+pub(super) type Bound = (&'static Shape, Vec<Arg>);
+
+/// The connections page, engine-independent: which statement to run next, given what the
+/// previous ones answered. The caller's mutual connections with `of` come first, then the
+/// others, each group in the list's order. Which of `of`'s connections are mutual is the
+/// intersection of two users' sets, which no index orders: both sets are read whole from
+/// their covering indexes (ids only) and intersected here; only the page's users are read.
+/// One's own list (all of it connected with oneself) is read as an index-ordered page.
+struct ConnectionsPlan {
+    of: i64,
+    caller: i64,
+    mutual_only: bool,
+    limit: u64,
+    offset: u64,
+}
+
+impl ConnectionsPlan {
+    fn owner(&self) -> Bound {
+        let shape = OWNER.get(|| owner_query(shapes::int(0), shapes::int(1), users::Column::ConnectionsCounter));
+        (shape, vec![Arg::Int(self.caller), Arg::Int(self.of)])
+    }
+
+    /// The caller's check, then the owner's; the owner's connection count.
+    fn check_owner(&self, owner: Option<(bool, Option<i64>)>) -> Result<u64, RepoError> {
+        let (caller_active, counter) = owner.ok_or_else(|| RepoError::database("the owner query returned no row"))?;
+        if !caller_active {
+            return Err(RepoError::CallerNotFound);
+        }
+        Ok(count(counter.ok_or(RepoError::UserNotFound)?))
+    }
+
+    fn own_page(&self) -> Bound {
+        let shape = OWN_CONNECTIONS_PAGE
+            .get(|| own_connections_page_query(shapes::int(0), shapes::int(1) as u64, shapes::int(2) as u64));
+        (shape, vec![Arg::Int(self.of), Arg::Int(as_int(self.limit)), Arg::Int(as_int(self.offset))])
+    }
+
+    fn partners(&self) -> Bound {
+        (PARTNER_IDS.get(|| partner_ids_query(shapes::int(0))), vec![Arg::Int(self.caller)])
+    }
+
+    fn order(&self, active_users: bool) -> Bound {
+        let shape = CONNECTION_ORDER[usize::from(active_users)].get(|| connection_order_query(shapes::int(0), active_users));
+        (shape, vec![Arg::Int(self.of)])
+    }
+
+    fn page_users(&self, ids: &[i64]) -> Bound {
+        let shape = PAGE_USERS.get(|| {
+            let sentinels: Vec<i64> = (1..=PAGE_IDS).map(shapes::int).collect();
+            page_users_query(shapes::int(0), &sentinels)
+        });
+        let mut args = vec![Arg::Int(self.caller)];
+        args.extend((0..PAGE_IDS).map(|i| Arg::Int(ids.get(i).copied().unwrap_or(0))));
+        (shape, args)
+    }
+
+    /// The steps, on either engine.
+    async fn run(&self, engine: &impl Segments) -> Result<Page<(User, Relation)>, RepoError> {
+        let total = self.check_owner(engine.owner(self.owner()).await?)?;
+        if self.of == self.caller {
+            let users = engine.users(self.own_page(), |row| rows::user_at(row, 0)).await?;
+            return Ok(Page { count: total, items: users.into_iter().map(|u| (u, Relation::Connected)).collect() });
+        }
+        let mine: HashSet<i64> = engine.ids(self.partners()).await?.into_iter().collect();
+        // The owner's counter counts their connections with active users only: when the index
+        // holds as many, none of them is deleted, and the users' table need not be read.
+        let mut listed = engine.ids(self.order(false)).await?;
+        if listed.len() as u64 != total {
+            listed = engine.ids(self.order(true)).await?;
+        }
+        let (mutual, others): (Vec<i64>, Vec<i64>) = listed.into_iter().partition(|id| mine.contains(id));
+        let mutual_count = mutual.len();
+        let (count, listed) = match self.mutual_only {
+            true => (mutual.len() as u64, mutual),
+            false => (total, mutual.into_iter().chain(others).collect::<Vec<_>>()),
+        };
+        let skip = usize::try_from(self.offset).unwrap_or(usize::MAX);
+        let take = usize::try_from(self.limit).unwrap_or(PAGE_IDS).min(PAGE_IDS);
+        let page: Vec<i64> = listed.into_iter().skip(skip).take(take).collect();
+        if page.is_empty() {
+            return Ok(Page { count, items: Vec::new() });
+        }
+        let mut found: HashMap<i64, ConnectionRow> =
+            engine.users(self.page_users(&page), page_user_row).await?.into_iter().map(|row| (row.0.id, row)).collect();
+        let items = page
+            .iter()
+            .enumerate()
+            .filter_map(|(i, id)| {
+                let (user, request) = found.remove(id)?;
+                let relation = if skip.saturating_add(i) < mutual_count {
+                    Relation::Connected
+                } else {
+                    match request {
+                        Some((sender, rejected)) => request_relation(sender == self.caller, rejected),
+                        None => Relation::None,
+                    }
+                };
+                Some((user, relation))
+            })
+            .collect();
+        Ok(Page { count, items })
+    }
+}
+
+/// The kinds of statement the connections page runs, on one engine.
+pub(super) trait Segments {
+    async fn owner(&self, bound: Bound) -> Result<Option<(bool, Option<i64>)>, RepoError>;
+    async fn users<T>(&self, bound: Bound, map: impl Fn(&dyn Row) -> Result<T, RepoError>) -> Result<Vec<T>, RepoError>;
+    /// The first column of every row, an id.
+    async fn ids(&self, bound: Bound) -> Result<Vec<i64>, RepoError>;
+}
+
+/// SQLite, on a reader's connection: every step is ready at once (see [`ready`]).
+impl Segments for rusqlite::Connection {
+    async fn owner(&self, (shape, args): Bound) -> Result<Option<(bool, Option<i64>)>, RepoError> {
+        sqlite::query_shape_one(self, shape, &args, |r| owner_row(r))
+    }
+    async fn users<T>(&self, (shape, args): Bound, map: impl Fn(&dyn Row) -> Result<T, RepoError>) -> Result<Vec<T>, RepoError> {
+        sqlite::query_shape(self, shape, &args, |r| map(r))
+    }
+    async fn ids(&self, (shape, args): Bound) -> Result<Vec<i64>, RepoError> {
+        sqlite::query_shape(self, shape, &args, |r| r.int(0))
+    }
+}
+
+impl Segments for DatabaseConnection {
+    async fn owner(&self, (shape, args): Bound) -> Result<Option<(bool, Option<i64>)>, RepoError> {
+        self.query_one_raw(shape.postgres(&args)).await?.map(|r| owner_row(&r)).transpose()
+    }
+    async fn users<T>(&self, (shape, args): Bound, map: impl Fn(&dyn Row) -> Result<T, RepoError>) -> Result<Vec<T>, RepoError> {
+        self.query_all_raw(shape.postgres(&args)).await?.iter().map(|r| map(r)).collect()
+    }
+    async fn ids(&self, (shape, args): Bound) -> Result<Vec<i64>, RepoError> {
+        self.query_all_raw(shape.postgres(&args)).await?.iter().map(|r| r.int(0)).collect()
+    }
+}
+
+impl Repo {
+    /// `of`'s connections as `caller` sees them: those also connected with the caller first,
+    /// then the others; newest connection first in each group; user id (descending) last.
+    /// Each user comes with their relation with the caller, read in the same statements.
+    pub async fn connections_page(
+        &self,
+        of: i64,
+        caller: i64,
+        mutual_only: bool,
+        limit: u64,
+        offset: u64,
+    ) -> Result<Page<(User, Relation)>, RepoError> {
+        let plan = ConnectionsPlan { of, caller, mutual_only, limit, offset };
+        match self.sqlite() {
+            Some(engine) => engine.read(move |conn| ready(plan.run(conn))).await,
+            None => plan.run(self.connection()).await,
+        }
+    }
+
+    /// Pending requests `caller` received, newest first.
+    pub async fn received_requests_page(&self, caller: i64, limit: u64, offset: u64) -> Result<Page<RequestWithUsers>, RepoError> {
+        self.requests_page(caller, true, limit, offset).await
+    }
+
+    /// Requests `caller` sent (pending or rejected: the requester is not told), newest first.
+    pub async fn sent_requests_page(&self, caller: i64, limit: u64, offset: u64) -> Result<Page<RequestWithUsers>, RepoError> {
+        self.requests_page(caller, false, limit, offset).await
+    }
+
+    async fn requests_page(&self, caller: i64, received: bool, limit: u64, offset: u64) -> Result<Page<RequestWithUsers>, RepoError> {
+        let counter = if received {
+            users::Column::ConnectionRequestsReceivedCounter
+        } else {
+            users::Column::ConnectionRequestsSentCounter
+        };
+        let variant = usize::from(received);
+        let own = OWN_COUNTER[variant].get(|| own_counter_query(shapes::int(0), counter));
+        let own_args = [Arg::Int(caller)];
+        let page = REQUESTS_PAGE[variant]
+            .get(|| requests_page_query(shapes::int(0), received, shapes::int(1) as u64, shapes::int(2) as u64));
+        let page_args = [Arg::Int(caller), Arg::Int(as_int(limit)), Arg::Int(as_int(offset))];
+        let (total, items) = match self.sqlite() {
+            Some(engine) => {
+                engine
+                    .read(move |conn| {
+                        let Some(total) = sqlite::query_shape_one(conn, own, &own_args, |r| r.int(0))? else {
+                            return Err(RepoError::CallerNotFound);
+                        };
+                        Ok((total, sqlite::query_shape(conn, page, &page_args, |r| request_row(r))?))
+                    })
+                    .await?
+            }
+            None => {
+                let db = self.connection();
+                let total = db.query_one_raw(own.postgres(&own_args)).await?.ok_or(RepoError::CallerNotFound)?.int(0)?;
+                let items =
+                    db.query_all_raw(page.postgres(&page_args)).await?.iter().map(request_row).collect::<Result<_, _>>()?;
+                (total, items)
+            }
+        };
+        Ok(Page { count: count(total), items })
+    }
+
+
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The lists come in index order, whatever their length: no sort of the whole list
+    /// (SQLite's plan, on the migrated schema).
+    #[tokio::test]
+    async fn pages_are_read_in_index_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.sqlite3");
+        let repo = Repo::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+        repo.migrate().await.unwrap();
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let plan = |statement: SelectStatement| {
+            let sql = statement.to_string(sea_orm::sea_query::SqliteQueryBuilder);
+            let mut explain = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+            let rows = explain.query_map([], |r| r.get::<_, String>(3)).unwrap();
+            rows.map(Result::unwrap).collect::<Vec<_>>().join("\n")
+        };
+        for connections in [
+            plan(own_connections_page_query(5, 20, 40)),
+            plan(connection_order_query(5, true)),
+            plan(connection_order_query(5, false)),
+        ] {
+            assert!(connections.contains("MERGE (UNION ALL)"), "{connections}");
+            assert!(!connections.contains("TEMP B-TREE"), "{connections}");
+        }
+        // The caller's set, and the page's users, are index lookups: no table is scanned.
+        let partners = plan(partner_ids_query(7));
+        assert_eq!(partners.matches("COVERING INDEX").count(), 2, "{partners}");
+        let users = plan(page_users_query(7, &[1, 2, 3]));
+        assert!(!users.contains("SCAN u"), "{users}");
+        for received in [true, false] {
+            let requests = plan(requests_page_query(5, received, 20, 40));
+            assert!(!requests.contains("TEMP B-TREE"), "{requests}");
+        }
+    }
+}
