@@ -1,5 +1,5 @@
 -- A connection request between a random new pair, as the server's one statement makes it
--- (src/repo/relations.rs, request_as_new_statement;
+-- (src/features/connections/actions.rs, request_as_new_statement;
 -- a unit test there checks that this is it), for pgbench:
 -- PostgreSQL's own cost of the write with a client that costs next to nothing.
 \set low random(1, 5000)
