@@ -214,7 +214,23 @@ impl Repo {
 
     /// Removes the endpoint, its deliveries and its attempts' log. False: no such endpoint.
     pub async fn delete_endpoint(&self, id: i64) -> Result<bool, RepoError> {
-        Ok(endpoints::Entity::delete_by_id(id).exec(self.connection()).await?.rows_affected == 1)
+        if self.sqlite().is_some() {
+            return Ok(endpoints::Entity::delete_by_id(id).exec(self.connection()).await?.rows_affected == 1);
+        }
+        // PostgreSQL: the dispatcher records an attempt by locking its delivery, then sharing
+        // the endpoint's row (the attempt's foreign key). Deleting the endpoint takes the other
+        // order (its row, then the deliveries by cascade), and the two could wait for each
+        // other in a circle (a deadlock, `503`): lock the deliveries first, in id order.
+        let tx = self.connection().begin().await?;
+        tx.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT id FROM webhook_deliveries WHERE endpoint_id = $1 ORDER BY id FOR UPDATE",
+            [id.into()],
+        ))
+        .await?;
+        let deleted = endpoints::Entity::delete_by_id(id).exec(&tx).await?.rows_affected == 1;
+        tx.commit().await?;
+        Ok(deleted)
     }
 
     /// The endpoint's signing secret (staff only; never logged).
