@@ -4,8 +4,7 @@ use std::borrow::Cow;
 
 use poem_openapi::registry::{MetaSchema, MetaSchemaRef, Registry};
 use poem_openapi::types::{Example, ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
-use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Object, Union};
+use poem_openapi::{Object, Union};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
@@ -84,70 +83,29 @@ impl ParseFromJSON for ConnectionStatusValue {
     }
 }
 
-/// The answer of every connection action: the caller's status with that user afterwards.
-#[derive(Object, Clone, Debug, PartialEq, Eq)]
-#[oai(example)]
-pub struct ConnectionStatusBody {
-    pub connection_status: ConnectionStatusValue,
-}
-
-impl Example for ConnectionStatusBody {
-    fn example() -> Self {
-        ConnectionStatusBody {
-            connection_status: ConnectionStatusValue(Some(ConnectionStatus::SentConnectionRequest)),
-        }
-    }
-}
-
-impl From<Option<ConnectionStatus>> for ConnectionStatusBody {
-    fn from(status: Option<ConnectionStatus>) -> Self {
-        ConnectionStatusBody { connection_status: ConnectionStatusValue(status) }
-    }
-}
-
-/// The success answer of a connection action.
-#[derive(ApiResponse, Debug)]
-pub enum StatusResponse {
-    /// The caller's `connection_status` with that user (after the action, for an action).
-    #[oai(status = 200, content_type = "application/json")]
-    Ok(Json<ConnectionStatusBody>),
-}
-
-impl From<Option<ConnectionStatus>> for StatusResponse {
-    fn from(status: Option<ConnectionStatus>) -> Self {
-        StatusResponse::Ok(Json(status.into()))
-    }
-}
-
 /// A `200` answer with a JSON body, declared as `application/json` (poem-openapi's default
 /// would add `; charset=utf-8` to the media type in the spec).
 macro_rules! json_response {
     ($name:ident, $body:ty, $doc:literal) => {
-        #[derive(ApiResponse, Debug)]
+        #[derive(poem_openapi::ApiResponse, Debug)]
         pub enum $name {
             #[doc = $doc]
             #[oai(status = 200, content_type = "application/json")]
-            Ok(Json<$body>),
+            Ok(poem_openapi::payload::Json<$body>),
         }
 
         impl From<$body> for $name {
             fn from(body: $body) -> Self {
-                $name::Ok(Json(body))
+                $name::Ok(poem_openapi::payload::Json(body))
             }
         }
     };
 }
 
-json_response!(IsConnectionResponse, IsConnectionBody, "Whether the caller and the user are connected.");
-json_response!(StatusesResponse, ConnectionStatusesBody, "The caller's status with each known user asked about.");
+pub(crate) use json_response;
+
 json_response!(UserResponse, UserBody, "The user, with the caller's status with them.");
-json_response!(MeResponse, MeBody, "The caller, with their role.");
 json_response!(UserPageResponse, UserPage, "A page of users.");
-json_response!(ConnectionRequestPageResponse, ConnectionRequestPage, "A page of connection requests.");
-json_response!(PreferencePageResponse, PreferencePage, "A page of preferences.");
-json_response!(FeaturePageResponse, FeaturePage, "A page of features.");
-json_response!(EmptyResponse, EmptyBody, "The token would be accepted.");
-json_response!(CountersResponse, CountersBody, "The user's counters (none outside friendship mode).");
 
 /// The body of every error answer: a list of errors, each general or about one field.
 #[derive(Object, Clone, Debug, PartialEq, Eq)]
@@ -278,7 +236,7 @@ impl UserBody {
     }
 }
 
-fn example_time(seconds: i64) -> DateTime<Utc> {
+pub fn example_time(seconds: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(1_790_000_000 + seconds, 0).unwrap_or_default()
 }
 
@@ -312,106 +270,19 @@ impl UserBody {
     }
 }
 
-/// The caller, as `GET /api/v2/user/me/` shows them: their user, and their `role`, which no
-/// other answer shows.
-#[derive(Object, Clone, Debug, PartialEq, Eq)]
-#[oai(rename = "Me", example)]
-pub struct MeBody {
-    #[oai(flatten)]
-    pub user: UserBody,
-    /// `admin` for staff; `null` for everyone else.
-    pub role: Nullable<String>,
-}
-
-impl Example for MeBody {
-    fn example() -> Self {
-        MeBody { user: UserBody::me_example(), role: Nullable(None) }
-    }
-}
-
-/// A connection request between two users: `from_user` asked `to_user`.
-#[derive(Object, Clone, Debug, PartialEq, Eq)]
-#[oai(rename = "ConnectionRequest", example)]
-pub struct ConnectionRequestBody {
-    pub id: i64,
-    pub from_user: UserBody,
-    pub to_user: UserBody,
-    pub created: DateTime<Utc>,
-    /// When the asked user rejected it; always `null` in the requester's own list.
-    pub rejected: Nullable<DateTime<Utc>>,
-    /// When the asked user first saw it (`mark_seen`), or `null`.
-    pub viewed: Nullable<DateTime<Utc>>,
-}
-
-impl Example for ConnectionRequestBody {
-    fn example() -> Self {
-        let alice = UserBody {
-            connection_status: ConnectionStatusValue(Some(ConnectionStatus::ReceivedConnectionRequest)),
-            ..UserBody::me_example()
-        };
-        let bob = UserBody { connection_status: ConnectionStatusValue(None), ..UserBody::example() };
-        ConnectionRequestBody {
-            id: 7,
-            from_user: alice,
-            to_user: bob,
-            created: example_time(3600),
-            rejected: Nullable(None),
-            viewed: Nullable(None),
-        }
-    }
-}
-
-/// A community preference, as `GET /api/v2/dynamic_preference/` lists them.
-#[derive(Object, Clone, Debug, PartialEq, Eq)]
-#[oai(rename = "Preference", example)]
-pub struct PreferenceBody {
-    pub id: i64,
-    pub section: String,
-    pub name: String,
-    /// The value, as JSON: `true`/`false` for switches.
-    pub value: Value,
-}
-
-impl Example for PreferenceBody {
-    fn example() -> Self {
-        PreferenceBody {
-            id: 1,
-            section: "configurations".into(),
-            name: "follow_enabled".into(),
-            value: Value::Bool(false),
-        }
-    }
-}
-
-/// A feature of the community, as `GET /api/v2/feature/` lists them; SelfCommunity's React UI
-/// turns on what it draws for the enabled ones.
-#[derive(Object, Clone, Debug, PartialEq, Eq)]
-#[oai(rename = "Feature", example)]
-pub struct FeatureBody {
-    pub id: i64,
-    pub name: String,
-    pub enabled: bool,
-}
-
-impl Example for FeatureBody {
-    fn example() -> Self {
-        FeatureBody { id: 1, name: "groups".into(), enabled: true }
-    }
-}
-
 /// A page of a list, in Django REST framework's envelope.
 macro_rules! page_body {
     ($name:ident, $item:ty, $doc:literal) => {
         #[doc = $doc]
-        #[derive(Object, Clone, Debug, PartialEq, Eq)]
+        #[derive(poem_openapi::Object, Clone, Debug, PartialEq, Eq)]
         #[oai(example)]
         pub struct $name {
             /// How many items the whole list has.
             pub count: i64,
             /// The URL of the next page, to GET as it is; `null` on the last page.
-            pub next: Nullable<String>,
+            pub next: $crate::http::types::Nullable<String>,
             /// The URL of the previous page; `null` on the first page.
-            pub previous: Nullable<String>,
+            pub previous: $crate::http::types::Nullable<String>,
             pub results: Vec<$item>,
         }
 
@@ -419,16 +290,16 @@ macro_rules! page_body {
             pub fn new(count: u64, (next, previous): (Option<String>, Option<String>), results: Vec<$item>) -> Self {
                 $name {
                     count: i64::try_from(count).unwrap_or(i64::MAX),
-                    next: Nullable(next),
-                    previous: Nullable(previous),
+                    next: $crate::http::types::Nullable(next),
+                    previous: $crate::http::types::Nullable(previous),
                     results,
                 }
             }
         }
 
-        impl Example for $name {
+        impl poem_openapi::types::Example for $name {
             fn example() -> Self {
-                $name::new(1, (None, None), vec![<$item as Example>::example()])
+                $name::new(1, (None, None), vec![<$item as poem_openapi::types::Example>::example()])
             }
         }
     };
@@ -437,116 +308,6 @@ macro_rules! page_body {
 pub(crate) use page_body;
 
 page_body!(UserPage, UserBody, "A page of users: `count` in all, absolute `next`/`previous` page URLs (or `null`).");
-page_body!(
-    ConnectionRequestPage,
-    ConnectionRequestBody,
-    "A page of connection requests: `count` in all, absolute `next`/`previous` page URLs (or `null`)."
-);
-page_body!(FeaturePage, FeatureBody, "A page of features: `count` in all, absolute `next`/`previous` page URLs (or `null`).");
-page_body!(PreferencePage, PreferenceBody, "A page of preferences: `count` in all, absolute `next`/`previous` page URLs (or `null`).");
-
-/// A user's counters, each the `count` of the matching list, in friendship mode; outside it
-/// the three keys are left out and the answer is `{}`.
-#[derive(Object, Clone, Debug, PartialEq, Eq)]
-#[oai(rename = "UserCounters", example)]
-pub struct CountersBody {
-    /// The user's connections.
-    #[oai(skip_serializing_if_is_none)]
-    pub connections: Option<i64>,
-    /// The requests the user has sent.
-    #[oai(skip_serializing_if_is_none)]
-    pub connection_requests_sent: Option<i64>,
-    /// The pending requests the user has received.
-    #[oai(skip_serializing_if_is_none)]
-    pub connection_requests_received: Option<i64>,
-}
-
-impl From<Option<crate::domain::users::Counters>> for CountersBody {
-    fn from(counters: Option<crate::domain::users::Counters>) -> Self {
-        CountersBody {
-            connections: counters.map(|c| c.connections),
-            connection_requests_sent: counters.map(|c| c.requests_sent),
-            connection_requests_received: counters.map(|c| c.requests_received),
-        }
-    }
-}
-
-impl Example for CountersBody {
-    fn example() -> Self {
-        CountersBody { connections: Some(12), connection_requests_sent: Some(1), connection_requests_received: Some(3) }
-    }
-}
-
-/// `{"is_connection": true}` when the caller and the user are connected.
-#[derive(Object, Clone, Debug, PartialEq, Eq)]
-#[oai(example)]
-pub struct IsConnectionBody {
-    pub is_connection: bool,
-}
-
-impl Example for IsConnectionBody {
-    fn example() -> Self {
-        IsConnectionBody { is_connection: true }
-    }
-}
-
-/// The caller's status with each user asked about, by user id (as a string key). Unknown and
-/// deleted users are left out.
-#[derive(Object, Clone, Debug, PartialEq, Eq)]
-#[oai(example)]
-pub struct ConnectionStatusesBody {
-    pub connection_statuses: std::collections::BTreeMap<String, ConnectionStatusValue>,
-}
-
-impl Example for ConnectionStatusesBody {
-    fn example() -> Self {
-        let statuses = [("1", None), ("7", Some(ConnectionStatus::Connected))]
-            .into_iter()
-            .map(|(id, s)| (id.to_owned(), ConnectionStatusValue(s)))
-            .collect();
-        ConnectionStatusesBody { connection_statuses: statuses }
-    }
-}
-
-/// The body of `POST /api/v2/user/connection/statuses/`.
-#[derive(Object, Clone, Debug, PartialEq, Eq)]
-#[oai(example)]
-pub struct ConnectionStatusesRequest {
-    /// Positive user ids, at most 100; duplicates count once.
-    #[oai(validator(max_items = 100, minimum(value = "1")))]
-    pub users: Vec<i64>,
-}
-
-impl Example for ConnectionStatusesRequest {
-    fn example() -> Self {
-        ConnectionStatusesRequest { users: vec![1, 7] }
-    }
-}
-
-/// The body of `POST /api/v2/jwt/verify_token/`.
-#[derive(Object, Clone, Debug, PartialEq, Eq)]
-#[oai(example)]
-pub struct VerifyTokenRequest {
-    /// The access token to check.
-    pub token: String,
-}
-
-impl Example for VerifyTokenRequest {
-    fn example() -> Self {
-        VerifyTokenRequest { token: "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.e30.signature".into() }
-    }
-}
-
-/// An empty JSON object: `{}`.
-#[derive(Object, Clone, Debug, Default, PartialEq, Eq)]
-#[oai(example)]
-pub struct EmptyBody {}
-
-impl Example for EmptyBody {
-    fn example() -> Self {
-        EmptyBody {}
-    }
-}
 
 /// A problem with one field of a request body, shown as a field error.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -611,41 +372,6 @@ impl<T: BodyInput> Type for Body<T> {
 impl<T: BodyInput> ParseFromJSON for Body<T> {
     fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
         T::parse(value.unwrap_or(Value::Null)).map(Body).map_err(ParseError::from)
-    }
-}
-
-/// The ids of `POST /api/v2/user/connection/statuses/`.
-pub struct UserIds(pub Vec<i64>);
-
-impl BodyInput for UserIds {
-    type Schema = ConnectionStatusesRequest;
-
-    fn parse(value: Value) -> Result<Self, FieldProblem> {
-        const LIST: FieldProblem = FieldProblem { field: "users", message: "Expected a list of user ids." };
-        const TOO_MANY: FieldProblem = FieldProblem { field: "users", message: "Ask about 100 users at most." };
-        let Some(Value::Array(items)) = value.get("users").cloned() else { return Err(LIST) };
-        if items.len() > crate::domain::paging::MAX_STATUS_BATCH {
-            return Err(TOO_MANY);
-        }
-        items
-            .iter()
-            .map(|item| item.as_i64().filter(|id| *id > 0).ok_or(LIST))
-            .collect::<Result<Vec<i64>, _>>()
-            .map(UserIds)
-    }
-}
-
-/// The token of `POST /api/v2/jwt/verify_token/`.
-pub struct TokenInput(pub String);
-
-impl BodyInput for TokenInput {
-    type Schema = VerifyTokenRequest;
-
-    fn parse(value: Value) -> Result<Self, FieldProblem> {
-        match value.get("token") {
-            Some(Value::String(token)) => Ok(TokenInput(token.clone())),
-            _ => Err(FieldProblem { field: "token", message: "This field is required: the token to verify, as a string." }),
-        }
     }
 }
 

@@ -19,7 +19,7 @@ use crate::features::webhooks::api::WebhooksApi;
 use crate::features::webhooks::endpoints::event_types;
 use crate::http::error;
 use crate::http::event_schema::EventPayloadBody;
-use crate::http::types::MeBody;
+use crate::features::users::schemas::MeBody;
 
 pub const TITLE: &str = "Connections API";
 pub const VERSION: &str = "1.0.0";

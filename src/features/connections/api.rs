@@ -9,11 +9,8 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 
 use crate::http::error::{self, ApiError, ErrorResponses};
-use crate::http::types::{
-    UserId,
-    Body, ConnectionStatusValue, ConnectionStatusesBody, IsConnectionBody, IsConnectionResponse, StatusResponse, StatusesResponse,
-    UserIds,
-};
+use super::schemas::{ConnectionStatusesBody, IsConnectionBody, IsConnectionResponse, StatusResponse, StatusesResponse, UserIds};
+use crate::http::types::{Body, ConnectionStatusValue, UserId};
 use crate::http::error_sets::{AcceptErrors, CancelRejectErrors, CancelRequestErrors, MarkSeenErrors, RejectErrors, RemoveErrors, RequestErrors, StatusesErrors, UserReadErrors};
 use crate::http::kit::BearerAuth;
 use crate::http::kit::Kit;

@@ -9,11 +9,8 @@ use poem_openapi::param::{Path, Query};
 
 use crate::http::error::ErrorResponses;
 use crate::http::pagination::{links, page_request};
-use crate::http::types::{
-    UserId,
-    ConnectionRequestBody, ConnectionRequestPage, ConnectionRequestPageResponse, Nullable, UserBody, UserPage,
-    UserPageResponse,
-};
+use super::schemas::{ConnectionRequestBody, ConnectionRequestPage, ConnectionRequestPageResponse};
+use crate::http::types::{Nullable, UserBody, UserId, UserPage, UserPageResponse};
 use crate::http::error_sets::{RequestListErrors, UserConnectionsErrors};
 use crate::http::kit::BearerAuth;
 use crate::http::tags::ApiTags;

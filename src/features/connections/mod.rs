@@ -9,3 +9,4 @@ pub mod lists;
 pub mod lists_api;
 pub mod rules;
 pub mod suggestions;
+pub mod schemas;

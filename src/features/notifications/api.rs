@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::http::error::ErrorResponses;
 use crate::http::pagination::{links, page_request};
-use crate::http::types::{Body, BodyInput, FieldProblem, Nullable, page_body};
+use crate::http::types::{Body, BodyInput, FieldProblem, page_body};
 use crate::http::tags::OtherTags;
 use crate::http::types::UserBody;
 use crate::domain::ConnectionStatus;

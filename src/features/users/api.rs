@@ -10,11 +10,11 @@ use poem_openapi::OpenApi;
 
 use crate::http::error::ErrorResponses;
 use crate::http::pagination::{links, whole_page_request};
-use crate::http::types::{
-    UserId,
-    Body, CountersBody, MeBody, MeResponse, Nullable, CountersResponse, EmptyBody, FeatureBody, FeaturePage, FeaturePageResponse, EmptyResponse, PreferenceBody, PreferencePage, PreferencePageResponse, TokenInput, UserBody,
-    UserResponse,
+use super::schemas::{
+    CountersBody, CountersResponse, EmptyBody, EmptyResponse, FeatureBody, FeaturePage, FeaturePageResponse, MeBody, MeResponse,
+    PreferenceBody, PreferencePage, PreferencePageResponse, TokenInput,
 };
+use crate::http::types::{Body, Nullable, UserBody, UserId, UserResponse};
 use crate::http::tags::OtherTags;
 use crate::http::error_sets::{MeErrors, PreferenceErrors, UserReadErrors, VerifyTokenErrors};
 use super::rules::Users;

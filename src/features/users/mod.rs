@@ -11,3 +11,4 @@ pub mod queries;
 pub mod rules;
 pub mod settings;
 pub mod settings_api;
+pub mod schemas;
