@@ -106,14 +106,40 @@ fn own_connections_page_query(of: i64, limit: u64, offset: u64) -> SelectStateme
     q
 }
 
-/// Every one of `of`'s connections in the list's order, the other user's id first (what
-/// [`Segments::ids`] reads). `active_users`: only those with users not deleted (the users'
-/// table read for `deleted`); without, the covering indexes alone answer.
-fn connection_order_query(of: i64, active_users: bool) -> SelectStatement {
-    connections_in_order(of, active_users, |_| {})
+/// The first `limit` of `of`'s connections with active users, in the list's order (ids only):
+/// the "others" segment reads no further than its page needs.
+fn connection_order_prefix_query(of: i64, limit: u64) -> SelectStatement {
+    let mut q = connections_in_order(of, true, |_| {});
+    q.limit(limit);
+    q
 }
 
-/// The users connected with `user`, from either side of the pair (covering indexes).
+/// `of`'s connections that are also the caller's, in the list's order (newest connection with
+/// `of` first, then user id descending), active users only. Driven from the caller's side: each
+/// of the caller's connections is one probe of the pair's primary key with `of`, so the cost is
+/// the caller's own number of connections, never `of`'s.
+fn mutual_query(caller: i64, of: i64) -> SelectStatement {
+    let (x, c, u) = (Alias::new("x"), Alias::new("c"), Alias::new("u"));
+    let uid = || Expr::col((x.clone(), Alias::new("uid")));
+    let low = Expr::case(uid().lt(of), uid()).finally(Expr::val(of));
+    let high = Expr::case(uid().lt(of), Expr::val(of)).finally(uid());
+    Query::select()
+        .expr(uid())
+        .from_subquery(partner_ids_query(caller), x.clone())
+        .join_as(
+            JoinType::InnerJoin,
+            connections::Entity,
+            c.clone(),
+            Expr::col((c.clone(), connections::Column::UserLow)).eq(low).and(Expr::col((c.clone(), connections::Column::UserHigh)).eq(high)),
+        )
+        .join_as(JoinType::InnerJoin, users::Entity, u.clone(), Expr::col((u.clone(), users::Column::Id)).equals((x.clone(), Alias::new("uid"))))
+        .and_where(Expr::col((u, users::Column::Deleted)).eq(false))
+        .order_by((c, connections::Column::Created), Order::Desc)
+        .order_by((x, Alias::new("uid")), Order::Desc)
+        .to_owned()
+}
+
+/// The users connected with `user`, from either side of the pair (covering indexes), as `uid`.
 fn partner_ids_query(user: i64) -> SelectStatement {
     let side = |user_is_low: bool| {
         let (mine, other) = if user_is_low {
@@ -121,7 +147,7 @@ fn partner_ids_query(user: i64) -> SelectStatement {
         } else {
             (connections::Column::UserHigh, connections::Column::UserLow)
         };
-        Query::select().column(other).from(connections::Entity).and_where(Expr::col(mine).eq(user)).to_owned()
+        Query::select().expr_as(Expr::col(other), Alias::new("uid")).from(connections::Entity).and_where(Expr::col(mine).eq(user)).to_owned()
     };
     let mut q = side(true);
     q.union(UnionType::All, side(false));
@@ -231,8 +257,8 @@ fn own_counter_query(caller: i64, counter: users::Column) -> SelectStatement {
 }
 
 static OWN_CONNECTIONS_PAGE: LazyShape = LazyShape::new();
-static CONNECTION_ORDER: [LazyShape; 2] = [const { LazyShape::new() }; 2];
-static PARTNER_IDS: LazyShape = LazyShape::new();
+static CONNECTION_ORDER_PREFIX: LazyShape = LazyShape::new();
+static MUTUAL: LazyShape = LazyShape::new();
 pub(super) static PAGE_USERS: LazyShape = LazyShape::new();
 pub(super) static OWNER: LazyShape = LazyShape::new();
 static REQUESTS_PAGE: [LazyShape; 2] = [const { LazyShape::new() }; 2];
@@ -243,10 +269,12 @@ pub(super) type Bound = (&'static Shape, Vec<Arg>);
 
 /// The connections page, engine-independent: which statement to run next, given what the
 /// previous ones answered. The caller's mutual connections with `of` come first, then the
-/// others, each group in the list's order. Which of `of`'s connections are mutual is the
-/// intersection of two users' sets, which no index orders: both sets are read whole from
-/// their covering indexes (ids only) and intersected here; only the page's users are read.
-/// One's own list (all of it connected with oneself) is read as an index-ordered page.
+/// others, each group in the list's order. The mutual ones are found from the caller's side
+/// (one primary-key probe per connection of the caller's: [`mutual_query`]); the others are
+/// `of`'s list read in index order only as far as the page needs (its offset, its size, and
+/// the mutual ones to skip on the way). So a page costs the caller's own connections plus the
+/// page, whatever `of`'s number of connections; only the page's users are read. One's own list
+/// (all of it connected with oneself) is read as an index-ordered page.
 struct ConnectionsPlan {
     of: i64,
     caller: i64,
@@ -276,13 +304,13 @@ impl ConnectionsPlan {
         (shape, vec![Arg::Int(self.of), Arg::Int(as_int(self.limit)), Arg::Int(as_int(self.offset))])
     }
 
-    fn partners(&self) -> Bound {
-        (PARTNER_IDS.get(|| partner_ids_query(shapes::int(0))), vec![Arg::Int(self.caller)])
+    fn mutual(&self) -> Bound {
+        (MUTUAL.get(|| mutual_query(shapes::int(0), shapes::int(1))), vec![Arg::Int(self.caller), Arg::Int(self.of)])
     }
 
-    fn order(&self, active_users: bool) -> Bound {
-        let shape = CONNECTION_ORDER[usize::from(active_users)].get(|| connection_order_query(shapes::int(0), active_users));
-        (shape, vec![Arg::Int(self.of)])
+    fn order_prefix(&self, limit: u64) -> Bound {
+        let shape = CONNECTION_ORDER_PREFIX.get(|| connection_order_prefix_query(shapes::int(0), shapes::int(1) as u64));
+        (shape, vec![Arg::Int(self.of), Arg::Int(as_int(limit))])
     }
 
     fn page_users(&self, ids: &[i64]) -> Bound {
@@ -302,22 +330,22 @@ impl ConnectionsPlan {
             let users = engine.users(self.own_page(), |row| rows::user_at(row, 0)).await?;
             return Ok(Page { count: total, items: users.into_iter().map(|u| (u, Relation::Connected)).collect() });
         }
-        let mine: HashSet<i64> = engine.ids(self.partners()).await?.into_iter().collect();
-        // The owner's counter counts their connections with active users only: when the index
-        // holds as many, none of them is deleted, and the users' table need not be read.
-        let mut listed = engine.ids(self.order(false)).await?;
-        if listed.len() as u64 != total {
-            listed = engine.ids(self.order(true)).await?;
-        }
-        let (mutual, others): (Vec<i64>, Vec<i64>) = listed.into_iter().partition(|id| mine.contains(id));
+        let mutual = engine.ids(self.mutual()).await?;
         let mutual_count = mutual.len();
-        let (count, listed) = match self.mutual_only {
-            true => (mutual.len() as u64, mutual),
-            false => (total, mutual.into_iter().chain(others).collect::<Vec<_>>()),
-        };
         let skip = usize::try_from(self.offset).unwrap_or(usize::MAX);
         let take = usize::try_from(self.limit).unwrap_or(PAGE_IDS).min(PAGE_IDS);
-        let page: Vec<i64> = listed.into_iter().skip(skip).take(take).collect();
+        let mut page: Vec<i64> = mutual.iter().copied().skip(skip).take(take).collect();
+        let count = if self.mutual_only { mutual_count as u64 } else { total };
+        if !self.mutual_only && page.len() < take {
+            // The others: `of`'s list in order without the mutual ones, from where the page
+            // starts among them; reading that far plus the mutual ones covers it.
+            let start = skip.saturating_sub(mutual_count);
+            let need = take - page.len();
+            let read = start.saturating_add(need).saturating_add(mutual_count);
+            let mine: HashSet<i64> = mutual.iter().copied().collect();
+            let listed = engine.ids(self.order_prefix(read as u64)).await?;
+            page.extend(listed.into_iter().filter(|id| !mine.contains(id)).skip(start).take(need));
+        }
         if page.is_empty() {
             return Ok(Page { count, items: Vec::new() });
         }
@@ -464,8 +492,7 @@ mod tests {
         };
         for connections in [
             plan(own_connections_page_query(5, 20, 40)),
-            plan(connection_order_query(5, true)),
-            plan(connection_order_query(5, false)),
+            plan(connection_order_prefix_query(5, 60)),
         ] {
             assert!(connections.contains("MERGE (UNION ALL)"), "{connections}");
             assert!(!connections.contains("TEMP B-TREE"), "{connections}");
@@ -473,6 +500,12 @@ mod tests {
         // The caller's set, and the page's users, are index lookups: no table is scanned.
         let partners = plan(partner_ids_query(7));
         assert_eq!(partners.matches("COVERING INDEX").count(), 2, "{partners}");
+        // The mutual segment: the caller's side by its covering indexes, then one primary-key
+        // probe of the pair with the list's owner per row; the owner's side is never scanned.
+        let mutual = plan(mutual_query(7, 5));
+        assert_eq!(mutual.matches("COVERING INDEX").count(), 2, "{mutual}");
+        assert!(mutual.contains("SEARCH c USING"), "{mutual}");
+        assert!(!mutual.contains("SCAN c"), "{mutual}");
         let users = plan(page_users_query(7, &[1, 2, 3]));
         assert!(!users.contains("SCAN u"), "{users}");
         for received in [true, false] {
