@@ -107,6 +107,49 @@ async fn a_users_connections_mutual_first_newest_first_paged() {
     assert_eq!(ids(&page), vec![u[1].id, u[4].id, u[0].id, caller.id]);
 }
 
+/// A list whose owner has many more connections than the caller: the mutual ones are found
+/// from the caller's side, the others read only as far as each page needs; the same order and
+/// the same pages as any list.
+#[tokio::test]
+async fn a_big_list_is_paged_from_the_callers_side_in_the_same_order() {
+    let app = TestApp::spawn().await;
+    let caller = app.user("caller").await;
+    let x = app.user("xavier").await;
+    connect(&app, &x, &caller).await; // the oldest of x's connections
+    let mut v = Vec::new();
+    for i in 0..13 {
+        let user = app.user(&format!("v{i}")).await;
+        connect(&app, &x, &user).await;
+        v.push(user);
+    }
+    connect(&app, &caller, &v[2]).await;
+    connect(&app, &caller, &v[7]).await;
+    // The caller has 3 connections, x has 14: more than 4 times as many.
+    let mut expected = vec![v[7].id, v[2].id];
+    expected.extend((0..13).rev().filter(|i| *i != 2 && *i != 7).map(|i| v[i].id));
+    expected.push(caller.id);
+    for limit in [1, 2, 5, 20] {
+        for offset in 0..=15 {
+            let path = format!("/api/v2/user/{}/connections/?limit={limit}&offset={offset}", x.id);
+            let (status, page) = json(app.get(&caller, &path).await).await;
+            assert_eq!(status, 200, "{path}: {page}");
+            let want: Vec<i64> = expected.iter().copied().skip(offset).take(limit).collect();
+            assert_eq!(ids(&page), want, "{path}");
+            assert_eq!(page["count"], 14, "{path}");
+            let statuses: Vec<bool> = page["results"].as_array().unwrap().iter().map(|u| u["connection_status"] == "connected").collect();
+            let want_connected: Vec<bool> = (offset..offset + want.len()).map(|i| i < 2).collect();
+            assert_eq!(statuses, want_connected, "{path}: the mutual ones are the caller's connections");
+        }
+    }
+    let (_, mutual) = json(app.get(&caller, &format!("/api/v2/user/{}/connections/?mutual=1&limit=1&offset=1", x.id)).await).await;
+    assert_eq!((ids(&mutual), mutual["count"].clone()), (vec![v[2].id], 2.into()));
+    // Deleted users drop out of both groups.
+    app.repo.delete_user(v[7].id).await.unwrap();
+    app.repo.delete_user(v[12].id).await.unwrap();
+    let (_, page) = json(app.get(&caller, &format!("/api/v2/user/{}/connections/?limit=3", x.id)).await).await;
+    assert_eq!((ids(&page), page["count"].clone()), (vec![v[2].id, v[11].id, v[10].id], 12.into()));
+}
+
 #[tokio::test]
 async fn received_and_sent_requests_newest_first() {
     let app = TestApp::spawn().await;

@@ -106,6 +106,20 @@ fn own_connections_page_query(of: i64, limit: u64, offset: u64) -> SelectStateme
     q
 }
 
+/// Every one of `of`'s connections in the list's order, the other user's id first (what
+/// [`Segments::ids`] reads). `active_users`: only those with users not deleted (the users'
+/// table read for `deleted`); without, the covering indexes alone answer.
+fn connection_order_query(of: i64, active_users: bool) -> SelectStatement {
+    connections_in_order(of, active_users, |_| {})
+}
+
+/// Both users' connection counters, each `NULL` if that user is missing or deleted: the caller
+/// first, then the list's owner.
+fn counters_query(caller: i64, of: i64) -> SelectStatement {
+    let counter = |user: i64| scalar(own_counter_query(user, users::Column::ConnectionsCounter));
+    Query::select().expr(counter(caller)).expr(counter(of)).to_owned()
+}
+
 /// The first `limit` of `of`'s connections with active users, in the list's order (ids only):
 /// the "others" segment reads no further than its page needs.
 fn connection_order_prefix_query(of: i64, limit: u64) -> SelectStatement {
@@ -257,8 +271,16 @@ fn own_counter_query(caller: i64, counter: users::Column) -> SelectStatement {
 }
 
 static OWN_CONNECTIONS_PAGE: LazyShape = LazyShape::new();
+static CONNECTION_ORDER: [LazyShape; 2] = [const { LazyShape::new() }; 2];
+static PARTNER_IDS: LazyShape = LazyShape::new();
 static CONNECTION_ORDER_PREFIX: LazyShape = LazyShape::new();
 static MUTUAL: LazyShape = LazyShape::new();
+static COUNTERS: LazyShape = LazyShape::new();
+
+/// How many times the owner's connections must outnumber the caller's before the mutual ones
+/// are found from the caller's side: a probe of the pair's primary key costs a few entries of
+/// a covering index read in order.
+const CALLER_SIDE_FACTOR: u64 = 4;
 pub(super) static PAGE_USERS: LazyShape = LazyShape::new();
 pub(super) static OWNER: LazyShape = LazyShape::new();
 static REQUESTS_PAGE: [LazyShape; 2] = [const { LazyShape::new() }; 2];
@@ -269,12 +291,19 @@ pub(super) type Bound = (&'static Shape, Vec<Arg>);
 
 /// The connections page, engine-independent: which statement to run next, given what the
 /// previous ones answered. The caller's mutual connections with `of` come first, then the
-/// others, each group in the list's order. The mutual ones are found from the caller's side
-/// (one primary-key probe per connection of the caller's: [`mutual_query`]); the others are
-/// `of`'s list read in index order only as far as the page needs (its offset, its size, and
-/// the mutual ones to skip on the way). So a page costs the caller's own connections plus the
-/// page, whatever `of`'s number of connections; only the page's users are read. One's own list
-/// (all of it connected with oneself) is read as an index-ordered page.
+/// others, each group in the list's order. Which are mutual is the intersection of two users'
+/// sets, read from the smaller side (the counters say which):
+///
+/// - `of` has many more connections than the caller (a celebrity's list): from the caller's
+///   side, one primary-key probe per connection of the caller's ([`mutual_query`]); the others
+///   are `of`'s list read in index order only as far as the page needs (its offset, its size,
+///   and the mutual ones to skip on the way). The page never reads `of`'s whole set.
+/// - otherwise both sets are read whole from their covering indexes (ids only, in order) and
+///   intersected here, which costs less than the probes when the two are of a size.
+///
+/// Either way a page costs at most a few times the caller's own connections plus the page;
+/// only the page's users are read. One's own list (all of it connected with oneself) is read as
+/// an index-ordered page.
 struct ConnectionsPlan {
     of: i64,
     caller: i64,
@@ -304,6 +333,19 @@ impl ConnectionsPlan {
         (shape, vec![Arg::Int(self.of), Arg::Int(as_int(self.limit)), Arg::Int(as_int(self.offset))])
     }
 
+    fn counters(&self) -> Bound {
+        (COUNTERS.get(|| counters_query(shapes::int(0), shapes::int(1))), vec![Arg::Int(self.caller), Arg::Int(self.of)])
+    }
+
+    fn partners(&self) -> Bound {
+        (PARTNER_IDS.get(|| partner_ids_query(shapes::int(0))), vec![Arg::Int(self.caller)])
+    }
+
+    fn order(&self, active_users: bool) -> Bound {
+        let shape = CONNECTION_ORDER[usize::from(active_users)].get(|| connection_order_query(shapes::int(0), active_users));
+        (shape, vec![Arg::Int(self.of)])
+    }
+
     fn mutual(&self) -> Bound {
         (MUTUAL.get(|| mutual_query(shapes::int(0), shapes::int(1))), vec![Arg::Int(self.caller), Arg::Int(self.of)])
     }
@@ -330,22 +372,42 @@ impl ConnectionsPlan {
             let users = engine.users(self.own_page(), |row| rows::user_at(row, 0)).await?;
             return Ok(Page { count: total, items: users.into_iter().map(|u| (u, Relation::Connected)).collect() });
         }
-        let mutual = engine.ids(self.mutual()).await?;
-        let mutual_count = mutual.len();
+        let counters = engine.users(self.counters(), |r| Ok((r.opt_int(0)?, r.opt_int(1)?))).await?;
+        let mine_count = counters.first().and_then(|c| c.0).map_or(0, count);
         let skip = usize::try_from(self.offset).unwrap_or(usize::MAX);
         let take = usize::try_from(self.limit).unwrap_or(PAGE_IDS).min(PAGE_IDS);
-        let mut page: Vec<i64> = mutual.iter().copied().skip(skip).take(take).collect();
+        let (mutual, mut page) = if total > CALLER_SIDE_FACTOR.saturating_mul(mine_count) {
+            let mutual = engine.ids(self.mutual()).await?;
+            let mut page: Vec<i64> = mutual.iter().copied().skip(skip).take(take).collect();
+            if !self.mutual_only && page.len() < take {
+                // The others: `of`'s list in order without the mutual ones, from where the page
+                // starts among them; reading that far plus the mutual ones covers it.
+                let start = skip.saturating_sub(mutual.len());
+                let need = take - page.len();
+                let read = start.saturating_add(need).saturating_add(mutual.len());
+                let shared: HashSet<i64> = mutual.iter().copied().collect();
+                let listed = engine.ids(self.order_prefix(read as u64)).await?;
+                page.extend(listed.into_iter().filter(|id| !shared.contains(id)).skip(start).take(need));
+            }
+            (mutual, page)
+        } else {
+            let mine: HashSet<i64> = engine.ids(self.partners()).await?.into_iter().collect();
+            // The owner's counter counts their connections with active users only: when the
+            // index holds as many, none of them is deleted, and the users' table need not be read.
+            let mut listed = engine.ids(self.order(false)).await?;
+            if listed.len() as u64 != total {
+                listed = engine.ids(self.order(true)).await?;
+            }
+            let (mutual, others): (Vec<i64>, Vec<i64>) = listed.into_iter().partition(|id| mine.contains(id));
+            let listed: Vec<i64> = match self.mutual_only {
+                true => mutual.clone(),
+                false => mutual.iter().copied().chain(others).collect(),
+            };
+            (mutual, listed.into_iter().skip(skip).take(take).collect())
+        };
+        let mutual_count = mutual.len();
         let count = if self.mutual_only { mutual_count as u64 } else { total };
-        if !self.mutual_only && page.len() < take {
-            // The others: `of`'s list in order without the mutual ones, from where the page
-            // starts among them; reading that far plus the mutual ones covers it.
-            let start = skip.saturating_sub(mutual_count);
-            let need = take - page.len();
-            let read = start.saturating_add(need).saturating_add(mutual_count);
-            let mine: HashSet<i64> = mutual.iter().copied().collect();
-            let listed = engine.ids(self.order_prefix(read as u64)).await?;
-            page.extend(listed.into_iter().filter(|id| !mine.contains(id)).skip(start).take(need));
-        }
+        page.truncate(take);
         if page.is_empty() {
             return Ok(Page { count, items: Vec::new() });
         }
@@ -493,6 +555,8 @@ mod tests {
         for connections in [
             plan(own_connections_page_query(5, 20, 40)),
             plan(connection_order_prefix_query(5, 60)),
+            plan(connection_order_query(5, true)),
+            plan(connection_order_query(5, false)),
         ] {
             assert!(connections.contains("MERGE (UNION ALL)"), "{connections}");
             assert!(!connections.contains("TEMP B-TREE"), "{connections}");
