@@ -10,7 +10,8 @@ use super::error::RepoError;
 use super::rows;
 use super::shapes::{self, Arg, LazyShape, Shape};
 use super::sqlite;
-use crate::domain::users::{Counters, Role, User};
+use crate::domain::error::ServiceError;
+use crate::domain::users::{Caller, Counters, Role, User};
 
 /// `id` names a user who exists and is not deleted.
 pub fn is_active(id: i64) -> Expr {
@@ -49,6 +50,12 @@ pub fn active_ids_query(ids: &[i64]) -> SelectStatement {
 }
 
 impl Repo {
+    /// The caller's own user, as every feature's rules check it first: `CallerNotFound`
+    /// (`401`) when the token's user does not exist or is deleted.
+    pub async fn caller(&self, caller: Caller) -> Result<User, ServiceError> {
+        self.find_active_user(caller.0).await?.map(User::from).ok_or(ServiceError::CallerNotFound)
+    }
+
     /// A user who exists and is not deleted.
     pub async fn find_active_user(&self, id: i64) -> Result<Option<users::Model>, RepoError> {
         match self.sqlite() {

@@ -313,18 +313,11 @@ struct ConnectionsPlan {
 }
 
 impl ConnectionsPlan {
-    fn owner(&self) -> Bound {
-        let shape = OWNER.get(|| owner_query(shapes::int(0), shapes::int(1), users::Column::ConnectionsCounter));
-        (shape, vec![Arg::Int(self.caller), Arg::Int(self.of)])
-    }
-
-    /// The caller's check, then the owner's; the owner's connection count.
-    fn check_owner(&self, owner: Option<(bool, Option<i64>)>) -> Result<u64, RepoError> {
-        let (caller_active, counter) = owner.ok_or_else(|| RepoError::database("the owner query returned no row"))?;
-        if !caller_active {
-            return Err(RepoError::CallerNotFound);
-        }
-        Ok(count(counter.ok_or(RepoError::UserNotFound)?))
+    /// The caller's check, then the owner's, in one statement: both users' connection counts.
+    async fn counts(&self, engine: &impl Segments) -> Result<(u64, u64), RepoError> {
+        let rows = engine.users(self.counters(), |r| Ok((r.opt_int(0)?, r.opt_int(1)?))).await?;
+        let (caller, of) = rows.first().copied().ok_or_else(|| RepoError::database("the counters query returned no row"))?;
+        Ok((count(caller.ok_or(RepoError::CallerNotFound)?), count(of.ok_or(RepoError::UserNotFound)?)))
     }
 
     fn own_page(&self) -> Bound {
@@ -367,13 +360,11 @@ impl ConnectionsPlan {
 
     /// The steps, on either engine.
     async fn run(&self, engine: &impl Segments) -> Result<Page<(User, Relation)>, RepoError> {
-        let total = self.check_owner(engine.owner(self.owner()).await?)?;
+        let (mine_count, total) = self.counts(engine).await?;
         if self.of == self.caller {
             let users = engine.users(self.own_page(), |row| rows::user_at(row, 0)).await?;
             return Ok(Page { count: total, items: users.into_iter().map(|u| (u, Relation::Connected)).collect() });
         }
-        let counters = engine.users(self.counters(), |r| Ok((r.opt_int(0)?, r.opt_int(1)?))).await?;
-        let mine_count = counters.first().and_then(|c| c.0).map_or(0, count);
         let skip = usize::try_from(self.offset).unwrap_or(usize::MAX);
         let take = usize::try_from(self.limit).unwrap_or(PAGE_IDS).min(PAGE_IDS);
         let (mutual, mut page) = if total > CALLER_SIDE_FACTOR.saturating_mul(mine_count) {

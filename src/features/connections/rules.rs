@@ -50,7 +50,7 @@ impl Connections {
 
     /// The caller's own user (`401` when they are gone).
     pub async fn me(&self, caller: Caller) -> Result<User, ServiceError> {
-        self.repo.find_active_user(caller.0).await?.map(User::from).ok_or(ServiceError::CallerNotFound)
+        self.repo.caller(caller).await
     }
 
     /// Outside friendship mode, `403`, unless the caller is gone (`401` comes first).

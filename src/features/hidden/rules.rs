@@ -21,7 +21,7 @@ impl Hidden {
 
     /// The caller's own user (`401` when they are gone).
     pub async fn me(&self, caller: Caller) -> Result<User, ServiceError> {
-        self.repo.find_active_user(caller.0).await?.map(User::from).ok_or(ServiceError::CallerNotFound)
+        self.repo.caller(caller).await
     }
 
     /// Hides `id` from `caller`, or shows them again if hidden (a toggle); answers whether `id`

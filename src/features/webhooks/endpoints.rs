@@ -77,7 +77,7 @@ impl WebhookService {
     /// The caller, if they are staff; else `PermissionDenied` (`403`), or `CallerNotFound`
     /// (`401`) when they are gone.
     pub async fn require_staff(&self, caller: Caller) -> Result<User, ServiceError> {
-        let user: User = self.repo.find_active_user(caller.0).await?.map(User::from).ok_or(ServiceError::CallerNotFound)?;
+        let user = self.repo.caller(caller).await?;
         match user.role {
             Some(Role::Admin) => Ok(user),
             None => Err(ServiceError::PermissionDenied),
