@@ -1,4 +1,4 @@
-//! A SelfCommunity-compatible connections (friendship) API server.
+//! A SelfCommunity-compatible connections API server (friendship and follow modes).
 //!
 //! Layers, lowest first; a module imports only from layers below its own, and a feature never
 //! from another feature (`tests/architecture.rs` checks it):

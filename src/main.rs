@@ -97,12 +97,15 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             eprintln!("migrated {}", config::redact_url(&database.database_url));
             Ok(())
         }
-        Command::Seed { users, connections, requests } => {
+        Command::Seed { users, connections, requests, follows } => {
             let repo = app::open(database).await?;
             let started = std::time::Instant::now();
-            let seeded = repo.seed(users, connections, requests).await?;
+            let seeded = repo.seed(users, connections, requests, follows).await?;
             let seconds = started.elapsed().as_secs_f64();
-            eprintln!("seeded {} users, {} connections, {} requests in {seconds:.1} s", seeded.users, seeded.connections, seeded.requests);
+            eprintln!(
+                "seeded {} users, {} connections, {} requests, {} follows in {seconds:.1} s",
+                seeded.users, seeded.connections, seeded.requests, seeded.follows
+            );
             Ok(())
         }
         Command::User(UserCommand::Create { username, real_name }) => {

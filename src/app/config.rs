@@ -142,7 +142,7 @@ pub enum Command {
     #[command(subcommand)]
     Webhook(WebhookCommand),
     /// Fill an empty database in bulk (benchmarks, demos): users `user1`..`userN`, then
-    /// connections and pending requests between them.
+    /// connections, pending requests and follows between them.
     Seed {
         #[arg(long, default_value_t = 10_000)]
         users: u64,
@@ -150,6 +150,10 @@ pub enum Command {
         connections: u64,
         #[arg(long, default_value_t = 0)]
         requests: u64,
+        /// Follows: every other user follows user 1 first (a celebrity with `users - 1`
+        /// followers when there are that many), the rest spread over users 2 and up.
+        #[arg(long, default_value_t = 0)]
+        follows: u64,
     },
     /// Write the docs site's pages (docs/api/*.md, docs/connections.md) from openapi.yaml.
     Docs {

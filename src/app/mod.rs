@@ -19,7 +19,9 @@ use crate::features::notifications::rules::Notifications;
 use crate::features::users::rules::Users;
 use crate::features::webhooks::WebhookSettings;
 use crate::features::webhooks::endpoints::WebhookService;
-use crate::features::{connections, hidden, live, notifications, users, webhooks};
+use crate::features::follows::rules::Follows;
+use crate::features::suggestions::rules::Suggestions;
+use crate::features::{connections, follows, hidden, live, notifications, suggestions, users, webhooks};
 use crate::http::kit::Kit;
 use crate::http::rate_limit::{InFlight, RateLimiter};
 use crate::http::tokens::{Authenticator, random_hex};
@@ -101,9 +103,11 @@ pub async fn build(config: Config) -> Result<Application, BuildError> {
     let mode = CommunityMode::new(repo.clone());
     let state = Arc::new(AppState {
         connections: Arc::new(connections::api::State { kit: kit.clone(), connections: Connections::new(repo.clone(), mode.clone()) }),
-        users: Arc::new(users::api::State { kit: kit.clone(), users: Users::new(repo.clone(), mode) }),
-        hidden: Arc::new(hidden::api::State { kit: kit.clone(), hidden: Hidden::new(repo.clone()) }),
-        notifications: Arc::new(notifications::api::State { kit: kit.clone(), notifications: Notifications::new(repo.clone()) }),
+        follows: Arc::new(follows::api::State { kit: kit.clone(), follows: Follows::new(repo.clone(), mode.clone()) }),
+        suggestions: Arc::new(suggestions::api::State { kit: kit.clone(), suggestions: Suggestions::new(repo.clone(), mode.clone()) }),
+        users: Arc::new(users::api::State { kit: kit.clone(), users: Users::new(repo.clone(), mode.clone()) }),
+        hidden: Arc::new(hidden::api::State { kit: kit.clone(), hidden: Hidden::new(repo.clone(), mode.clone()) }),
+        notifications: Arc::new(notifications::api::State { kit: kit.clone(), notifications: Notifications::new(repo.clone(), mode.clone()) }),
         webhooks: Arc::new(webhooks::api::State {
             kit: kit.clone(),
             webhooks: WebhookService::new(repo.clone(), config.webhooks.allow_private_targets),

@@ -155,19 +155,23 @@ impl Repo {
 
     /// Users whose stored counters differ from what their rows count (should be none), with
     /// the stored and the counted values: `(id, stored, counted)`.
-    pub async fn miscounted_users(&self) -> Result<Vec<(i64, [i64; 3], [i64; 3])>, RepoError> {
+    pub async fn miscounted_users(&self) -> Result<Vec<(i64, [i64; 5], [i64; 5])>, RepoError> {
         let sql = format!(
             "SELECT id, connections_counter, connection_requests_received_counter, connection_requests_sent_counter, \
-             c, r, s FROM (SELECT id, deleted, connections_counter, connection_requests_received_counter, \
-             connection_requests_sent_counter, {} FROM users) t WHERE deleted = FALSE AND \
-             (connections_counter <> c OR connection_requests_received_counter <> r OR connection_requests_sent_counter <> s)",
+             followers_counter, followings_counter, c, r, s, fr, fg FROM (SELECT id, deleted, connections_counter, \
+             connection_requests_received_counter, connection_requests_sent_counter, followers_counter, followings_counter, \
+             {} FROM users) t WHERE deleted = FALSE AND (connections_counter <> c OR connection_requests_received_counter <> r \
+             OR connection_requests_sent_counter <> s OR followers_counter <> fr OR followings_counter <> fg)",
             migration::counted_columns()
         );
         let rows = self.db.query_all_raw(sea_orm::Statement::from_string(self.backend(), sql)).await?;
         rows.iter()
             .map(|row| {
                 use rows::Row;
-                Ok((row.int(0)?, [row.int(1)?, row.int(2)?, row.int(3)?], [row.int(4)?, row.int(5)?, row.int(6)?]))
+                let five = |at: usize| -> Result<[i64; 5], RepoError> {
+                    Ok([row.int(at)?, row.int(at + 1)?, row.int(at + 2)?, row.int(at + 3)?, row.int(at + 4)?])
+                };
+                Ok((row.int(0)?, five(1)?, five(6)?))
             })
             .collect()
     }

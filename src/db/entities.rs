@@ -22,6 +22,10 @@ pub mod users {
         pub connection_requests_sent_counter: i64,
         /// `admin` (staff), or `None`.
         pub role: Option<String>,
+        /// Users not deleted who follow this user.
+        pub followers_counter: i64,
+        /// Users not deleted this user follows.
+        pub followings_counter: i64,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -92,6 +96,27 @@ pub mod connections {
         pub id: i64,
         pub user_low: i64,
         pub user_high: i64,
+        pub created: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// Follow mode: `follower_id` follows `followed_id` since `created`. One row per ordered pair,
+/// never oneself (see the migration).
+pub mod follows {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "follows")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub follower_id: i64,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub followed_id: i64,
         pub created: DateTimeUtc,
     }
 
@@ -204,6 +229,10 @@ pub mod events {
         pub to_connections: i64,
         pub to_received: i64,
         pub to_sent: i64,
+        pub from_followers: i64,
+        pub from_followings: i64,
+        pub to_followers: i64,
+        pub to_followings: i64,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -312,13 +341,16 @@ pub mod webhook_attempts {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
-/// A notification of SelfCommunity's feed: a connection request received, or accepted.
+/// A notification of SelfCommunity's feed: a connection request received, or accepted; a new
+/// follower.
 /// `event_row` is the event's row (`events.id`): `sid` is `connection_<event_row>`.
 pub mod notifications {
     use sea_orm::entity::prelude::*;
 
     pub const CONNECTION_REQUEST: &str = "connection_request";
     pub const CONNECTION_ACCEPT: &str = "connection_accept";
+    /// Follow mode: someone follows the user.
+    pub const USER_FOLLOW: &str = "user_follow";
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "notifications")]

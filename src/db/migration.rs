@@ -12,7 +12,7 @@ pub struct Migrator;
 #[async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(CreateSchema), Box::new(CountersAndVersions), Box::new(NamedConstraints), Box::new(LighterWrites), Box::new(HIDDEN_USERS), Box::new(DefaultPreferences), Box::new(FEATURES_SETTINGS_ROLES), Box::new(EVENTS_AND_WEBHOOKS), Box::new(NOTIFICATIONS), Box::new(EVENTS_BY_USER)]
+        vec![Box::new(CreateSchema), Box::new(CountersAndVersions), Box::new(NamedConstraints), Box::new(LighterWrites), Box::new(HIDDEN_USERS), Box::new(DefaultPreferences), Box::new(FEATURES_SETTINGS_ROLES), Box::new(EVENTS_AND_WEBHOOKS), Box::new(NOTIFICATIONS), Box::new(EVENTS_BY_USER), Box::new(Follows)]
     }
 }
 
@@ -168,18 +168,31 @@ const COUNT_RECEIVED: &str = "(SELECT COUNT(*) FROM connection_requests r JOIN u
 const COUNT_SENT: &str = "(SELECT COUNT(*) FROM connection_requests r JOIN users o ON o.id = r.to_user_id \
     WHERE r.from_user_id = users.id AND o.deleted = FALSE)";
 
-/// Sets every counter from the rows (after a bulk load, and for databases that had rows
-/// before the counters existed).
-pub fn recount() -> String {
+const COUNT_FOLLOWERS: &str = "(SELECT COUNT(*) FROM follows f JOIN users o ON o.id = f.follower_id \
+    WHERE f.followed_id = users.id AND o.deleted = FALSE)";
+const COUNT_FOLLOWINGS: &str = "(SELECT COUNT(*) FROM follows f JOIN users o ON o.id = f.followed_id \
+    WHERE f.follower_id = users.id AND o.deleted = FALSE)";
+
+/// Sets the connection counters from the rows (for databases that had rows before the
+/// counters existed: migration 2, before follows existed).
+fn recount_connections() -> String {
     format!(
         "UPDATE users SET connections_counter = {COUNT_CONNECTIONS}, \
          connection_requests_received_counter = {COUNT_RECEIVED}, connection_requests_sent_counter = {COUNT_SENT}"
     )
 }
 
-/// The three counts as columns `c`, `r` and `s` of a query over `users`.
+/// Sets every counter from the rows (after a bulk load).
+pub fn recount() -> String {
+    format!(
+        "{}, followers_counter = {COUNT_FOLLOWERS}, followings_counter = {COUNT_FOLLOWINGS}",
+        recount_connections()
+    )
+}
+
+/// The five counts as columns `c`, `r`, `s`, `fr` and `fg` of a query over `users`.
 pub fn counted_columns() -> String {
-    format!("{COUNT_CONNECTIONS} AS c, {COUNT_RECEIVED} AS r, {COUNT_SENT} AS s")
+    format!("{COUNT_CONNECTIONS} AS c, {COUNT_RECEIVED} AS r, {COUNT_SENT} AS s, {COUNT_FOLLOWERS} AS fr, {COUNT_FOLLOWINGS} AS fg")
 }
 
 const COUNTERS_DOWN: &str = r#"
@@ -196,7 +209,7 @@ impl MigrationTrait for CountersAndVersions {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
         db.execute_unprepared(&render(COUNTERS_UP, db.get_database_backend())).await?;
-        db.execute_unprepared(&recount()).await?;
+        db.execute_unprepared(&recount_connections()).await?;
         Ok(())
     }
 
@@ -647,6 +660,165 @@ CREATE INDEX events_to_user ON events (to_user_id, event_id);
 "#,
     down: "DROP INDEX events_from_user; DROP INDEX events_to_user;",
 };
+
+/// Follow mode: one row per follower and followed user, never oneself (both engines refuse
+/// it by name), read newest first from either side by an index; both users' counters beside
+/// them; the events (`connection.follow`, `connection.unfollow`, with both users' follow
+/// counters after the change) and the `user_follow` notification among the known types.
+struct Follows;
+
+impl MigrationName for Follows {
+    fn name(&self) -> &str {
+        "m20261202_000011_follows"
+    }
+}
+
+const FOLLOWS_UP: &str = r#"
+CREATE TABLE follows (
+    follower_id {INT} NOT NULL CONSTRAINT follower_exists REFERENCES users (id),
+    followed_id {INT} NOT NULL CONSTRAINT followed_exists REFERENCES users (id),
+    created {TS} NOT NULL,
+    CONSTRAINT one_follow_per_pair PRIMARY KEY (follower_id, followed_id),
+    CONSTRAINT no_self_follow CHECK (follower_id <> followed_id)
+);
+CREATE INDEX follows_followers ON follows (followed_id, created, follower_id);
+CREATE INDEX follows_followings ON follows (follower_id, created, followed_id);
+ALTER TABLE users ADD COLUMN followers_counter {INT} NOT NULL DEFAULT 0
+    CONSTRAINT followers_counter_not_negative CHECK (followers_counter >= 0);
+ALTER TABLE users ADD COLUMN followings_counter {INT} NOT NULL DEFAULT 0
+    CONSTRAINT followings_counter_not_negative CHECK (followings_counter >= 0);
+ALTER TABLE events ADD COLUMN from_followers {INT} NOT NULL DEFAULT 0;
+ALTER TABLE events ADD COLUMN from_followings {INT} NOT NULL DEFAULT 0;
+ALTER TABLE events ADD COLUMN to_followers {INT} NOT NULL DEFAULT 0;
+ALTER TABLE events ADD COLUMN to_followings {INT} NOT NULL DEFAULT 0;
+"#;
+
+const EVENT_TYPES: &str = "('connection_request.created', 'connection_request.rejected', 'connection_request.restored', \
+     'connection_request.cancelled', 'connection.created', 'connection.deleted', 'connection.follow', 'connection.unfollow')";
+const NOTIFICATION_TYPES: &str = "('connection_request', 'connection_accept', 'user_follow')";
+
+/// PostgreSQL widens a `CHECK` in place.
+fn postgres_known_types() -> String {
+    format!(
+        "ALTER TABLE events DROP CONSTRAINT event_type_known, ADD CONSTRAINT event_type_known CHECK (type IN {EVENT_TYPES});
+         ALTER TABLE webhook_endpoint_events DROP CONSTRAINT subscription_type_known,
+             ADD CONSTRAINT subscription_type_known CHECK (type IN {EVENT_TYPES});
+         ALTER TABLE notifications DROP CONSTRAINT notification_type_known,
+             ADD CONSTRAINT notification_type_known CHECK (type IN {NOTIFICATION_TYPES});"
+    )
+}
+
+/// SQLite cannot change a `CHECK`: each table is rebuilt under its own name, rows, ids and
+/// indexes kept. Renaming `events` makes `webhook_deliveries` reference the old table (with
+/// foreign keys on, SQLite always follows a rename), so the deliveries are rebuilt too,
+/// referencing the new `events`, and the old tables dropped children first.
+fn sqlite_known_types() -> String {
+    format!(
+        r#"
+CREATE TEMP TABLE kept_sequence AS SELECT name, seq FROM sqlite_sequence;
+ALTER TABLE events RENAME TO events_before_follows;
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id INTEGER NULL CONSTRAINT one_event_per_number UNIQUE,
+    type TEXT NOT NULL CONSTRAINT event_type_known CHECK (type IN {EVENT_TYPES}),
+    from_user_id INTEGER NOT NULL,
+    to_user_id INTEGER NOT NULL,
+    created TEXT NOT NULL,
+    from_connections INTEGER NOT NULL,
+    from_received INTEGER NOT NULL,
+    from_sent INTEGER NOT NULL,
+    to_connections INTEGER NOT NULL,
+    to_received INTEGER NOT NULL,
+    to_sent INTEGER NOT NULL,
+    from_followers INTEGER NOT NULL DEFAULT 0,
+    from_followings INTEGER NOT NULL DEFAULT 0,
+    to_followers INTEGER NOT NULL DEFAULT 0,
+    to_followings INTEGER NOT NULL DEFAULT 0,
+    CONSTRAINT event_between_two_users CHECK (from_user_id <> to_user_id)
+);
+INSERT INTO events SELECT * FROM events_before_follows;
+ALTER TABLE webhook_deliveries RENAME TO deliveries_before_follows;
+CREATE TABLE webhook_deliveries (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    endpoint_id INTEGER NOT NULL CONSTRAINT delivery_endpoint_exists REFERENCES webhook_endpoints (id) ON DELETE CASCADE,
+    event_id INTEGER NOT NULL CONSTRAINT delivery_event_exists REFERENCES events (event_id),
+    state TEXT NOT NULL CONSTRAINT delivery_state_known CHECK (state IN ('pending', 'delivered', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0 CONSTRAINT attempts_not_negative CHECK (attempts >= 0),
+    next_attempt_ms INTEGER NOT NULL,
+    lease_until_ms INTEGER NOT NULL DEFAULT 0,
+    CONSTRAINT one_delivery_per_endpoint_and_event UNIQUE (endpoint_id, event_id)
+);
+INSERT INTO webhook_deliveries SELECT * FROM deliveries_before_follows;
+DROP TABLE deliveries_before_follows;
+DROP TABLE events_before_follows;
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_ms) WHERE state = 'pending';
+CREATE INDEX events_unnumbered ON events (id) WHERE event_id IS NULL;
+CREATE INDEX events_from_user ON events (from_user_id, event_id);
+CREATE INDEX events_to_user ON events (to_user_id, event_id);
+
+ALTER TABLE webhook_endpoint_events RENAME TO subscriptions_before_follows;
+CREATE TABLE webhook_endpoint_events (
+    endpoint_id INTEGER NOT NULL CONSTRAINT subscription_endpoint_exists REFERENCES webhook_endpoints (id) ON DELETE CASCADE,
+    type TEXT NOT NULL CONSTRAINT subscription_type_known CHECK (type IN {EVENT_TYPES}),
+    added_at TEXT NOT NULL,
+    CONSTRAINT one_subscription_per_type PRIMARY KEY (endpoint_id, type)
+);
+INSERT INTO webhook_endpoint_events SELECT * FROM subscriptions_before_follows;
+DROP TABLE subscriptions_before_follows;
+CREATE INDEX webhook_subscribers_of_type ON webhook_endpoint_events (type, endpoint_id);
+
+ALTER TABLE notifications RENAME TO notifications_before_follows;
+CREATE TABLE notifications (
+    user_id INTEGER NOT NULL,
+    event_row INTEGER NOT NULL,
+    other_user_id INTEGER NOT NULL,
+    type TEXT NOT NULL CONSTRAINT notification_type_known CHECK (type IN {NOTIFICATION_TYPES}),
+    created TEXT NOT NULL,
+    is_read BOOLEAN NOT NULL DEFAULT FALSE,
+    CONSTRAINT one_notification_per_user_and_event PRIMARY KEY (user_id, event_row),
+    CONSTRAINT notification_between_two_users CHECK (user_id <> other_user_id)
+);
+INSERT INTO notifications SELECT * FROM notifications_before_follows;
+DROP TABLE notifications_before_follows;
+-- AUTOINCREMENT's high-water marks, so that no id is ever given twice.
+UPDATE sqlite_sequence SET seq = max(seq, (SELECT k.seq FROM kept_sequence k WHERE k.name = sqlite_sequence.name))
+    WHERE name IN (SELECT name FROM kept_sequence);
+INSERT INTO sqlite_sequence (name, seq) SELECT k.name, k.seq FROM kept_sequence k
+    WHERE k.name IN ('events', 'webhook_deliveries') AND k.name NOT IN (SELECT name FROM sqlite_sequence);
+DROP TABLE kept_sequence;
+"#
+    )
+}
+
+#[async_trait]
+impl MigrationTrait for Follows {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        let backend = db.get_database_backend();
+        db.execute_unprepared(&render(FOLLOWS_UP, backend)).await?;
+        match backend {
+            DbBackend::Postgres => db.execute_unprepared(&postgres_known_types()).await?,
+            _ => db.execute_unprepared(&sqlite_known_types()).await?,
+        };
+        Ok(())
+    }
+
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        // The wider type checks stay (they refuse nothing the older code writes).
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "DROP TABLE follows; ALTER TABLE users DROP COLUMN followings_counter; \
+                 ALTER TABLE users DROP COLUMN followers_counter;",
+            )
+            .await?;
+        Ok(())
+    }
+}
 
 /// A migration that is one SQL text each way, written once for both engines (see [`render`]),
 /// run in a transaction.

@@ -2,13 +2,15 @@
 //! and readers ([`sqlite`]), the schema ([`migration`], [`entities`]), statements built once
 //! ([`shapes`]) and rows read alike on both engines ([`rows`]), the paging machinery
 //! ([`paging`]), and the statements several features share: users' existence ([`users`]),
-//! a pair's relation and hiding ([`pairs`]), the community's mode ([`mode`]).
+//! a pair's relation and hiding ([`pairs`]), follows between users ([`follows`]), what
+//! `connection_status` shows in each mode ([`statuses`]), the community's mode ([`mode`]).
 //!
 //! Features add their own queries to [`connection::Repo`] in their own folders.
 
 pub mod connection;
 pub mod entities;
 pub mod error;
+pub mod follows;
 pub mod migration;
 pub mod mode;
 pub mod paging;
@@ -18,4 +20,5 @@ pub mod rows;
 pub mod seed;
 pub mod shapes;
 pub mod sqlite;
+pub mod statuses;
 pub mod users;

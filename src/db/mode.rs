@@ -1,5 +1,5 @@
 //! The community's mode, as SelfCommunity's two preferences set it: friendship (connections
-//! enabled, follows disabled) or not. Read by every feature whose operations depend on it, from
+//! enabled, follows disabled), follow (follows enabled) or neither. Read by every feature whose operations depend on it, from
 //! one cache per process.
 
 use std::sync::{Arc, Mutex};
@@ -13,6 +13,7 @@ use super::entities::preferences;
 use super::error::RepoError;
 use super::rows::{self, Row};
 use super::sqlite;
+pub use crate::domain::users::Mode;
 
 /// The preferences that decide the community mode.
 pub const FOLLOW_ENABLED: (&str, &str) = ("configurations", "follow_enabled");
@@ -26,8 +27,8 @@ pub const MODE_CACHE_TTL: std::time::Duration = std::time::Duration::from_millis
 #[derive(Clone, Debug)]
 pub struct CommunityMode {
     repo: Repo,
-    /// The last friendship-mode reading and when it was made.
-    mode: Arc<Mutex<Option<(Instant, bool)>>>,
+    /// The last reading and when it was made.
+    mode: Arc<Mutex<Option<(Instant, Mode)>>>,
 }
 
 impl CommunityMode {
@@ -35,9 +36,14 @@ impl CommunityMode {
         CommunityMode { repo, mode: Default::default() }
     }
 
-    /// Friendship mode: follows disabled and connections enabled. Read at most every
-    /// `MODE_CACHE_TTL`, so that a change is seen within a second everywhere.
+    /// Friendship mode: follows disabled and connections enabled.
     pub async fn friendship(&self) -> Result<bool, RepoError> {
+        Ok(self.current().await? == Mode::Friendship)
+    }
+
+    /// The mode now. Read at most every `MODE_CACHE_TTL`, so that a change is seen within a
+    /// second everywhere.
+    pub async fn current(&self) -> Result<Mode, RepoError> {
         let cached = *self.mode.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some((read_at, mode)) = cached {
             if read_at.elapsed() < MODE_CACHE_TTL {
@@ -49,7 +55,7 @@ impl CommunityMode {
         let flag = |i: usize, default: bool| {
             values.get(i).cloned().flatten().and_then(|v| serde_json::from_str::<bool>(&v).ok()).unwrap_or(default)
         };
-        let mode = !flag(0, false) && flag(1, true);
+        let mode = Mode::from_flags(flag(0, false), flag(1, true));
         *self.mode.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some((read_at, mode));
         Ok(mode)
     }

@@ -7,8 +7,46 @@ use sea_orm::sea_query::SelectStatement;
 use super::connection::Repo;
 use super::error::RepoError;
 use super::rows::{self, Row};
+use super::shapes::{Arg, Shape};
 use super::sqlite;
 use crate::domain::paging::Page;
+
+/// A statement built once and the arguments of this call.
+pub type Bound = (&'static Shape, Vec<Arg>);
+
+/// The steps of a page planned in code (which statement next, given what the previous ones
+/// answered), on either engine: SQLite's on a reader's own connection, every step ready at once
+/// (see [`ready`]); PostgreSQL's on the pool. (Used with concrete engines only, whose futures'
+/// auto traits the compiler sees.)
+#[allow(async_fn_in_trait)]
+pub trait Segments {
+    /// Every row, mapped.
+    async fn rows<T>(&self, bound: Bound, map: impl Fn(&dyn Row) -> Result<T, RepoError>) -> Result<Vec<T>, RepoError>;
+    /// The first column of every row, an id.
+    async fn ids(&self, bound: Bound) -> Result<Vec<i64>, RepoError>;
+    /// The first row, mapped, if any.
+    async fn one<T>(&self, bound: Bound, map: impl Fn(&dyn Row) -> Result<T, RepoError>) -> Result<Option<T>, RepoError> {
+        Ok(self.rows(bound, map).await?.into_iter().next())
+    }
+}
+
+impl Segments for rusqlite::Connection {
+    async fn rows<T>(&self, (shape, args): Bound, map: impl Fn(&dyn Row) -> Result<T, RepoError>) -> Result<Vec<T>, RepoError> {
+        sqlite::query_shape(self, shape, &args, |r| map(r))
+    }
+    async fn ids(&self, (shape, args): Bound) -> Result<Vec<i64>, RepoError> {
+        sqlite::query_shape(self, shape, &args, |r| r.int(0))
+    }
+}
+
+impl Segments for sea_orm::DatabaseConnection {
+    async fn rows<T>(&self, (shape, args): Bound, map: impl Fn(&dyn Row) -> Result<T, RepoError>) -> Result<Vec<T>, RepoError> {
+        self.query_all_raw(shape.postgres(&args)).await?.iter().map(|r| map(r)).collect()
+    }
+    async fn ids(&self, (shape, args): Bound) -> Result<Vec<i64>, RepoError> {
+        self.query_all_raw(shape.postgres(&args)).await?.iter().map(|r| r.int(0)).collect()
+    }
+}
 
 /// A count as the database answers it, as a page's `count`.
 pub fn count(n: i64) -> u64 {

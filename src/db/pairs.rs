@@ -5,10 +5,10 @@
 use std::collections::HashMap;
 
 use sea_orm::{ConnectionTrait, DatabaseConnection};
-use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Query, SelectStatement};
 
 use super::connection::Repo;
-use super::entities::{connection_requests as requests, connections, hidden_users as hidden, relations};
+use super::entities::{connection_requests as requests, connections, hidden_users as hidden, relations, users};
 use super::error::RepoError;
 use super::rows::{self, Row};
 use super::shapes::{self, Arg, LazyShape, Shape, scalar};
@@ -149,6 +149,37 @@ pub fn hid(user: impl Into<Expr>, other: impl Into<Expr>) -> Expr {
 /// Either of `a` and `b` hid the other (ids, or columns).
 pub fn hidden_either_way(a: impl Into<Expr> + Clone, b: impl Into<Expr> + Clone) -> Expr {
     hid(a.clone(), b.clone()).or(hid(b, a))
+}
+
+/// The pair of the list's user `u` and `caller`, lower id first, as the pair tables key it.
+pub fn pair_with(caller: i64) -> (Expr, Expr) {
+    let u = || Expr::col((Alias::new("u"), users::Column::Id));
+    (Expr::case(u().lt(caller), u()).finally(caller).into(), Expr::case(u().lt(caller), caller).finally(u()).into())
+}
+
+/// `of`'s connections recorded on one side of the pair (`of` is the pair's lower id, or its
+/// higher), read in the order of the index on (`of`'s side, created, other side). With
+/// `active_users`, the other user is joined as `u` and must not be deleted; without, the
+/// index alone answers (it covers the pair and the date).
+pub fn connections_side(of: i64, of_is_low: bool, active_users: bool, columns: impl FnOnce(&mut SelectStatement)) -> SelectStatement {
+    let (of_col, other_col) = if of_is_low {
+        (connections::Column::UserLow, connections::Column::UserHigh)
+    } else {
+        (connections::Column::UserHigh, connections::Column::UserLow)
+    };
+    let mut q = Query::select();
+    columns(&mut q);
+    q.from_as(connections::Entity, Alias::new("c")).and_where(Expr::col((Alias::new("c"), of_col)).eq(of));
+    if active_users {
+        q.join_as(
+            JoinType::InnerJoin,
+            users::Entity,
+            Alias::new("u"),
+            Expr::col((Alias::new("u"), users::Column::Id)).equals((Alias::new("c"), other_col)),
+        )
+        .and_where(Expr::col((Alias::new("u"), users::Column::Deleted)).eq(false));
+    }
+    q.to_owned()
 }
 
 // ----- the pair's state, read on either engine -----

@@ -91,13 +91,15 @@ pub fn select_user(select: &mut SelectStatement, table: &str) {
         C::ConnectionRequestsReceivedCounter,
         C::ConnectionRequestsSentCounter,
         C::Role,
+        C::FollowersCounter,
+        C::FollowingsCounter,
     ] {
         select.expr(Expr::col((Alias::new(table), column)));
     }
 }
 
 /// How many columns [`select_user`] adds.
-pub const USER_COLUMNS: usize = 11;
+pub const USER_COLUMNS: usize = 13;
 
 /// A user from the columns [`select_user`] added, starting at `at`.
 pub fn user_at(row: &(impl Row + ?Sized), at: usize) -> Result<User, RepoError> {
@@ -113,6 +115,8 @@ pub fn user_at(row: &(impl Row + ?Sized), at: usize) -> Result<User, RepoError> 
         connection_requests_received_counter: row.int(at + 8)?,
         connection_requests_sent_counter: row.int(at + 9)?,
         role: row.opt_text(at + 10)?,
+        followers_counter: row.int(at + 11)?,
+        followings_counter: row.int(at + 12)?,
     })
 }
 

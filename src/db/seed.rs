@@ -1,10 +1,11 @@
-//! Bulk loading for benchmarks and demos: users, connections and pending requests inserted in
-//! large batches (not through HTTP), each relation with its pair row as the schema demands.
+//! Bulk loading for benchmarks and demos: users, connections, pending requests and follows
+//! inserted in large batches (not through HTTP), each relation with its pair row as the schema
+//! demands.
 
 use chrono::{Duration, Utc};
 use sea_orm::{ActiveValue::Set, EntityTrait, QueryOrder, TransactionTrait};
 
-use super::entities::{connection_requests, connections, relations, users};
+use super::entities::{connection_requests, connections, follows, relations, users};
 use super::connection::Repo;
 use super::error::RepoError;
 
@@ -16,6 +17,7 @@ pub struct Seeded {
     pub users: u64,
     pub connections: u64,
     pub requests: u64,
+    pub follows: u64,
 }
 
 /// The `k`-th pair of a deterministic walk over unordered pairs of users `1..=n`: user `a` with
@@ -29,10 +31,24 @@ fn pair(k: u64, n: u64) -> (i64, i64) {
     if a < b { (a, b) } else { (b, a) }
 }
 
+/// The `k`-th follow among users `1..=n`: first every other user follows user 1 (a celebrity),
+/// then the unordered pairs of users `2..=n` ([`pair`]), each pair once, in either direction.
+fn follow(k: u64, n: u64) -> (i64, i64) {
+    let others = n.saturating_sub(1);
+    if k < others {
+        return (k as i64 + 2, 1);
+    }
+    let k = k - others;
+    let (a, b) = pair(k, others);
+    let (a, b) = (a + 1, b + 1);
+    if k % 2 == 0 { (a, b) } else { (b, a) }
+}
+
 impl Repo {
     /// Inserts `users` users (`user1`, `user2`, ...) into an empty database, then `connections`
-    /// connections and `requests` pending requests between them.
-    pub async fn seed(&self, users: u64, connections: u64, requests: u64) -> Result<Seeded, RepoError> {
+    /// connections and `requests` pending requests between them, and `follows` follows (see
+    /// [`follow`]).
+    pub async fn seed(&self, users: u64, connections: u64, requests: u64, follows: u64) -> Result<Seeded, RepoError> {
         if self.count_users().await? > 0 {
             return Err(RepoError::Invalid("seed needs an empty database".into()));
         }
@@ -42,6 +58,10 @@ impl Repo {
                 "{users} users make room for {max_pairs} distinct relations, not {}",
                 connections + requests
             )));
+        }
+        let max_follows = users.saturating_sub(1) + users.saturating_sub(1).saturating_mul(users.saturating_sub(2)) / 2;
+        if follows > max_follows {
+            return Err(RepoError::Invalid(format!("{users} users make room for {max_follows} distinct follows, not {follows}")));
         }
         let now = Utc::now();
         let txn = self.connection().begin().await?;
@@ -109,6 +129,15 @@ impl Repo {
                 .await?;
             }
         }
+        let all: Vec<u64> = (0..follows).collect();
+        for chunk in all.chunks(BATCH) {
+            follows::Entity::insert_many(chunk.iter().map(|k| {
+                let (follower, followed) = follow(*k, users);
+                follows::ActiveModel { follower_id: Set(follower), followed_id: Set(followed), created: Set(now - Duration::seconds(*k as i64)) }
+            }))
+            .exec_without_returning(&txn)
+            .await?;
+        }
         // The counters, as the rows count them.
         {
             use sea_orm::ConnectionTrait;
@@ -121,13 +150,13 @@ impl Repo {
             use sea_orm::ConnectionTrait;
             self.connection().execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)").await?;
         }
-        Ok(Seeded { users, connections, requests })
+        Ok(Seeded { users, connections, requests, follows })
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::pair;
+    use super::{follow, pair};
     use std::collections::HashSet;
 
     #[test]
@@ -139,5 +168,17 @@ mod tests {
             assert!(a < b && a >= 1 && b as u64 <= n, "{k}: {a} {b}");
             assert!(seen.insert((a, b)), "{k}: ({a}, {b}) twice");
         }
+    }
+
+    #[test]
+    fn follows_start_with_a_celebrity_and_are_distinct() {
+        let n = 40;
+        let mut seen = HashSet::new();
+        for k in 0..(n - 1) + (n - 1) * (n - 2) / 4 {
+            let (a, b) = follow(k, n);
+            assert!(a != b && a >= 1 && b >= 1 && a as u64 <= n && b as u64 <= n, "{k}: {a} {b}");
+            assert!(seen.insert((a, b)), "{k}: ({a}, {b}) twice");
+        }
+        assert_eq!((1..n).filter(|k| seen.contains(&(*k as i64 + 1, 1))).count() as u64, n - 1, "everyone follows user 1");
     }
 }

@@ -8,7 +8,9 @@ use super::connection::Repo;
 use super::entities::users;
 use super::error::RepoError;
 use super::rows;
+use super::paging::Bound;
 use super::shapes::{self, Arg, LazyShape, Shape};
+use crate::domain::paging::MAX_PAGE_SIZE;
 use super::sqlite;
 use crate::domain::error::ServiceError;
 use crate::domain::users::{Caller, Counters, Role, User};
@@ -47,6 +49,34 @@ pub fn active_ids_query(ids: &[i64]) -> SelectStatement {
         .and_where(Expr::col(users::Column::Id).is_in(ids.iter().copied()))
         .and_where(Expr::col(users::Column::Deleted).eq(false))
         .to_owned()
+}
+
+static IS_ACTIVE: LazyShape = LazyShape::new();
+
+/// One row, one column: is `id` a user who exists and is not deleted (a page's check of its
+/// caller, as a step of a plan).
+pub fn active_check(id: i64) -> Bound {
+    (IS_ACTIVE.get(|| Query::select().expr(is_active(shapes::int(0))).to_owned()), vec![Arg::Int(id)])
+}
+
+/// The most users one page shows.
+pub const PAGE_IDS: usize = MAX_PAGE_SIZE as usize;
+
+static USERS_BY_IDS: LazyShape = LazyShape::new();
+
+/// The users `ids` (a page's, at most [`PAGE_IDS`]), in no order, as [`rows::user_at`] reads
+/// them: one statement built once, whatever the page's size (unused places hold 0, no user's
+/// id).
+pub fn users_by_ids(ids: &[i64]) -> Bound {
+    let shape = USERS_BY_IDS.get(|| {
+        let sentinels: Vec<i64> = (0..PAGE_IDS).map(shapes::int).collect();
+        let mut q = Query::select();
+        rows::select_user(&mut q, "u");
+        q.from_as(users::Entity, sea_orm::sea_query::Alias::new("u"))
+            .and_where(Expr::col((sea_orm::sea_query::Alias::new("u"), users::Column::Id)).is_in(sentinels))
+            .to_owned()
+    });
+    (shape, (0..PAGE_IDS).map(|i| Arg::Int(ids.get(i).copied().unwrap_or(0))).collect())
 }
 
 impl Repo {
@@ -105,6 +135,8 @@ impl From<users::Model> for User {
                 connections: user.connections_counter,
                 requests_received: user.connection_requests_received_counter,
                 requests_sent: user.connection_requests_sent_counter,
+                followers: user.followers_counter,
+                followings: user.followings_counter,
             },
             role: user.role.as_deref().and_then(Role::parse),
         }

@@ -20,6 +20,8 @@ fn change(event: Event) -> &'static str {
         Event::ConnectionRequestCancelled => "a request withdrawn (`cancel_request`)",
         Event::ConnectionCreated => "a connection made (`accept`, or a request answering a request)",
         Event::ConnectionDeleted => "a connection removed (`remove`)",
+        Event::ConnectionFollow => "follow mode: a follow (`follow/` while not following)",
+        Event::ConnectionUnfollow => "follow mode: an unfollow (`follow/` while following)",
     }
 }
 
@@ -37,6 +39,8 @@ fn example_event() -> EventWithUsers {
         connection_requests_received_counter: 0,
         connection_requests_sent_counter: 0,
         role: None,
+        followers_counter: 0,
+        followings_counter: 0,
     };
     EventWithUsers {
         event: events::Model {
@@ -52,6 +56,10 @@ fn example_event() -> EventWithUsers {
             to_connections: 5,
             to_received: 1,
             to_sent: 0,
+            from_followers: 0,
+            from_followings: 0,
+            to_followers: 0,
+            to_followings: 0,
         },
         from_user: user(1, "alice", "Alice Liddell"),
         to_user: user(2, "bob", "Bob Marley"),

@@ -10,6 +10,10 @@ pub enum ServiceError {
     SelfConnection,
     #[error("you cannot hide yourself")]
     SelfHide,
+    #[error("you cannot follow yourself")]
+    SelfFollow,
+    #[error("the community is not in follow mode")]
+    FollowModeDisabled,
     /// Authenticated, but not allowed: another user's settings, a staff-only operation.
     #[error("permission denied")]
     PermissionDenied,

@@ -82,6 +82,9 @@ pub struct Counts {
     pub connections: i64,
     pub received: i64,
     pub sent: i64,
+    /// Follow mode's two: those who follow the user, those the user follows.
+    pub followers: i64,
+    pub followings: i64,
 }
 
 impl Counts {
@@ -97,6 +100,8 @@ impl std::ops::Sub for Counts {
             connections: self.connections - other.connections,
             received: self.received - other.received,
             sent: self.sent - other.sent,
+            followers: self.followers - other.followers,
+            followings: self.followings - other.followings,
         }
     }
 }
@@ -107,13 +112,16 @@ pub enum ConnectionStatus {
     Connected,
     SentConnectionRequest,
     ReceivedConnectionRequest,
+    /// Follow mode: the caller follows the user.
+    Followed,
 }
 
 impl ConnectionStatus {
-    pub const ALL: [ConnectionStatus; 3] = [
+    pub const ALL: [ConnectionStatus; 4] = [
         ConnectionStatus::Connected,
         ConnectionStatus::SentConnectionRequest,
         ConnectionStatus::ReceivedConnectionRequest,
+        ConnectionStatus::Followed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -121,6 +129,7 @@ impl ConnectionStatus {
             ConnectionStatus::Connected => "connected",
             ConnectionStatus::SentConnectionRequest => "sent_connection_request",
             ConnectionStatus::ReceivedConnectionRequest => "received_connection_request",
+            ConnectionStatus::Followed => "followed",
         }
     }
 
@@ -201,6 +210,10 @@ pub enum Event {
     ConnectionRequestCancelled,
     ConnectionCreated,
     ConnectionDeleted,
+    /// Follow mode: `from_user` follows `to_user` now.
+    ConnectionFollow,
+    /// Follow mode: `from_user` no longer follows `to_user`.
+    ConnectionUnfollow,
 }
 
 impl Event {
@@ -212,16 +225,20 @@ impl Event {
             Event::ConnectionRequestCancelled => "connection_request.cancelled",
             Event::ConnectionCreated => "connection.created",
             Event::ConnectionDeleted => "connection.deleted",
+            Event::ConnectionFollow => "connection.follow",
+            Event::ConnectionUnfollow => "connection.unfollow",
         }
     }
 
-    pub const ALL: [Event; 6] = [
+    pub const ALL: [Event; 8] = [
         Event::ConnectionRequestCreated,
         Event::ConnectionRequestRejected,
         Event::ConnectionRequestRestored,
         Event::ConnectionRequestCancelled,
         Event::ConnectionCreated,
         Event::ConnectionDeleted,
+        Event::ConnectionFollow,
+        Event::ConnectionUnfollow,
     ];
 
     pub fn from_name(name: &str) -> Option<Event> {
@@ -233,7 +250,14 @@ impl Event {
     /// restoration and a connection made (by accepting, or by a mutual request) name the
     /// other user first.
     pub fn from_is_actor(self) -> bool {
-        matches!(self, Event::ConnectionRequestCreated | Event::ConnectionRequestCancelled | Event::ConnectionDeleted)
+        matches!(
+            self,
+            Event::ConnectionRequestCreated
+                | Event::ConnectionRequestCancelled
+                | Event::ConnectionDeleted
+                | Event::ConnectionFollow
+                | Event::ConnectionUnfollow
+        )
     }
 }
 

@@ -34,16 +34,40 @@ impl Role {
 }
 
 /// A user's counters, each equal to the `count` of the matching list: their connections, the
-/// pending requests they received, the requests they sent. Stored beside the user and updated in
+/// pending requests they received, the requests they sent, their followers and followings. Stored beside the user and updated in
 /// the same transaction as every change.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counters {
     pub connections: i64,
     pub requests_received: i64,
     pub requests_sent: i64,
+    /// Follow mode: who follows the user, whom the user follows.
+    pub followers: i64,
+    pub followings: i64,
 }
 
 /// The user a request acts for: the id its token names. Whether they exist (and are not
 /// deleted) is checked by the operation's first query, not before it: one statement less.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Caller(pub i64);
+
+/// The community's mode, as SelfCommunity's two preferences decide it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// `follow_enabled` false and `connection_enabled` true: friendships, by request.
+    Friendship,
+    /// `follow_enabled` true (it wins over `connection_enabled`): one-way follows.
+    Follow,
+    /// Neither: no relation can be made.
+    Neither,
+}
+
+impl Mode {
+    pub fn from_flags(follow_enabled: bool, connection_enabled: bool) -> Mode {
+        match (follow_enabled, connection_enabled) {
+            (true, _) => Mode::Follow,
+            (false, true) => Mode::Friendship,
+            (false, false) => Mode::Neither,
+        }
+    }
+}

@@ -3,8 +3,10 @@
 //! `outbox`, `db`, `domain`), never from another feature.
 
 pub mod connections;
+pub mod follows;
 pub mod hidden;
 pub mod live;
 pub mod notifications;
+pub mod suggestions;
 pub mod users;
 pub mod webhooks;

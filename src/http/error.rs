@@ -39,6 +39,7 @@ pub const INVALID_ID: ErrorCode = ErrorCode {
 };
 pub const SELF_CONNECTION: ErrorCode = general(400, "self_connection", "You cannot connect to yourself.");
 pub const SELF_HIDE: ErrorCode = general(400, "self_hide", "You cannot hide yourself.");
+pub const SELF_FOLLOW: ErrorCode = general(400, "self_follow", "You cannot follow yourself.");
 pub const PERMISSION_DENIED: ErrorCode =
     general(403, "permission_denied", "You do not have permission to perform this action.");
 pub const INVALID_SETTING: ErrorCode = ErrorCode {
@@ -58,6 +59,8 @@ pub const FRIENDSHIP_MODE_DISABLED: ErrorCode = general(
     "friendship_mode_disabled",
     "This operation requires the community to be set to friendship mode.",
 );
+pub const FOLLOW_MODE_DISABLED: ErrorCode =
+    general(403, "follow_mode_disabled", "This operation requires the community to be set to follow mode.");
 pub const NOT_FOUND: ErrorCode = general(404, "not_found", "User not found.");
 pub const ROUTE_NOT_FOUND: ErrorCode = general(404, "not_found", "No endpoint matches this path.");
 pub const METHOD_NOT_ALLOWED: ErrorCode = general(405, "method_not_allowed", "Method not allowed on this path.");
@@ -262,6 +265,8 @@ impl From<ServiceError> for ApiError {
         match err {
             ServiceError::SelfConnection => ApiError::new(SELF_CONNECTION),
             ServiceError::SelfHide => ApiError::new(SELF_HIDE),
+            ServiceError::SelfFollow => ApiError::new(SELF_FOLLOW),
+            ServiceError::FollowModeDisabled => ApiError::new(FOLLOW_MODE_DISABLED),
             ServiceError::PermissionDenied => ApiError::new(PERMISSION_DENIED),
             ServiceError::UserHidden => ApiError::new(USER_HIDDEN),
             ServiceError::FriendshipModeDisabled => ApiError::new(FRIENDSHIP_MODE_DISABLED),

@@ -22,16 +22,24 @@ pub struct EventUserBody {
     pub connections_counter: i64,
     pub connection_requests_received_counter: i64,
     pub connection_requests_sent_counter: i64,
+    pub followers_counter: i64,
+    pub followings_counter: i64,
 }
 
 impl EventUserBody {
     /// The user with their counters as they are now.
     pub fn from_user(user: &users::Model) -> Self {
-        let counters = [user.connections_counter, user.connection_requests_received_counter, user.connection_requests_sent_counter];
+        let counters = [
+            user.connections_counter,
+            user.connection_requests_received_counter,
+            user.connection_requests_sent_counter,
+            user.followers_counter,
+            user.followings_counter,
+        ];
         EventUserBody::new(user, counters)
     }
 
-    fn new(user: &users::Model, counters: [i64; 3]) -> Self {
+    fn new(user: &users::Model, counters: [i64; 5]) -> Self {
         EventUserBody {
             id: user.id,
             username: user.username.clone(),
@@ -42,6 +50,8 @@ impl EventUserBody {
             connections_counter: counters[0],
             connection_requests_received_counter: counters[1],
             connection_requests_sent_counter: counters[2],
+            followers_counter: counters[3],
+            followings_counter: counters[4],
         }
     }
 }
@@ -58,6 +68,8 @@ impl Example for EventUserBody {
             connections_counter: 3,
             connection_requests_received_counter: 0,
             connection_requests_sent_counter: 1,
+            followers_counter: 0,
+            followings_counter: 0,
         }
     }
 }
@@ -85,7 +97,8 @@ impl Example for EventUsersBody {
 #[oai(rename = "ConnectionEvent", example)]
 pub struct EventPayloadBody {
     pub event_id: i64,
-    /// One of the six connection event types.
+    /// One of the event types: the six changes of a connection, and follow mode's
+    /// `connection.follow` and `connection.unfollow`.
     #[oai(rename = "type")]
     pub r#type: String,
     pub created: f64,
@@ -100,8 +113,8 @@ impl EventPayloadBody {
             r#type: ev.r#type.clone(),
             created: ev.created.timestamp_micros() as f64 / 1e6,
             data: EventUsersBody {
-                from_user: EventUserBody::new(&e.from_user, [ev.from_connections, ev.from_received, ev.from_sent]),
-                to_user: EventUserBody::new(&e.to_user, [ev.to_connections, ev.to_received, ev.to_sent]),
+                from_user: EventUserBody::new(&e.from_user, [ev.from_connections, ev.from_received, ev.from_sent, ev.from_followers, ev.from_followings]),
+                to_user: EventUserBody::new(&e.to_user, [ev.to_connections, ev.to_received, ev.to_sent, ev.to_followers, ev.to_followings]),
             },
         }
     }

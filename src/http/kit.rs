@@ -30,6 +30,19 @@ pub struct Kit {
     pub repo: Repo,
 }
 
+impl Kit {
+    /// The caller's rate of actions (the relation-changing operations): `429 rate_limited`
+    /// with `Retry-After` past it.
+    pub fn check_action_rate(&self, caller: Caller) -> Result<(), ApiError> {
+        if let Some(limiter) = &self.rate_limit {
+            limiter.check(caller.0).map_err(|wait| {
+                ApiError::new(error::RATE_LIMITED).with_header(poem::http::header::RETRY_AFTER, wait.as_secs().max(1).to_string())
+            })?;
+        }
+        Ok(())
+    }
+}
+
 /// `Authorization: Bearer <JWT>`: an HS256 access token as SelfCommunity issues them, with the
 /// claims `user_id`, `token_type` (= `access`) and `exp`; or, where the server is configured
 /// for one, an identity provider's token (RS256, ES256, EdDSA...) carrying `user_id`.

@@ -7,6 +7,10 @@ pub enum ApiTags {
     /// Connections (friendship) between users: requests, answers and statuses. Most of these
     /// operations require the community to be in friendship mode.
     Connections,
+    /// Follows between users (follow mode, SelfCommunity's default configuration): one-way,
+    /// no request and no acceptance. These operations require the community to be in follow
+    /// mode.
+    Follows,
 }
 
 #[derive(Tags)]

@@ -217,6 +217,10 @@ pub struct UserBody {
     pub connection_requests_received_counter: i64,
     /// How many requests the user has sent (the `count` of their sent list).
     pub connection_requests_sent_counter: i64,
+    /// How many users follow the user (the `count` of their followers list).
+    pub followers_counter: i64,
+    /// How many users the user follows (the `count` of their followings list).
+    pub followings_counter: i64,
 }
 
 impl UserBody {
@@ -232,6 +236,8 @@ impl UserBody {
             connections_counter: user.counters.connections,
             connection_requests_received_counter: user.counters.requests_received,
             connection_requests_sent_counter: user.counters.requests_sent,
+            followers_counter: user.counters.followers,
+            followings_counter: user.counters.followings,
         }
     }
 }
@@ -253,6 +259,8 @@ impl Example for UserBody {
             connections_counter: 1,
             connection_requests_received_counter: 0,
             connection_requests_sent_counter: 0,
+            followers_counter: 0,
+            followings_counter: 0,
         }
     }
 }

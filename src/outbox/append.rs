@@ -66,6 +66,8 @@ pub fn event_insert(e: Appended, now: DateTime<Utc>, guard: Option<Expr>, source
             Expr::col((alias.clone(), U::ConnectionsCounter)).add(by(change.connections)),
             Expr::col((alias.clone(), U::ConnectionRequestsReceivedCounter)).add(by(change.received)),
             Expr::col((alias.clone(), U::ConnectionRequestsSentCounter)).add(by(change.sent)),
+            Expr::col((alias.clone(), U::FollowersCounter)).add(by(change.followers)),
+            Expr::col((alias.clone(), U::FollowingsCounter)).add(by(change.followings)),
         ]
     };
     use events::Column as E;
@@ -78,7 +80,8 @@ pub fn event_insert(e: Appended, now: DateTime<Utc>, guard: Option<Expr>, source
         .exprs(counters(&f, from))
         .exprs(counters(&g, to))
         .to_owned();
-    columns.extend([E::FromConnections, E::FromReceived, E::FromSent, E::ToConnections, E::ToReceived, E::ToSent]);
+    columns.extend([E::FromConnections, E::FromReceived, E::FromSent, E::FromFollowers, E::FromFollowings]);
+    columns.extend([E::ToConnections, E::ToReceived, E::ToSent, E::ToFollowers, E::ToFollowings]);
     match source {
         CounterSource::Users => {
             select.from_as(users::Entity, f.clone()).from_as(users::Entity, g.clone());
@@ -109,13 +112,15 @@ pub enum EventRow {
 }
 
 /// The notification the change's event gives, if any (SelfCommunity's feed has two connection
-/// types): a request received (`connection_request`, to the one asked, naming who asked) and a
-/// request accepted (`connection_accept`, to the one who asked, naming who accepted).
+/// types and one of follow mode): a request received (`connection_request`, to the one asked,
+/// naming who asked), a request accepted (`connection_accept`, to the one who asked, naming who
+/// accepted), a new follower (`user_follow`, to the one followed, naming the follower).
 pub fn notification_insert(e: Appended, now: DateTime<Utc>, row: EventRow) -> Option<InsertStatement> {
     let Appended { event, from, to, .. } = e;
     let (user, other, kind) = match event {
         Event::ConnectionRequestCreated => (to, from, n::CONNECTION_REQUEST),
         Event::ConnectionCreated => (from, to, n::CONNECTION_ACCEPT),
+        Event::ConnectionFollow => (to, from, n::USER_FOLLOW),
         _ => return None,
     };
     let mut select = Query::select()

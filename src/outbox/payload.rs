@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use super::events::EventWithUsers;
 use crate::db::entities::users;
 
-fn user(user: &users::Model, counters: [i64; 3]) -> Value {
+fn user(user: &users::Model, counters: [i64; 5]) -> Value {
     json!({
         "id": user.id,
         "username": user.username,
@@ -18,6 +18,8 @@ fn user(user: &users::Model, counters: [i64; 3]) -> Value {
         "connections_counter": counters[0],
         "connection_requests_received_counter": counters[1],
         "connection_requests_sent_counter": counters[2],
+        "followers_counter": counters[3],
+        "followings_counter": counters[4],
     })
 }
 
@@ -30,8 +32,8 @@ pub fn payload(e: &EventWithUsers) -> Value {
         "type": ev.r#type,
         "created": created,
         "data": {
-            "from_user": user(&e.from_user, [ev.from_connections, ev.from_received, ev.from_sent]),
-            "to_user": user(&e.to_user, [ev.to_connections, ev.to_received, ev.to_sent]),
+            "from_user": user(&e.from_user, [ev.from_connections, ev.from_received, ev.from_sent, ev.from_followers, ev.from_followings]),
+            "to_user": user(&e.to_user, [ev.to_connections, ev.to_received, ev.to_sent, ev.to_followers, ev.to_followings]),
         },
     })
 }

@@ -10,6 +10,8 @@ use poem_openapi::types::Example;
 
 use crate::features::connections::api::ConnectionsApi;
 use crate::features::connections::lists_api::ListsApi;
+use crate::features::follows::api::FollowsApi;
+use crate::features::suggestions::api::SuggestionsApi;
 use crate::features::hidden::api::HiddenUsersApi;
 use crate::features::live::stream::StreamApi;
 use crate::features::notifications::api::NotificationsApi;
@@ -23,7 +25,10 @@ use crate::features::users::schemas::MeBody;
 
 pub const TITLE: &str = "Connections API";
 pub const VERSION: &str = "1.0.0";
-const DESCRIPTION: &str = "A SelfCommunity-compatible connections (friendship) API.\n\n\
+const DESCRIPTION: &str = "A SelfCommunity-compatible connections API: friendships (by request) in \
+friendship mode, one-way follows in follow mode (SelfCommunity's default, and a fresh database's). \
+The two preferences `configurations.follow_enabled` and `configurations.connection_enabled` decide \
+the mode; each mode's operations answer `403` in the other.\n\n\
 Every error answer, whatever its status, has the body `{\"errors\": [...]}`: each error has a \
 stable snake_case `code` and a `message` for people, or is about one `field` with its own \
 `messages`. Paths end with a slash; the same path without it is served the same way.\n\n\
@@ -32,13 +37,15 @@ UI keeps open, `/ws/notify?subscribe-user` (OpenAPI cannot describe a socket). T
 its subprotocol, `__<token>`, verified as a Bearer token is: a missing or bad one is refused with \
 `401` before the upgrade, so the socket never opens; the accepted subprotocol is echoed. The \
 heartbeat message `--1a61c1de89b75ddfbb684b8d224ee3ae--` is echoed as it came. For each event that \
-notifies the user (the other user acted on their relation) the socket gets one message \
+notifies the user (the other user acted on their relation, or followed or unfollowed them) the \
+socket gets one message \
 `{\"type\": \"interaction\", \"data\": {\"id\": EVENT_ID, \"activity_type\": N, \
 \"feed_serialization_id\": SID, \"connection\": {\"event_id\", \"from_user\", \"to_user\"}, KEY: User, \
 \"notification_obj\": {\"is_new\": true, \"sid\": SID, \"type\": TYPE, \"active_at\": TIME, KEY: User}}}`, \
 the user being the one who acted, as in the webhook payload: `activity_type` 55 with `request_user` \
 (type `connection_request`, a request received), 56 `accept_user` (`connection_accept`, a request \
-accepted), 57 `reject_user`, 58 `cancel_reject_user`, 59 `remove_user`, 60 `cancel_request_user`. \
+accepted), 57 `reject_user`, 58 `cancel_reject_user`, 59 `remove_user`, 60 `cancel_request_user`; \
+in follow mode 97 `follower` (`user_follow`, a new follower) and 98 `unfollower` (`user_unfollow`). \
 A repeat pushes nothing; nobody is told of their own action. Events reach sockets and streams on \
 every instance within a second. A socket that falls behind is closed (code 1013); at most 5 sockets \
 and streams per user (`LIVE_MAX_PER_USER`) and 10,000 in all (`LIVE_MAX_TOTAL`) per instance, \
@@ -52,10 +59,10 @@ the socket's URL from the portal's host name without a port: serve `/ws/` from t
 Server-Sent Events.";
 
 /// Every operation of the API, in one place.
-pub type Api = (ConnectionsApi, ListsApi, UsersApi, HiddenUsersApi, SettingsApi, WebhooksApi, StreamApi, NotificationsApi);
+pub type Api = (ConnectionsApi, ListsApi, SuggestionsApi, FollowsApi, UsersApi, HiddenUsersApi, SettingsApi, WebhooksApi, StreamApi, NotificationsApi);
 
 pub fn openapi_service() -> OpenApiService<Api, ()> {
-    OpenApiService::new((ConnectionsApi, ListsApi, UsersApi, HiddenUsersApi, SettingsApi, WebhooksApi, StreamApi, NotificationsApi), TITLE, VERSION)
+    OpenApiService::new((ConnectionsApi, ListsApi, SuggestionsApi, FollowsApi, UsersApi, HiddenUsersApi, SettingsApi, WebhooksApi, StreamApi, NotificationsApi), TITLE, VERSION)
         .description(DESCRIPTION)
         .license(LicenseObject::new("MIT").url("https://opensource.org/licenses/MIT"))
         .server(ServerObject::new("/").description("The server that serves this document"))

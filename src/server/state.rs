@@ -7,7 +7,7 @@ use std::sync::Arc;
 use poem::{Endpoint, EndpointExt};
 
 use crate::db::connection::Repo;
-use crate::features::{connections, hidden, live, notifications, users, webhooks};
+use crate::features::{connections, follows, hidden, live, notifications, suggestions, users, webhooks};
 use crate::http::kit::Kit;
 use crate::http::metrics::Metrics;
 
@@ -22,6 +22,8 @@ pub struct AppState {
     pub bench_ceiling: bool,
     pub metrics: Arc<Metrics>,
     pub connections: Arc<connections::api::State>,
+    pub follows: Arc<follows::api::State>,
+    pub suggestions: Arc<suggestions::api::State>,
     pub users: Arc<users::api::State>,
     pub hidden: Arc<hidden::api::State>,
     pub notifications: Arc<notifications::api::State>,
@@ -37,6 +39,8 @@ impl AppState {
             .data(self.clone())
             .data(self.kit.clone())
             .data(self.connections.clone())
+            .data(self.follows.clone())
+            .data(self.suggestions.clone())
             .data(self.users.clone())
             .data(self.hidden.clone())
             .data(self.notifications.clone())

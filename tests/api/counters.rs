@@ -105,10 +105,10 @@ async fn deleting_a_user_takes_them_out_of_everyone_elses_counters() {
     assert_eq!(app.repo.miscounted_users().await.unwrap(), vec![]);
 }
 
-/// `GET /api/v2/user/{id}/counters/`: the three counts in friendship mode, `{}` outside it;
-/// `404` for an unknown or deleted user, `401` without a token.
+/// `GET /api/v2/user/{id}/counters/`: the three counts in friendship mode, follow mode's two in
+/// follow mode, `{}` in neither; `404` for an unknown or deleted user, `401` without a token.
 #[tokio::test]
-async fn the_counters_endpoint_answers_in_friendship_mode_only() {
+async fn the_counters_endpoint_answers_each_modes_counters() {
     let app = TestApp::spawn().await;
     let (a, b, c) = (app.user("a").await, app.user("b").await, app.user("c").await);
     app.act(&a, &b, Action::Request).await;
@@ -129,7 +129,11 @@ async fn the_counters_endpoint_answers_in_friendship_mode_only() {
 
     app.set_preference("follow_enabled", true).await;
     let (status, body) = json(app.get(&a, &format!("/api/v2/user/{}/counters/", b.id)).await).await;
-    assert_eq!((status, body), (200, serde_json::json!({})), "outside friendship mode the keys are left out");
+    assert_eq!((status, body), (200, serde_json::json!({"followers": 0, "followings": 0})), "follow mode: its own two, not the connections'");
+    app.set_preference("follow_enabled", false).await;
+    app.set_preference("connection_enabled", false).await;
+    let (status, body) = json(app.get(&a, &format!("/api/v2/user/{}/counters/", b.id)).await).await;
+    assert_eq!((status, body), (200, serde_json::json!({})), "in neither mode the keys are left out");
     assert!(app.repo.delete_user(b.id).await.unwrap());
     crate::harness::assert_error(app.get(&a, &format!("/api/v2/user/{}/counters/", b.id)).await, 404, "not_found").await;
 }

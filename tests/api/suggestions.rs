@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use connections_api::domain::{Action, Relation};
 use connections_api::db::entities::users::Model as User;
-use connections_api::features::connections::suggestions::{FRIENDS as SUGGESTION_FRIENDS, PER_FRIEND as SUGGESTION_PER_FRIEND};
+use connections_api::features::suggestions::friendship::{FRIENDS as SUGGESTION_FRIENDS, PER_FRIEND as SUGGESTION_PER_FRIEND};
 
 use crate::harness::{TestApp, assert_error, json};
 
@@ -52,7 +52,11 @@ async fn friends_of_friends_ranked_by_shared_connections_without_related_hidden_
     let lonely = app.user("lonely").await;
     assert_eq!(suggested(&app, &lonely, "").await.1["count"], 0);
 
+    // Follow mode ranks follows (none here), and in neither mode there is nothing to rank.
     app.set_preference("follow_enabled", true).await;
+    assert_eq!(suggested(&app, &me, "").await.1["count"], 0, "no follows, no follow-mode suggestions");
+    app.set_preference("follow_enabled", false).await;
+    app.set_preference("connection_enabled", false).await;
     assert_error(app.get(&me, "/api/v2/suggestion/user/").await, 403, "friendship_mode_disabled").await;
 }
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 use connections_api::db::entities::users::Model as User;
 use connections_api::features::webhooks::queries::EndpointFields;
 use connections_api::features::webhooks::signature;
+use connections_api::domain::Event;
 use serde_json::{Value, json};
 
 use crate::harness::{Options, TestApp, assert_error, json};
@@ -293,7 +294,7 @@ async fn webhook_operations_are_for_staff_only() {
     assert_eq!(
         types,
         json!(["connection_request.created", "connection_request.rejected", "connection_request.restored",
-            "connection_request.cancelled", "connection.created", "connection.deleted"])
+            "connection_request.cancelled", "connection.created", "connection.deleted", "connection.follow", "connection.unfollow"])
     );
 }
 
@@ -310,7 +311,7 @@ async fn endpoints_are_managed_in_selfcommunitys_shapes() {
     assert_eq!(got["target"], hook.url.as_str());
     assert_eq!(got["is_active"], true);
     assert_eq!(got["ssl_cert_verification"], true);
-    assert_eq!(got["events"].as_array().unwrap().len(), 6, "no events named: every type: {got}");
+    assert_eq!(got["events"].as_array().unwrap().len(), Event::ALL.len(), "no events named: every type: {got}");
     assert!(got["events"][0]["added_at"].is_string() && got.get("signing_secret").is_none(), "{got}");
 
     let patch = app.client.patch(app.url(&path)).bearer_auth(app.token(&boss));
@@ -324,7 +325,7 @@ async fn endpoints_are_managed_in_selfcommunitys_shapes() {
     let put = app.client.put(app.url(&path)).bearer_auth(app.token(&boss));
     let (status, got) = json(put.json(&json!({"target": hook.url})).send().await.unwrap()).await;
     assert_eq!(status, 200, "{got}");
-    assert_eq!((got["description"].as_str(), got["events"].as_array().map(Vec::len)), (Some(""), Some(6)), "PUT replaces: {got}");
+    assert_eq!((got["description"].as_str(), got["events"].as_array().map(Vec::len)), (Some(""), Some(Event::ALL.len())), "PUT replaces: {got}");
 
     let (_, list) = json(app.get(&boss, ENDPOINTS).await).await;
     assert_eq!(list["count"], 1);

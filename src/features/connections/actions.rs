@@ -338,6 +338,8 @@ fn change_ctes(ids: Ids, t: &Transition, expected: i64, now: DateTime<Utc>, lock
             users::Column::ConnectionsCounter,
             users::Column::ConnectionRequestsReceivedCounter,
             users::Column::ConnectionRequestsSentCounter,
+            users::Column::FollowersCounter,
+            users::Column::FollowingsCounter,
         ])
         .from(users::Entity)
         .and_where(Expr::col(users::Column::Id).is_in([low, high]))

@@ -8,7 +8,7 @@ use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 
-use crate::http::error::{self, ApiError, ErrorResponses};
+use crate::http::error::{ApiError, ErrorResponses};
 use super::schemas::{ConnectionStatusesBody, IsConnectionBody, IsConnectionResponse, StatusResponse, StatusesResponse, UserIds};
 use crate::http::types::{Body, ConnectionStatusValue, UserId};
 use crate::http::error_sets::{AcceptErrors, CancelRejectErrors, CancelRequestErrors, MarkSeenErrors, RejectErrors, RemoveErrors, RequestErrors, StatusesErrors, UserReadErrors};
@@ -39,12 +39,7 @@ pub enum MarkSeenResponse {
 impl State {
     /// Every action goes through here: the caller's rate limit, then the service.
     async fn act(&self, auth: &BearerAuth, id: i64, action: Action) -> Result<Option<ConnectionStatus>, ApiError> {
-        if let Some(limiter) = &self.kit.rate_limit {
-            limiter.check(auth.0.0).map_err(|wait| {
-                ApiError::new(error::RATE_LIMITED)
-                    .with_header(poem::http::header::RETRY_AFTER, wait.as_secs().max(1).to_string())
-            })?;
-        }
+        self.kit.check_action_rate(auth.0)?;
         Ok(self.connections.act(auth.0, id, action).await?)
     }
 }

@@ -6,18 +6,17 @@
 use std::collections::{HashMap, HashSet};
 
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Order, Query, SelectStatement, UnionType};
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm::ConnectionTrait;
 
 use crate::db::connection::Repo;
 use crate::db::entities::users::Model as User;
 use crate::db::entities::{connection_requests as requests, connections, users};
 use crate::db::error::RepoError;
-use crate::db::paging::{as_int, count, ready};
-use crate::db::pairs::request_relation;
+use crate::db::paging::{Bound, Segments, as_int, count, ready};
+use crate::db::pairs::{connections_side, pair_with, request_relation};
 use crate::db::rows::{self, Row, USER_COLUMNS};
-use crate::db::shapes::{self, Arg, LazyShape, Shape, scalar};
+use crate::db::shapes::{self, Arg, LazyShape, scalar};
 use crate::db::sqlite;
-use crate::db::users::is_active;
 use crate::domain::Relation;
 use crate::domain::paging::{MAX_PAGE_SIZE, Page};
 
@@ -27,37 +26,6 @@ pub struct RequestWithUsers {
     pub request: requests::Model,
     pub from_user: User,
     pub to_user: User,
-}
-
-/// The pair of the list's user `u` and `caller`, lower id first, as the pair tables key it.
-pub(super) fn pair_with(caller: i64) -> (Expr, Expr) {
-    let u = || Expr::col((Alias::new("u"), users::Column::Id));
-    (Expr::case(u().lt(caller), u()).finally(caller).into(), Expr::case(u().lt(caller), caller).finally(u()).into())
-}
-
-/// `of`'s connections recorded on one side of the pair (`of` is the pair's lower id, or its
-/// higher), read in the order of the index on (`of`'s side, created, other side). With
-/// `active_users`, the other user is joined as `u` and must not be deleted; without, the
-/// index alone answers (it covers the pair and the date).
-pub(super) fn connections_side(of: i64, of_is_low: bool, active_users: bool, columns: impl FnOnce(&mut SelectStatement)) -> SelectStatement {
-    let (of_col, other_col) = if of_is_low {
-        (connections::Column::UserLow, connections::Column::UserHigh)
-    } else {
-        (connections::Column::UserHigh, connections::Column::UserLow)
-    };
-    let mut q = Query::select();
-    columns(&mut q);
-    q.from_as(connections::Entity, Alias::new("c")).and_where(Expr::col((Alias::new("c"), of_col)).eq(of));
-    if active_users {
-        q.join_as(
-            JoinType::InnerJoin,
-            users::Entity,
-            Alias::new("u"),
-            Expr::col((Alias::new("u"), users::Column::Id)).equals((Alias::new("c"), other_col)),
-        )
-        .and_where(Expr::col((Alias::new("u"), users::Column::Deleted)).eq(false));
-    }
-    q.to_owned()
 }
 
 /// The caller's request with the user `u`, if any, as two columns: who sent it, and whether
@@ -169,11 +137,11 @@ fn partner_ids_query(user: i64) -> SelectStatement {
 }
 
 /// The most users one page shows (the service's largest page).
-pub(super) const PAGE_IDS: usize = MAX_PAGE_SIZE as usize;
+const PAGE_IDS: usize = MAX_PAGE_SIZE as usize;
 
 /// The users `ids` (a page's; unused places hold 0, no user's id), each with the caller's
 /// request with them.
-pub(super) fn page_users_query(caller: i64, ids: &[i64]) -> SelectStatement {
+fn page_users_query(caller: i64, ids: &[i64]) -> SelectStatement {
     let mut q = Query::select();
     rows::select_user(&mut q, "u");
     caller_request_columns(&mut q, caller);
@@ -182,25 +150,12 @@ pub(super) fn page_users_query(caller: i64, ids: &[i64]) -> SelectStatement {
         .to_owned()
 }
 
-/// The caller's check and the list owner's, in one statement: is `caller` active, and `of`'s
-/// `counter` (`NULL` when `of` does not exist or is deleted).
-pub(super) fn owner_query(caller: i64, of: i64, counter: users::Column) -> SelectStatement {
-    Query::select()
-        .expr(is_active(caller))
-        .expr(scalar(own_counter_query(of, counter)))
-        .to_owned()
-}
-
-fn owner_row(row: &impl Row) -> Result<(bool, Option<i64>), RepoError> {
-    Ok((row.boolean(0)?, row.opt_int(1)?))
-}
-
 /// A user of a connections page and the caller's request with them, if any: `(sender,
 /// rejected)`.
 type ConnectionRow = (User, Option<(i64, bool)>);
 
 /// The columns of [`page_users_query`].
-pub(super) fn page_user_row(row: &dyn Row) -> Result<ConnectionRow, RepoError> {
+fn page_user_row(row: &dyn Row) -> Result<ConnectionRow, RepoError> {
     let sender = row.opt_int(USER_COLUMNS)?;
     let rejected = row.opt_int(USER_COLUMNS + 1)?.unwrap_or(0) != 0;
     Ok((rows::user_at(row, 0)?, sender.map(|s| (s, rejected))))
@@ -281,13 +236,10 @@ static COUNTERS: LazyShape = LazyShape::new();
 /// are found from the caller's side: a probe of the pair's primary key costs a few entries of
 /// a covering index read in order.
 const CALLER_SIDE_FACTOR: u64 = 4;
-pub(super) static PAGE_USERS: LazyShape = LazyShape::new();
-pub(super) static OWNER: LazyShape = LazyShape::new();
+static PAGE_USERS: LazyShape = LazyShape::new();
 static REQUESTS_PAGE: [LazyShape; 2] = [const { LazyShape::new() }; 2];
 static OWN_COUNTER: [LazyShape; 2] = [const { LazyShape::new() }; 2];
 
-/// A statement built once and the arguments of this call.
-pub(super) type Bound = (&'static Shape, Vec<Arg>);
 
 /// The connections page, engine-independent: which statement to run next, given what the
 /// previous ones answered. The caller's mutual connections with `of` come first, then the
@@ -315,7 +267,7 @@ struct ConnectionsPlan {
 impl ConnectionsPlan {
     /// The caller's check, then the owner's, in one statement: both users' connection counts.
     async fn counts(&self, engine: &impl Segments) -> Result<(u64, u64), RepoError> {
-        let rows = engine.users(self.counters(), |r| Ok((r.opt_int(0)?, r.opt_int(1)?))).await?;
+        let rows = engine.rows(self.counters(), |r| Ok((r.opt_int(0)?, r.opt_int(1)?))).await?;
         let (caller, of) = rows.first().copied().ok_or_else(|| RepoError::database("the counters query returned no row"))?;
         Ok((count(caller.ok_or(RepoError::CallerNotFound)?), count(of.ok_or(RepoError::UserNotFound)?)))
     }
@@ -362,7 +314,7 @@ impl ConnectionsPlan {
     async fn run(&self, engine: &impl Segments) -> Result<Page<(User, Relation)>, RepoError> {
         let (mine_count, total) = self.counts(engine).await?;
         if self.of == self.caller {
-            let users = engine.users(self.own_page(), |row| rows::user_at(row, 0)).await?;
+            let users = engine.rows(self.own_page(), |row| rows::user_at(row, 0)).await?;
             return Ok(Page { count: total, items: users.into_iter().map(|u| (u, Relation::Connected)).collect() });
         }
         let skip = usize::try_from(self.offset).unwrap_or(usize::MAX);
@@ -403,7 +355,7 @@ impl ConnectionsPlan {
             return Ok(Page { count, items: Vec::new() });
         }
         let mut found: HashMap<i64, ConnectionRow> =
-            engine.users(self.page_users(&page), page_user_row).await?.into_iter().map(|row| (row.0.id, row)).collect();
+            engine.rows(self.page_users(&page), page_user_row).await?.into_iter().map(|row| (row.0.id, row)).collect();
         let items = page
             .iter()
             .enumerate()
@@ -421,39 +373,6 @@ impl ConnectionsPlan {
             })
             .collect();
         Ok(Page { count, items })
-    }
-}
-
-/// The kinds of statement the connections page runs, on one engine.
-pub(super) trait Segments {
-    async fn owner(&self, bound: Bound) -> Result<Option<(bool, Option<i64>)>, RepoError>;
-    async fn users<T>(&self, bound: Bound, map: impl Fn(&dyn Row) -> Result<T, RepoError>) -> Result<Vec<T>, RepoError>;
-    /// The first column of every row, an id.
-    async fn ids(&self, bound: Bound) -> Result<Vec<i64>, RepoError>;
-}
-
-/// SQLite, on a reader's connection: every step is ready at once (see [`ready`]).
-impl Segments for rusqlite::Connection {
-    async fn owner(&self, (shape, args): Bound) -> Result<Option<(bool, Option<i64>)>, RepoError> {
-        sqlite::query_shape_one(self, shape, &args, |r| owner_row(r))
-    }
-    async fn users<T>(&self, (shape, args): Bound, map: impl Fn(&dyn Row) -> Result<T, RepoError>) -> Result<Vec<T>, RepoError> {
-        sqlite::query_shape(self, shape, &args, |r| map(r))
-    }
-    async fn ids(&self, (shape, args): Bound) -> Result<Vec<i64>, RepoError> {
-        sqlite::query_shape(self, shape, &args, |r| r.int(0))
-    }
-}
-
-impl Segments for DatabaseConnection {
-    async fn owner(&self, (shape, args): Bound) -> Result<Option<(bool, Option<i64>)>, RepoError> {
-        self.query_one_raw(shape.postgres(&args)).await?.map(|r| owner_row(&r)).transpose()
-    }
-    async fn users<T>(&self, (shape, args): Bound, map: impl Fn(&dyn Row) -> Result<T, RepoError>) -> Result<Vec<T>, RepoError> {
-        self.query_all_raw(shape.postgres(&args)).await?.iter().map(|r| map(r)).collect()
-    }
-    async fn ids(&self, (shape, args): Bound) -> Result<Vec<i64>, RepoError> {
-        self.query_all_raw(shape.postgres(&args)).await?.iter().map(|r| r.int(0)).collect()
     }
 }
 

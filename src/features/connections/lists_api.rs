@@ -128,35 +128,4 @@ impl ListsApi {
         let found = state.connections.sent_requests(auth.0, page).await?;
         Ok(request_page(req, &state, page, found, false))
     }
-
-    /// Get User Suggestion
-    ///
-    /// This endpoint retrieves users the caller may know: users connected with at least one
-    /// of the caller's connections, with no relation with the caller in any state (no request
-    /// either way, even a rejected one, and no connection), neither hidden by nor hiding the
-    /// caller, not deleted, not the caller. They are ranked by the number of the caller's
-    /// connections they are connected with (most first), then by user id (lowest first).
-    ///
-    /// What is ranked, so that the cost stays bounded whatever the graph's size: the caller's
-    /// 50 most recent connections and, of each of them, their 20 most recent connections.
-    /// Shared connections are counted within that part of the graph. Each user's
-    /// `connection_status` is `null`. Requires friendship mode and authentication.
-    #[oai(path = "/api/v2/suggestion/user", method = "get", operation_id = "getUserSuggestion")]
-    async fn user_suggestion(
-        &self,
-        req: &Request,
-        state: Data<&Arc<State>>,
-        auth: BearerAuth,
-        /// Number of results to return per page (default 20; more than 100 counts as 100).
-        #[oai(validator(minimum(value = "1")))]
-        limit: Query<Option<i64>>,
-        /// The initial index from which to return the results.
-        #[oai(validator(minimum(value = "0")))]
-        offset: Query<Option<i64>>,
-    ) -> Result<UserPageResponse, ErrorResponses<RequestListErrors>> {
-        let page = page_request(limit.0, offset.0);
-        let found = state.connections.suggestions(auth.0, page).await?;
-        let users = found.items.into_iter().map(|user| UserBody::new(user, None)).collect();
-        Ok(UserPage::new(found.count, links(req, state.kit.trust_forwarded_headers, page, found.count), users).into())
-    }
 }

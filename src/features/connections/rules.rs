@@ -1,6 +1,6 @@
 //! The connections' rules around the state machine: the community mode, who may act on whom,
 //! the order of the checks. No HTTP and no SQL: the operations call these, these call the
-//! queries ([`super::actions`], [`super::lists`], [`super::suggestions`]).
+//! queries ([`super::actions`], [`super::lists`]).
 
 use chrono::{DateTime, Utc};
 
@@ -62,20 +62,19 @@ impl Connections {
         Err(ServiceError::FriendshipModeDisabled)
     }
 
-    /// `caller`'s status with `target`; `null` with oneself.
+    /// `caller`'s status with `target` in the community's mode; `null` with oneself.
     pub async fn status(&self, caller: Caller, target: i64) -> Result<Option<ConnectionStatus>, ServiceError> {
         if target == caller.0 {
             self.me(caller).await?;
             return Ok(None);
         }
-        Ok(self.repo.pair(caller.0, target).await?.status())
+        Ok(self.repo.shown_status(caller.0, target, self.mode.current().await?).await?)
     }
 
     /// `caller`'s status with each of `ids` that exists: duplicates collapse, unknown and
     /// deleted users are left out, oneself is `null`.
     pub async fn statuses(&self, caller: Caller, ids: &[i64]) -> Result<Vec<(i64, Option<ConnectionStatus>)>, ServiceError> {
-        let found = self.repo.statuses(caller.0, ids).await?;
-        Ok(found.into_iter().map(|(id, relation)| (id, relation.status())).collect())
+        Ok(self.repo.shown_statuses(caller.0, ids, self.mode.current().await?).await?)
     }
 
     /// `of`'s connections as `caller` sees them (mutual ones first), with `caller`'s status
@@ -93,14 +92,6 @@ impl Connections {
             let status = if user.id == caller.0 { None } else { relation.status() };
             (user.into(), status)
         }))
-    }
-
-    /// Users `caller` may know (see [`Repo::suggestions`]); none has a relation with the
-    /// caller, so every `connection_status` is `null`.
-    pub async fn suggestions(&self, caller: Caller, page: PageRequest) -> Result<Page<User>, ServiceError> {
-        self.require_friendship_mode(caller).await?;
-        let found = self.repo.suggestions(caller.0, page.limit, page.offset).await?;
-        Ok(found.map(User::from))
     }
 
     /// Pending requests `caller` received, newest first.

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use crate::db::connection::Repo;
+use crate::db::mode::CommunityMode;
 use crate::domain::ConnectionStatus;
 use crate::domain::error::ServiceError;
 use crate::domain::paging::{Page, PageRequest};
@@ -12,11 +13,12 @@ use crate::domain::users::{Caller, User};
 #[derive(Clone, Debug)]
 pub struct Hidden {
     repo: Repo,
+    mode: CommunityMode,
 }
 
 impl Hidden {
-    pub fn new(repo: Repo) -> Self {
-        Hidden { repo }
+    pub fn new(repo: Repo, mode: CommunityMode) -> Self {
+        Hidden { repo, mode }
     }
 
     /// The caller's own user (`401` when they are gone).
@@ -48,7 +50,7 @@ impl Hidden {
         let found = self.repo.hidden_users(caller.0, page.limit, page.offset).await?;
         let ids: Vec<i64> = found.items.iter().map(|u| u.id).collect();
         let statuses: HashMap<i64, Option<ConnectionStatus>> =
-            if ids.is_empty() { Default::default() } else { self.repo.statuses(caller.0, &ids).await?.into_iter().map(|(id, relation)| (id, relation.status())).collect() };
+            if ids.is_empty() { Default::default() } else { self.repo.shown_statuses(caller.0, &ids, self.mode.current().await?).await?.into_iter().collect() };
         Ok(found.map(|user| {
             let status = statuses.get(&user.id).copied().flatten();
             (user.into(), status)

@@ -93,7 +93,7 @@ impl LiveEvent {
     }
 
     /// SelfCommunity's `interaction` message for `user`, when the event notifies them: the other
-    /// user acted on their relation. (`react-core`'s connections manager reads
+    /// user acted on their relation (or followed or unfollowed them). (`react-core`'s connections manager reads
     /// `data.activity_type`, `data.connection` and the acting user under the key of the
     /// activity; its toasts read `data.notification_obj`.)
     pub fn interaction_for(&self, user: i64) -> Option<Value> {
@@ -111,6 +111,9 @@ impl LiveEvent {
             Event::ConnectionRequestRestored => (58, "connection_cancel_reject", "cancel_reject_user"),
             Event::ConnectionDeleted => (59, "connection_remove", "remove_user"),
             Event::ConnectionRequestCancelled => (60, "connection_cancel_request", "cancel_request_user"),
+            // `react-core`'s followers manager reads `data.follower.id` / `data.unfollower.id`.
+            Event::ConnectionFollow => (97, "user_follow", "follower"),
+            Event::ConnectionUnfollow => (98, "user_unfollow", "unfollower"),
         };
         let side = if actor == e.from_user_id { "from_user" } else { "to_user" };
         let acting = self.payload["data"][side].clone();

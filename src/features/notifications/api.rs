@@ -1,5 +1,6 @@
 //! SelfCommunity's notification feed, for the two connection notification types it documents
-//! (`connection_request`, `connection_accept`): the list, the unseen count, marking read.
+//! (`connection_request`, `connection_accept`) and follow mode's `user_follow`: the list, the
+//! unseen count, marking read.
 
 use std::sync::Arc;
 
@@ -37,8 +38,9 @@ fn example_time() -> DateTime<Utc> {
     DateTime::from_timestamp(1_790_000_000, 0).unwrap_or_default()
 }
 
-/// One notification: `connection_request` (with `request_user`, who asked) or
-/// `connection_accept` (with `accept_user`, who accepted). Either is a User as every list shows
+/// One notification: `connection_request` (with `request_user`, who asked),
+/// `connection_accept` (with `accept_user`, who accepted) or, in follow mode, `user_follow`
+/// (with `follower`, who follows the caller now). Either is a User as every list shows
 /// one, with the caller's `connection_status` towards them as it is now.
 #[derive(Object, Clone, Debug, PartialEq, Eq)]
 #[oai(rename = "ConnectionNotification", example)]
@@ -47,7 +49,7 @@ pub struct NotificationBody {
     pub is_new: bool,
     /// Its serialization id, for `read/`.
     pub sid: String,
-    /// `connection_request` or `connection_accept`.
+    /// `connection_request`, `connection_accept` or `user_follow`.
     #[oai(rename = "type")]
     pub r#type: String,
     pub active_at: DateTime<Utc>,
@@ -55,6 +57,8 @@ pub struct NotificationBody {
     pub request_user: Option<UserBody>,
     #[oai(skip_serializing_if_is_none)]
     pub accept_user: Option<UserBody>,
+    #[oai(skip_serializing_if_is_none)]
+    pub follower: Option<UserBody>,
 }
 
 impl Example for NotificationBody {
@@ -78,9 +82,12 @@ impl Example for NotificationBody {
                     connections_counter: alice.connections_counter,
                     connection_requests_received_counter: alice.connection_requests_received_counter,
                     connection_requests_sent_counter: alice.connection_requests_sent_counter,
+                    followers_counter: alice.followers_counter,
+                    followings_counter: alice.followings_counter,
                 }
             }),
             accept_user: None,
+            follower: None,
         }
     }
 }
@@ -105,15 +112,16 @@ impl NotificationGroupBody {
     fn new(item: NotificationWithUser, status: Option<ConnectionStatus>) -> Self {
         let row = item.notification;
         let other = UserBody::new(item.other.into(), status);
-        let accepted = row.r#type == n::CONNECTION_ACCEPT;
         let sid = format!("connection_{}", row.event_row);
+        let kind = row.r#type.as_str();
         let notification = NotificationBody {
             is_new: !row.is_read,
             sid: sid.clone(),
             r#type: row.r#type.clone(),
             active_at: row.created,
-            request_user: (!accepted).then(|| other.clone()),
-            accept_user: accepted.then_some(other),
+            request_user: (kind == n::CONNECTION_REQUEST).then(|| other.clone()),
+            accept_user: (kind == n::CONNECTION_ACCEPT).then(|| other.clone()),
+            follower: (kind == n::USER_FOLLOW).then_some(other),
         };
         NotificationGroupBody { is_new: !row.is_read, sid, aggregated: vec![notification] }
     }
@@ -197,7 +205,8 @@ impl NotificationsApi {
     /// This endpoint lists the caller's notifications, newest first, in SelfCommunity's shape
     /// (groups with their `aggregated` notifications), for the two connection types:
     /// `connection_request` (someone asked the caller, `request_user`) and `connection_accept`
-    /// (someone accepted the caller's request, `accept_user`). `is_new` until marked read.
+    /// (someone accepted the caller's request, `accept_user`), and follow mode's `user_follow`
+    /// (someone follows the caller now, `follower`). `is_new` until marked read.
     /// Requires authentication, not friendship mode.
     #[oai(path = "/api/v2/notification", method = "get", operation_id = "getUserNotifications")]
     async fn list(

@@ -3,6 +3,7 @@
 
 use super::queries::NotificationWithUser;
 use crate::db::connection::Repo;
+use crate::db::mode::CommunityMode;
 use crate::domain::ConnectionStatus;
 use crate::domain::error::ServiceError;
 use crate::domain::paging::{Page, PageRequest};
@@ -11,17 +12,17 @@ use crate::domain::users::{Caller, User};
 #[derive(Clone, Debug)]
 pub struct Notifications {
     repo: Repo,
+    mode: CommunityMode,
 }
 
 impl Notifications {
-    pub fn new(repo: Repo) -> Self {
-        Notifications { repo }
+    pub fn new(repo: Repo, mode: CommunityMode) -> Self {
+        Notifications { repo, mode }
     }
 
-    /// The caller's status with each of `ids` that exists (the feed's users).
+    /// The caller's status with each of `ids` that exists (the feed's users), in the mode.
     pub async fn statuses(&self, caller: Caller, ids: &[i64]) -> Result<Vec<(i64, Option<ConnectionStatus>)>, ServiceError> {
-        let found = self.repo.statuses(caller.0, ids).await?;
-        Ok(found.into_iter().map(|(id, relation)| (id, relation.status())).collect())
+        Ok(self.repo.shown_statuses(caller.0, ids, self.mode.current().await?).await?)
     }
 
     /// The caller's own user (`401` when they are gone).

@@ -61,11 +61,11 @@ impl UsersApi {
 
     /// Get User Counters
     ///
-    /// This endpoint returns the counters of the user identified by {id}: `connections`,
-    /// `connection_requests_sent` and `connection_requests_received`, each equal to the `count`
-    /// of the matching list. They are given only in friendship mode (SelfCommunity gives them
-    /// "only if `follow_enabled` is false"): outside it the answer is `{}`. Deleted users are not
-    /// found. Requires authentication.
+    /// This endpoint returns the counters of the user identified by {id}, each equal to the
+    /// `count` of the matching list. In friendship mode: `connections`,
+    /// `connection_requests_sent` and `connection_requests_received` (SelfCommunity gives them
+    /// "only if `follow_enabled` is false"); in follow mode: `followers` and `followings`; in
+    /// neither mode the answer is `{}`. Deleted users are not found. Requires authentication.
     #[oai(path = "/api/v2/user/:id/counters", method = "get", operation_id = "getUserCounters", tag = "OtherTags::Users")]
     async fn counters(
         &self,
@@ -73,7 +73,8 @@ impl UsersApi {
         auth: BearerAuth,
         id: Path<UserId>,
     ) -> Result<CountersResponse, ErrorResponses<UserReadErrors>> {
-        Ok(CountersBody::from(state.users.counters(auth.0, id.0.0).await?).into())
+        let (counters, mode) = state.users.counters(auth.0, id.0.0).await?;
+        Ok(CountersBody::new(counters, mode).into())
     }
 
     /// Get All Dynamic Preferences

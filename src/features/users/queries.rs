@@ -10,41 +10,55 @@ use sea_orm::{
 use crate::db::connection::Repo;
 use crate::db::entities::users::{self, Model as User};
 use crate::db::error::RepoError;
-use crate::db::pairs::{PairState, pair_state};
+use crate::db::follows::{read_follow_state_postgres, read_follow_state_sqlite};
+use crate::db::mode::Mode;
+use crate::db::pairs::{read_pair_postgres, read_pair_sqlite};
+use crate::db::statuses::follow_status;
+use crate::domain::ConnectionStatus;
 use crate::db::rows;
 use crate::db::sqlite;
 use crate::db::users::active_user;
 
 impl Repo {
-    /// User `id` as `caller` sees them, with the pair's relation, in one hand-off: both users
-    /// are checked (`CallerNotFound`, `UserNotFound`).
-    pub async fn user_with_relation(&self, caller: i64, id: i64) -> Result<(User, crate::domain::Relation), RepoError> {
-        let (pair, pair_args) = pair_state(caller, id);
+    /// User `id` as `caller` sees them, with `caller`'s status with them in `mode`, in one
+    /// hand-off: both users are checked (`CallerNotFound`, `UserNotFound`).
+    pub async fn user_with_status(&self, caller: i64, id: i64, mode: Mode) -> Result<(User, Option<ConnectionStatus>), RepoError> {
         let (user, user_args) = active_user(id);
-        let (state, user) = match self.sqlite() {
+        let follow = mode == Mode::Follow;
+        let ((caller_active, status), user) = match self.sqlite() {
             Some(engine) => {
                 engine
                     .read(move |conn| {
-                        let state = sqlite::query_shape_one(conn, pair, &pair_args, |r| PairState::read_row(r))?;
+                        let status = if follow {
+                            let state = read_follow_state_sqlite(conn, caller, id)?;
+                            (state.caller_active, follow_status(state.follows))
+                        } else {
+                            let state = read_pair_sqlite(conn, caller, id)?;
+                            (state.caller_active, state.relation(caller).status())
+                        };
                         let user = sqlite::query_shape_one(conn, user, &user_args, |r| rows::user_at(r, 0))?;
-                        Ok((state, user))
+                        Ok((status, user))
                     })
                     .await?
             }
             None => {
                 let db = self.connection();
-                let state = db.query_one_raw(pair.postgres(&pair_args)).await?;
-                let state = state.map(|r| PairState::read_row(&r)).transpose()?;
+                let status = if follow {
+                    let state = read_follow_state_postgres(db, caller, id).await?;
+                    (state.caller_active, follow_status(state.follows))
+                } else {
+                    let state = read_pair_postgres(db, caller, id).await?;
+                    (state.caller_active, state.relation(caller).status())
+                };
                 let user = db.query_one_raw(user.postgres(&user_args)).await?;
-                (state, user.map(|r| rows::user_at(&r, 0)).transpose()?)
+                (status, user.map(|r| rows::user_at(&r, 0)).transpose()?)
             }
         };
-        let state = state.ok_or_else(|| RepoError::database("the pair query returned no row"))?;
-        if !state.caller_active {
+        if !caller_active {
             return Err(RepoError::CallerNotFound);
         }
         let user = user.ok_or(RepoError::UserNotFound)?;
-        Ok((user, state.relation(caller)))
+        Ok((user, status))
     }
 
     /// A new user. The unique index on `username` decides a race between two creations; its
@@ -96,6 +110,8 @@ impl Repo {
                  OR id IN (SELECT user_high FROM connections WHERE user_low = $1) \
                  OR id IN (SELECT from_user_id FROM connection_requests WHERE to_user_id = $1) \
                  OR id IN (SELECT to_user_id FROM connection_requests WHERE from_user_id = $1) \
+                 OR id IN (SELECT followed_id FROM follows WHERE follower_id = $1) \
+                 OR id IN (SELECT follower_id FROM follows WHERE followed_id = $1) \
                  ORDER BY id FOR NO KEY UPDATE",
             ))
             .await?;
@@ -112,6 +128,12 @@ impl Repo {
              id IN (SELECT from_user_id FROM connection_requests WHERE to_user_id = $1)",
             "UPDATE users SET connection_requests_received_counter = connection_requests_received_counter - 1 WHERE deleted = FALSE AND \
              id IN (SELECT to_user_id FROM connection_requests WHERE from_user_id = $1 AND rejected IS NULL)",
+            // Follow mode: the user's follows leave every list (they join users not deleted)
+            // and every counter.
+            "UPDATE users SET followers_counter = followers_counter - 1 WHERE deleted = FALSE AND \
+             id IN (SELECT followed_id FROM follows WHERE follower_id = $1)",
+            "UPDATE users SET followings_counter = followings_counter - 1 WHERE deleted = FALSE AND \
+             id IN (SELECT follower_id FROM follows WHERE followed_id = $1)",
         ] {
             txn.execute_raw(sql(update)).await?;
         }

@@ -3,7 +3,7 @@
 
 use super::settings::Settings;
 use crate::db::connection::Repo;
-use crate::db::mode::{CONNECTION_ENABLED, CommunityMode, FOLLOW_ENABLED};
+use crate::db::mode::{CONNECTION_ENABLED, CommunityMode, FOLLOW_ENABLED, Mode};
 use crate::domain::ConnectionStatus;
 use crate::domain::error::ServiceError;
 use crate::domain::paging::{Page, PageRequest};
@@ -102,15 +102,16 @@ impl Users {
         if id == caller.0 {
             return Ok((self.me(caller).await?, None));
         }
-        let (user, relation) = self.repo.user_with_relation(caller.0, id).await?;
-        Ok((user.into(), relation.status()))
+        let mode = self.mode.current().await?;
+        let (user, status) = self.repo.user_with_status(caller.0, id, mode).await?;
+        Ok((user.into(), status))
     }
 
-    /// `id`'s counters in friendship mode; `None` outside it (the answer then names none).
-    /// `401` for a caller gone, `404` for an unknown or deleted user, in either mode.
-    pub async fn counters(&self, caller: Caller, id: i64) -> Result<Option<Counters>, ServiceError> {
+    /// `id`'s counters and the mode, which decides the ones shown. `401` for a caller gone,
+    /// `404` for an unknown or deleted user, in every mode.
+    pub async fn counters(&self, caller: Caller, id: i64) -> Result<(Counters, Mode), ServiceError> {
         let (user, _) = self.user(caller, id).await?;
-        Ok(self.mode.friendship().await?.then_some(user.counters))
+        Ok((user.counters, self.mode.current().await?))
     }
 
     pub async fn preferences(&self, page: PageRequest) -> Result<Page<Preference>, ServiceError> {

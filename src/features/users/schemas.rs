@@ -1,6 +1,7 @@
 //! The users' request and answer schemas: the caller with their role, counters, preferences,
 //! features, token verification.
 
+use crate::domain::users::{Counters, Mode};
 use poem_openapi::Object;
 use poem_openapi::types::Example;
 use serde_json::Value;
@@ -24,35 +25,46 @@ impl Example for MeBody {
     }
 }
 
-/// A user's counters, each the `count` of the matching list, in friendship mode; outside it
-/// the three keys are left out and the answer is `{}`.
+/// A user's counters, each the `count` of the matching list: in friendship mode the three
+/// connection counters, in follow mode `followers` and `followings`, in neither mode `{}`.
 #[derive(Object, Clone, Debug, PartialEq, Eq)]
 #[oai(rename = "UserCounters", example)]
 pub struct CountersBody {
-    /// The user's connections.
+    /// Friendship mode: the user's connections.
     #[oai(skip_serializing_if_is_none)]
     pub connections: Option<i64>,
-    /// The requests the user has sent.
+    /// Friendship mode: the requests the user has sent.
     #[oai(skip_serializing_if_is_none)]
     pub connection_requests_sent: Option<i64>,
-    /// The pending requests the user has received.
+    /// Friendship mode: the pending requests the user has received.
     #[oai(skip_serializing_if_is_none)]
     pub connection_requests_received: Option<i64>,
+    /// Follow mode: the users who follow the user.
+    #[oai(skip_serializing_if_is_none)]
+    pub followers: Option<i64>,
+    /// Follow mode: the users the user follows.
+    #[oai(skip_serializing_if_is_none)]
+    pub followings: Option<i64>,
 }
 
-impl From<Option<crate::domain::users::Counters>> for CountersBody {
-    fn from(counters: Option<crate::domain::users::Counters>) -> Self {
+impl CountersBody {
+    /// The counters `mode` shows.
+    pub fn new(counters: Counters, mode: Mode) -> Self {
+        let friendship = (mode == Mode::Friendship).then_some(counters);
+        let follow = (mode == Mode::Follow).then_some(counters);
         CountersBody {
-            connections: counters.map(|c| c.connections),
-            connection_requests_sent: counters.map(|c| c.requests_sent),
-            connection_requests_received: counters.map(|c| c.requests_received),
+            connections: friendship.map(|c| c.connections),
+            connection_requests_sent: friendship.map(|c| c.requests_sent),
+            connection_requests_received: friendship.map(|c| c.requests_received),
+            followers: follow.map(|c| c.followers),
+            followings: follow.map(|c| c.followings),
         }
     }
 }
 
 impl Example for CountersBody {
     fn example() -> Self {
-        CountersBody { connections: Some(12), connection_requests_sent: Some(1), connection_requests_received: Some(3) }
+        CountersBody { connections: None, connection_requests_sent: None, connection_requests_received: None, followers: Some(120), followings: Some(35) }
     }
 }
 

@@ -475,7 +475,7 @@ impl WebhooksApi {
     /// Get All Webhook Events
     ///
     /// This endpoint lists the event types an endpoint may subscribe to: the six changes of a
-    /// connection. Staff only.
+    /// connection and follow mode's `connection.follow` and `connection.unfollow`. Staff only.
     #[oai(path = "/api/v2/webhook/endpoint/event", method = "get", operation_id = "getAllWebhookEvents")]
     async fn event_types(&self, _staff: StaffAuth) -> Result<EventTypesResponse, ErrorResponses<WebhookErrors>> {
         Ok(EventTypesResponse::Ok(Json(event_types().into_iter().map(str::to_owned).collect())))

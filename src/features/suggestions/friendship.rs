@@ -1,4 +1,4 @@
-//! "People you may know": users connected with the caller's connections, ranked by how many
+//! Friendship mode's "people you may know": users connected with the caller's connections, ranked by how many
 //! of the caller's connections they share. Its cost is bounded whatever the graph's size: the
 //! ranking reads the caller's [`FRIENDS`] most recent connections and, of each of them, their
 //! [`PER_FRIEND`] most recent connections (each side of the pair read in its index's order, so
@@ -10,13 +10,16 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Order, Query, SelectStatement, UnionType};
 
-use super::lists::{Bound, OWNER, PAGE_IDS, PAGE_USERS, Segments, connections_side, owner_query, page_user_row, page_users_query, pair_with};
+use crate::db::paging::{Bound, Segments};
+use crate::db::pairs::{connections_side, pair_with};
+use crate::db::users::{PAGE_IDS, active_check, users_by_ids};
 use crate::db::connection::Repo;
 use crate::db::entities::users::Model as User;
 use crate::db::entities::{connections, relations, users};
 use crate::db::error::RepoError;
 use crate::db::paging::ready;
 use crate::db::pairs::hidden_either_way;
+use crate::db::rows;
 use crate::db::shapes::{self, Arg, LazyShape};
 use crate::domain::paging::Page;
 
@@ -102,16 +105,14 @@ impl SuggestionsPlan {
             let shape = NEWEST_SIDE[usize::from(of_is_low)]
                 .get(|| newest_side_query(shapes::int(0), of_is_low, shapes::int(1) as u64));
             let bound: Bound = (shape, vec![Arg::Int(of), Arg::Int(i64::try_from(limit).unwrap_or(i64::MAX))]);
-            both.extend(engine.users(bound, |row| Ok((row.time(1)?, row.int(0)?))).await?);
+            both.extend(engine.rows(bound, |row| Ok((row.time(1)?, row.int(0)?))).await?);
         }
         both.sort_unstable_by(|a, b| b.cmp(a));
         Ok(both.into_iter().take(usize::try_from(limit).unwrap_or(usize::MAX)).map(|(_, id)| id).collect())
     }
 
     async fn run(&self, engine: &impl Segments) -> Result<Page<User>, RepoError> {
-        let owner = OWNER.get(|| owner_query(shapes::int(0), shapes::int(1), users::Column::ConnectionsCounter));
-        let checked = engine.owner((owner, vec![Arg::Int(self.caller), Arg::Int(self.caller)])).await?;
-        if !checked.is_some_and(|(active, _)| active) {
+        if !engine.one(active_check(self.caller), |r| r.boolean(0)).await?.unwrap_or(false) {
             return Err(RepoError::CallerNotFound);
         }
         // Every friend's newest connections, in one statement; then each friend's PER_FRIEND
@@ -125,7 +126,7 @@ impl SuggestionsPlan {
                 friends_newest_query(&sentinels)
             });
             let args = (0..FRIENDS as usize).map(|i| Arg::Int(friends.get(i).copied().unwrap_or(0))).collect();
-            for (other, created, friend) in engine.users((shape, args), |row| Ok((row.int(0)?, row.time(1)?, row.int(2)?))).await? {
+            for (other, created, friend) in engine.rows((shape, args), |row| Ok((row.int(0)?, row.time(1)?, row.int(2)?))).await? {
                 by_friend.entry(friend).or_default().push((created, other));
             }
         }
@@ -159,22 +160,16 @@ impl SuggestionsPlan {
         if page.is_empty() {
             return Ok(Page { count, items: Vec::new() });
         }
-        let users_shape = PAGE_USERS.get(|| {
-            let sentinels: Vec<i64> = (1..=PAGE_IDS).map(shapes::int).collect();
-            page_users_query(shapes::int(0), &sentinels)
-        });
-        let mut args = vec![Arg::Int(self.caller)];
-        args.extend((0..PAGE_IDS).map(|i| Arg::Int(page.get(i).copied().unwrap_or(0))));
         let mut found: HashMap<i64, User> =
-            engine.users((users_shape, args), page_user_row).await?.into_iter().map(|(user, _)| (user.id, user)).collect();
+            engine.rows(users_by_ids(&page), |r| rows::user_at(r, 0)).await?.into_iter().map(|user| (user.id, user)).collect();
         Ok(Page { count, items: page.iter().filter_map(|id| found.remove(id)).collect() })
     }
 }
 
 impl Repo {
-    /// The users `caller` may know, most shared connections first (then by id), a page of
-    /// them and how many there are (see the module's comment for what is read).
-    pub async fn suggestions(&self, caller: i64, limit: u64, offset: u64) -> Result<Page<User>, RepoError> {
+    /// Friendship mode: the users `caller` may know, most shared connections first (then by
+    /// id), a page of them and how many there are (see the module's comment for what is read).
+    pub async fn friendship_suggestions(&self, caller: i64, limit: u64, offset: u64) -> Result<Page<User>, RepoError> {
         let plan = SuggestionsPlan { caller, limit, offset };
         match self.sqlite() {
             Some(engine) => engine.read(move |conn| ready(plan.run(conn))).await,
