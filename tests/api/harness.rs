@@ -47,6 +47,8 @@ pub struct Options {
     pub live_backlog: Option<usize>,
     /// How often an idle socket is pinged, in milliseconds (none: the default).
     pub live_ping_ms: Option<u64>,
+    /// Start in follow mode (a fresh database's), not friendship mode.
+    pub follow_mode: bool,
 }
 
 /// A database URL for one test, and what keeps it alive.
@@ -81,8 +83,15 @@ impl TestApp {
         let (url, dir) = fresh_database().await;
         let repo = Repo::connect(&url).await.expect("connect");
         repo.migrate().await.expect("migrate");
-        repo.set_preference("configurations", "follow_enabled", "false").await.unwrap();
+        if !options.follow_mode {
+            repo.set_preference("configurations", "follow_enabled", "false").await.unwrap();
+        }
         Self::start(url, repo, dir, options).await
+    }
+
+    /// The server, migrated, in follow mode (as a fresh database is).
+    pub async fn spawn_in_follow_mode() -> TestApp {
+        Self::spawn_with(Options { follow_mode: true, ..Options::default() }).await
     }
 
     /// The same, with the actions limited to `per_minute` per user.

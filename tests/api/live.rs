@@ -97,6 +97,43 @@ async fn the_socket_pushes_one_interaction_per_event_to_the_notified_user() {
     );
 }
 
+/// Follow mode: a follow reaches the followed user's socket as `user_follow` (97, `follower`),
+/// an unfollow as `user_unfollow` (98, `unfollower`), in the shapes `react-core`'s followers
+/// manager and toasts read; the follower is told nothing; both users' streams carry the events.
+#[tokio::test]
+async fn a_follow_and_an_unfollow_reach_the_followed_users_socket_and_both_streams() {
+    let app = TestApp::spawn_with(crate::harness::Options { follow_mode: true, ..Default::default() }).await;
+    let (a, b) = (app.user("alice").await, app.user("bob").await);
+    let (mut alice, mut bob) = (socket_of(&app, &a).await, socket_of(&app, &b).await);
+    let (mut alice_stream, mut bob_stream) = (open_stream(&app, &a, None).await, open_stream(&app, &b, None).await);
+    let follow = |who: User, whom: User| {
+        let app = &app;
+        async move { assert_eq!(app.post(&who, &format!("/api/v2/user/{}/follow/", whom.id)).await.status(), 204) }
+    };
+    follow(a.clone(), b.clone()).await;
+    let message = next_message(&mut bob, WAIT).await.expect("bob is told at once");
+    assert_eq!((message["type"].as_str(), message["data"]["activity_type"].as_i64()), (Some("interaction"), Some(97)), "{message}");
+    assert_eq!(message["data"]["follower"]["id"], a.id, "{message}");
+    assert_eq!(message["data"]["notification_obj"]["type"], "user_follow");
+    assert_eq!(message["data"]["notification_obj"]["follower"]["id"], a.id);
+    assert!(message["data"]["feed_serialization_id"].is_string(), "{message}");
+    follow(a.clone(), b.clone()).await;
+    let message = next_message(&mut bob, WAIT).await.expect("bob is told of the unfollow");
+    assert_eq!((message["data"]["activity_type"].as_i64(), message["data"]["unfollower"]["id"].as_i64()), (Some(98), Some(a.id)), "{message}");
+    follow(b.clone(), a.clone()).await;
+    let message = next_message(&mut alice, WAIT).await.expect("alice is told of bob's follow");
+    assert_eq!(
+        (message["data"]["activity_type"].as_i64(), message["data"]["follower"]["id"].as_i64()),
+        (Some(97), Some(b.id)),
+        "alice's first message: nothing for her own follow and unfollow: {message}"
+    );
+    for stream in [&mut alice_stream, &mut bob_stream] {
+        let events = read_events(stream, &mut String::new(), 3).await;
+        let kinds: Vec<&str> = events.iter().map(|(_, kind, _)| kind.as_str()).collect();
+        assert_eq!(kinds, vec!["connection.follow", "connection.unfollow", "connection.follow"]);
+    }
+}
+
 #[tokio::test]
 async fn a_bad_or_missing_token_never_opens_the_socket() {
     let app = TestApp::spawn().await;

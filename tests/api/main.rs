@@ -6,6 +6,7 @@ mod concurrency;
 mod cors;
 mod counters;
 mod docs_drift;
+mod follows;
 mod framework_errors;
 mod harness;
 mod hidden;

@@ -107,6 +107,19 @@ async fn the_schema_refuses_what_the_contract_forbids() {
     refused(&app, &hide(a, b), once, "hiding twice").await;
     refused(&app, &hide(a, high + 1_000_000), Rule::ForeignKey("hidden_user_exists"), "hiding nobody").await;
 
+    // Follows: never oneself, once per follower and followed user, only real users; their
+    // counters never below zero.
+    let follow = |follower: i64, followed: i64| format!("INSERT INTO follows (follower_id, followed_id, created) VALUES ({follower}, {followed}, {now})");
+    refused(&app, &follow(a, a), Rule::Check("no_self_follow"), "following oneself").await;
+    exec(&app, &follow(a, b)).await.expect("a follows b");
+    exec(&app, &follow(b, a)).await.expect("b follows a: the other direction is its own pair");
+    let once = Rule::Unique("one_follow_per_pair", "follows.follower_id, follows.followed_id");
+    refused(&app, &follow(a, b), once, "following twice").await;
+    refused(&app, &follow(a, high + 1_000_000), Rule::ForeignKey("followed_exists"), "following nobody").await;
+    for counter in ["followers_counter", "followings_counter"] {
+        refused(&app, &format!("UPDATE users SET {counter} = -1 WHERE id = {a}"), Rule::Check(if counter == "followers_counter" { "followers_counter_not_negative" } else { "followings_counter_not_negative" }), "a negative follow counter").await;
+    }
+
     // Users: a name of 1 to 150 characters, taken once; counters never below zero.
     refused(&app, &format!("INSERT INTO users (username, date_joined) VALUES ('', {now})"), Rule::Check("username_length"), "an empty name").await;
     refused(
@@ -223,6 +236,61 @@ async fn upgrading_a_database_counts_its_existing_relations() {
     assert_eq!(counters(2).await, (1, 0, 0));
     assert_eq!(counters(3).await, (0, 0, 1));
     assert_eq!(repo.miscounted_users().await.unwrap(), vec![]);
+}
+
+/// Follow mode's migration on a database with events, deliveries and notifications (SQLite
+/// rebuilds the tables whose type `CHECK` widens): every row kept, ids go on where they were,
+/// the deliveries still reference the events, and the new types are accepted.
+#[tokio::test]
+async fn upgrading_to_follow_mode_keeps_the_outbox() {
+    use sea_orm_migration::MigratorTrait;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("old.sqlite3").display());
+    let repo = connections_api::db::connection::Repo::connect(&url).await.unwrap();
+    connections_api::db::migration::Migrator::up(repo.connection(), Some(10)).await.unwrap();
+    let db = repo.connection();
+    let now = "'2026-12-01T10:00:00+00:00'";
+    for sql in [
+        format!("INSERT INTO users (username, date_joined) VALUES ('a', {now}), ('b', {now})"),
+        format!(
+            "INSERT INTO events (event_id, type, from_user_id, to_user_id, created, from_connections, from_received, from_sent, \
+             to_connections, to_received, to_sent) VALUES (1, 'connection_request.created', 1, 2, {now}, 0, 0, 1, 0, 1, 0), \
+             (2, 'connection_request.cancelled', 1, 2, {now}, 0, 0, 0, 0, 0, 0), (3, 'connection_request.created', 1, 2, {now}, 0, 0, 1, 0, 1, 0)"
+        ),
+        "DELETE FROM events WHERE id = 3".to_owned(),
+        format!("INSERT INTO webhook_endpoints (target, secret, created_at, updated_at) VALUES ('https://example.com/hook', 's', {now}, {now})"),
+        format!("INSERT INTO webhook_endpoint_events (endpoint_id, type, added_at) VALUES (1, 'connection_request.created', {now})"),
+        "INSERT INTO webhook_deliveries (endpoint_id, event_id, state, next_attempt_ms) VALUES (1, 1, 'pending', 0)".to_owned(),
+        format!("INSERT INTO notifications (user_id, event_row, other_user_id, type, created) VALUES (2, 1, 1, 'connection_request', {now})"),
+    ] {
+        db.execute_unprepared(&sql).await.unwrap();
+    }
+    repo.migrate().await.unwrap();
+    let one = |sql: &'static str| async move {
+        db.query_one_raw(sea_orm::Statement::from_string(DbBackend::Sqlite, sql)).await.unwrap().unwrap().try_get_by_index::<i64>(0).unwrap()
+    };
+    assert_eq!(one("SELECT count(*) FROM events").await, 2);
+    assert_eq!(one("SELECT count(*) FROM webhook_deliveries").await, 1);
+    assert_eq!(one("SELECT count(*) FROM webhook_endpoint_events").await, 1);
+    assert_eq!(one("SELECT count(*) FROM notifications").await, 1);
+    // The deliveries reference the new events table, by its name.
+    let err = exec_on(db, "INSERT INTO webhook_deliveries (endpoint_id, event_id, state, next_attempt_ms) VALUES (1, 99, 'pending', 0)").await;
+    assert!(err.expect_err("a delivery of no event").to_string().contains("FOREIGN KEY constraint failed"));
+    // The new types, and an id after the highest ever given (3, deleted before the upgrade).
+    db.execute_unprepared(&format!(
+        "INSERT INTO events (type, from_user_id, to_user_id, created, from_connections, from_received, from_sent, \
+         to_connections, to_received, to_sent) VALUES ('connection.follow', 1, 2, {now}, 0, 0, 0, 0, 0, 0)"
+    ))
+    .await
+    .unwrap();
+    assert_eq!(one("SELECT max(id) FROM events").await, 4, "ids go on after the upgrade");
+    db.execute_unprepared(&format!("INSERT INTO notifications (user_id, event_row, other_user_id, type, created) VALUES (2, 4, 1, 'user_follow', {now})")).await.unwrap();
+    db.execute_unprepared(&format!("INSERT INTO webhook_endpoint_events (endpoint_id, type, added_at) VALUES (1, 'connection.unfollow', {now})")).await.unwrap();
+    assert!(exec_on(db, "UPDATE events SET type = 'connection.liked' WHERE id = 4").await.expect_err("an unknown type").to_string().contains("event_type_known"));
+}
+
+async fn exec_on(db: &sea_orm::DatabaseConnection, sql: &str) -> Result<(), DbErr> {
+    db.execute_unprepared(sql).await.map(|_| ())
 }
 
 /// Two creations of one username race: the unique index decides, and the loser is told the
