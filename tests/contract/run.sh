@@ -7,6 +7,8 @@
 #     (openapi-python-client), Rust (progenitor), each through a short scenario
 #   - SelfCommunity's own client, @selfcommunity/api-services
 #   - in Chromium: the docs site (once), and SelfCommunity's React UI (ui/) from another origin
+#   - then in follow mode (SelfCommunity's default): the generated SDKs, SelfCommunity's client and
+#     React UI again through the follow operations, and schemathesis on them
 # One summary line per tool; a failing tool's log is printed. Exit status: failures or 0.
 set -uo pipefail
 
@@ -44,7 +46,7 @@ trap cleanup EXIT
 # Runs one tool, logs it, prints one line: "contract[backend] NAME: ok" or the failure and log.
 step() {
   local name=$1; shift
-  local log="$logs/$(echo "$name" | cut -d' ' -f1-2 | tr -c 'a-zA-Z0-9\n' '_' | sed 's/_*$//').log"
+  local log="$logs/$(echo "$name" | cut -d' ' -f1-3 | tr -c 'a-zA-Z0-9\n' '_' | sed 's/_*$//').log"
   local started=$SECONDS
   if "$@" >"$log" 2>&1; then
     passed=$((passed + 1))
@@ -63,7 +65,8 @@ SUMMARY=
 "$bin" migrate 2>"$work/migrate.log" || { cat "$work/migrate.log"; exit 1; }
 "$bin" preference set configurations.follow_enabled false
 declare -A id token
-for who in st_staff st_caller st_target st_1 st_2 st_3 st_4 st_5 ts_a ts_b py_a py_b rs_a rs_b sc_a sc_b sc_c br_a br_b ui_a ui_b ui_c; do
+for who in st_staff st_caller st_target st_1 st_2 st_3 st_4 st_5 ts_a ts_b py_a py_b rs_a rs_b sc_a sc_b sc_c br_a br_b ui_a ui_b ui_c \
+    tf_a tf_b pf_a pf_b rf_a rf_b fo_a fo_b fo_c uf_a uf_b; do
   id[$who]=$("$bin" user create "$who") || exit 1
   token[$who]=$("$bin" token "${id[$who]}" --ttl 3600) || exit 1
 done
@@ -128,6 +131,7 @@ ts_sdk() {
     npx --prefix "$here" tsc -p "$here/sdk/ts/tsconfig.json" &&
     users_env ts_a ts_b -- node "$generated/ts-out/sdk/ts/scenario.js"
 }
+ts_follow() { users_env tf_a tf_b -- env MODE=follow node "$generated/ts-out/sdk/ts/scenario.js"; }
 step "typescript sdk (openapi-typescript + openapi-fetch)" ts_sdk
 
 py_sdk() {
@@ -135,12 +139,14 @@ py_sdk() {
     --output-path "$generated/python/connections_client" --meta none --overwrite &&
     users_env py_a py_b -- env GENERATED="$generated/python" "$venv/bin/python" "$here/sdk/python/scenario.py"
 }
+py_follow() { users_env pf_a pf_b -- env MODE=follow GENERATED="$generated/python" "$venv/bin/python" "$here/sdk/python/scenario.py"; }
 step "python sdk (openapi-python-client)" py_sdk
 
 rust_sdk() {
   cargo build --locked --quiet --manifest-path "$here/sdk/rust/Cargo.toml" --target-dir "$root/target" || return 1
   users_env rs_a rs_b -- cargo run --locked --quiet --manifest-path "$here/sdk/rust/Cargo.toml" --target-dir "$root/target"
 }
+rust_follow() { users_env rf_a rf_b -- env MODE=follow cargo run --locked --quiet --manifest-path "$here/sdk/rust/Cargo.toml" --target-dir "$root/target"; }
 step "rust sdk (progenitor)" rust_sdk
 
 # --- SelfCommunity's own client -----------------------------------------------------------------
@@ -182,6 +188,57 @@ elif [ "${REQUIRE_CHROMIUM:-0}" = 1 ]; then
 else
   echo "contract[$backend] react ui: SKIPPED: no chromium (apt-get install chromium to run it)"
 fi
+
+# --- follow mode, SelfCommunity's default: the same clients through the follow operations -------
+# The operator switches the mode; every instance sees it within a second (polled here, not slept).
+set_mode() {
+  "$bin" preference set configurations.follow_enabled "$1" || return 1
+  local want=403
+  [ "$1" = true ] && want=200
+  python3 - "$base/api/v2/user/${id[st_1]}/is_followed/" "${token[st_caller]}" "$want" <<'PY'
+import sys, time, urllib.request, urllib.error
+for _ in range(100):
+    request = urllib.request.Request(sys.argv[1], headers={"Authorization": "Bearer " + sys.argv[2]})
+    try:
+        status = urllib.request.urlopen(request).status
+    except urllib.error.HTTPError as e:
+        status = e.code
+    if status == int(sys.argv[3]):
+        sys.exit(0)
+    time.sleep(0.05)
+sys.exit(1)
+PY
+}
+set_mode true || { echo "contract[$backend]: follow mode never came"; exit 1; }
+step "typescript sdk, follow mode" ts_follow
+step "python sdk, follow mode" py_follow
+step "rust sdk, follow mode" rust_follow
+SUMMARY_OF() { grep -E "^# (pass|fail)" "$1" | tr '\n' ' ' | sed 's/# //g; s/ $//'; }
+SUMMARY=1
+step "official client, follow mode (UserService's five follow functions)" \
+  users_env fo_a fo_b fo_c -- node --test --test-reporter=tap --test-concurrency=1 "$here/sdk/official/follow.test.mjs"
+if [ -n "$chromium_bin" ]; then
+  SUMMARY=1
+  react_ui_follow() {
+    users_env uf_a uf_b -- env CHROMIUM="$chromium_bin" SCREENSHOTS="$root/target/browser/react-ui-follow-$backend" \
+      UI_PORT="$ui_port" node --test --test-reporter=tap --test-concurrency=1 "$here/ui/follow.test.mjs"
+  }
+  step "react ui (Chromium), follow mode: follow button, followers, followed, counters, unfollow, live toast" react_ui_follow
+fi
+# Something for schemathesis to find: the caller follows some users, and is followed.
+for pair in "st_caller st_1" "st_caller st_2" "st_3 st_caller" "st_1 st_caller"; do
+  set -- $pair
+  python3 - "$base/api/v2/user/${id[$2]}/follow/" "${token[$1]}" <<'PY' || exit 1
+import sys, urllib.request
+request = urllib.request.Request(sys.argv[1], method="POST", headers={"Authorization": "Bearer " + sys.argv[2]})
+assert urllib.request.urlopen(request).status == 204
+PY
+done
+SUMMARY_OF() { grep -E "^Test cases:|[0-9]+ generated" "$1" | tail -n 1 | tr -s ' '; }
+SUMMARY=1
+step "schemathesis (follow mode: follows)" env SCHEMATHESIS_BASE_URL="$base" SCHEMATHESIS_TOKEN="${token[st_caller]}" \
+  "$venv/bin/schemathesis" --config-file "$here/schemathesis.toml" run "$spec" --no-color --include-tag Follows --max-examples 100
+set_mode false || { echo "contract[$backend]: friendship mode never came back"; exit 1; }
 
 # --- schemathesis: last, since it acts on any user it finds ----------------------------------
 SUMMARY_OF() { grep -E "^Test cases:|[0-9]+ generated" "$1" | tail -n 1 | tr -s ' '; }

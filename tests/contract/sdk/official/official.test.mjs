@@ -193,7 +193,7 @@ test("WebhookService: every function, as a staff dashboard calls them", async ()
   await rejectsWith(WebhookService.getAllWebhookEndpoints(), 403, "permission_denied");
   as("STAFF");
   const types = await WebhookService.getAllWebhookEvents();
-  assert.ok(types.includes("connection.created") && types.length === 6, JSON.stringify(types));
+  assert.ok(types.includes("connection.created") && types.includes("connection.follow") && types.length === 8, JSON.stringify(types));
   // A public address (nothing answers there from the test machine: the attempts log says so).
   const target = "https://93.184.216.34/selfcommunity-hook";
   const created = await WebhookService.createWebhookEndpoint({ target, events: [{ type: "connection.created" }] });

@@ -1,8 +1,9 @@
 """The openapi-python-client client of openapi.yaml, against a live server.
 
-A full cycle: request, accept, status, remove, and errors parsed as error bodies.
+Friendship mode: a full cycle, request, accept, status, remove, and errors parsed as error
+bodies. Follow mode (MODE=follow): the toggle, both checks, both lists, the counters.
 Environment: BASE_URL, GENERATED (the folder holding the generated package `connections_client`),
-and for two seeded users USER_A/TOKEN_A and USER_B/TOKEN_B, in friendship mode.
+and for two seeded users USER_A/TOKEN_A and USER_B/TOKEN_B.
 """
 
 import os
@@ -24,6 +25,13 @@ from connections_client.api.users import (  # noqa: E402
     get_user_counters,
     show_hide_user,
 )
+from connections_client.api.follows import (  # noqa: E402
+    check_user_followed,
+    check_user_follower,
+    follow_user,
+    get_user_followers,
+    get_user_followings,
+)
 from connections_client.models import ErrorBody  # noqa: E402
 
 base = os.environ["BASE_URL"]
@@ -36,6 +44,28 @@ def call(endpoint, client, **kwargs):
     response = endpoint.sync_detailed(client=client, **kwargs)
     return response.status_code, response.parsed
 
+
+if os.environ.get("MODE") == "follow":
+    code, _ = call(follow_user, alice, id=b)
+    assert code == 204, ("follow", code)
+    code, body = call(check_user_followed, alice, id=b)
+    assert (code, body.is_followed) == (200, True), ("is_followed", code, body)
+    code, body = call(check_user_follower, bob, id=a)
+    assert (code, body.is_follower) == (200, True), ("is_follower", code, body)
+    code, page = call(get_user_followers, bob, id=b, limit=10)
+    assert code == 200 and [u.id for u in page.results] == [a], ("followers", code, page)
+    assert page.results[0].followings_counter == 1, page
+    code, page = call(get_user_followings, alice, id=a, mutual=1)
+    assert (code, page.count, [u.connection_status for u in page.results]) == (200, 1, ["followed"]), ("followings", code, page)
+    code, body = call(get_user_counters, alice, id=b)
+    assert (code, body.followers, body.followings) == (200, 1, 0), ("counters", code, body)
+    code, body = call(follow_user, alice, id=a)
+    assert code == 400 and isinstance(body, ErrorBody) and body.errors[0].code == "self_follow", (code, body)
+    code, _ = call(follow_user, alice, id=b)
+    code, body = call(check_user_followed, alice, id=b)
+    assert (code, body.is_followed) == (200, False), ("unfollowed", code, body)
+    print("python sdk (openapi-python-client), follow mode: follow, is_followed, is_follower, followers, followings, counters, 400 parsed, unfollow: ok")
+    sys.exit(0)
 
 code, body = call(user_request_connection, alice, id=b)
 assert (code, body.connection_status) == (200, "sent_connection_request"), (code, body)

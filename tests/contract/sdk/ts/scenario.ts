@@ -1,6 +1,7 @@
 // The openapi-typescript types of openapi.yaml with openapi-fetch, against a live server.
 // Type-checked by tsc (strict) before it runs: a contract change that breaks a client breaks this.
-// A full cycle: request, accept, status, remove. Environment: BASE_URL, and for two seeded users
+// Friendship mode: a full cycle, request, accept, status, remove. Follow mode (MODE=follow): the
+// toggle, both checks, both lists, the counters. Environment: BASE_URL, and for two seeded users
 // USER_A/TOKEN_A and USER_B/TOKEN_B.
 import assert from "node:assert/strict";
 import createClient from "openapi-fetch";
@@ -22,6 +23,34 @@ const client = (token: string) =>
 const alice = client(env("TOKEN_A"));
 const bob = client(env("TOKEN_B"));
 const onUser = (id: number) => ({ params: { path: { id } } });
+
+async function followMode(): Promise<void> {
+  assert.equal((await alice.POST("/api/v2/user/{id}/follow/", onUser(b))).response.status, 204);
+  const followed = await alice.GET("/api/v2/user/{id}/is_followed/", onUser(b));
+  assert.equal(followed.data?.is_followed, true);
+  const follower = await bob.GET("/api/v2/user/{id}/is_follower/", onUser(a));
+  assert.equal(follower.data?.is_follower, true);
+  const followers = await bob.GET("/api/v2/user/{id}/followers/", { params: { path: { id: b }, query: { limit: 10 } } });
+  assert.deepEqual(followers.data?.results.map((u) => u.id), [a]);
+  const followings = await bob.GET("/api/v2/user/{id}/followings/", { params: { path: { id: a }, query: { mutual: 1 } } });
+  assert.equal(followings.data?.count, 0, "bob follows nobody A follows");
+  const status: Status | undefined = (await alice.GET("/api/v2/user/{id}/", onUser(b))).data?.connection_status;
+  assert.equal(status, "followed");
+  const counters = await alice.GET("/api/v2/user/{id}/counters/", onUser(b));
+  assert.deepEqual(counters.data, { followers: 1, followings: 0 });
+  const self = await alice.POST("/api/v2/user/{id}/follow/", onUser(a));
+  assert.equal(self.response.status, 400);
+  const first = self.error?.errors[0];
+  assert.ok(first && "code" in first && first.code === "self_follow", JSON.stringify(self.error));
+  assert.equal((await alice.POST("/api/v2/user/{id}/follow/", onUser(b))).response.status, 204, "unfollowed");
+  assert.equal((await alice.GET("/api/v2/user/{id}/is_followed/", onUser(b))).data?.is_followed, false);
+  console.log("typescript sdk (openapi-typescript + openapi-fetch), follow mode: follow, is_followed, is_follower, followers, followings, counters, typed 400, unfollow: ok");
+}
+
+if (process.env.MODE === "follow") {
+  await followMode();
+  process.exit(0);
+}
 
 const sent = await alice.POST("/api/v2/user/{id}/connection/request/", onUser(b));
 assert.equal(sent.response.status, 200);

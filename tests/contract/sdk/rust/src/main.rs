@@ -1,6 +1,7 @@
 //! The progenitor client of openapi.yaml, against a live server: BASE_URL, and for two seeded
-//! users USER_A/TOKEN_A and USER_B/TOKEN_B, in friendship mode. A full cycle: request, accept,
-//! status, remove, and errors as typed error bodies.
+//! users USER_A/TOKEN_A and USER_B/TOKEN_B. Friendship mode: a full cycle, request, accept,
+//! status, remove, and errors as typed error bodies. Follow mode (MODE=follow): the toggle,
+//! both checks, both lists, the counters.
 
 progenitor::generate_api!(spec = "../../../../openapi.yaml", interface = Builder);
 
@@ -27,6 +28,9 @@ async fn main() {
     let (a, b): (NonZeroU64, NonZeroU64) = (env("USER_A").parse().unwrap(), env("USER_B").parse().unwrap());
     let alice = client(&base, &env("TOKEN_A"));
     let bob = client(&base, &env("TOKEN_B"));
+    if std::env::var("MODE").as_deref() == Ok("follow") {
+        return follow_mode(&alice, &bob, a, b).await;
+    }
 
     let sent = alice.user_request_connection().id(b).send().await.expect("A requests B").into_inner();
     assert_eq!(sent.connection_status.0, Some(Status::SentConnectionRequest), "A asked B");
@@ -68,4 +72,28 @@ async fn main() {
     assert_eq!(ids, vec![b.get() as i64]);
     alice.show_hide_user().id(b).send().await.expect("A shows B again");
     println!("rust sdk (progenitor): request, accept, is_connection, counters, remove, typed 400 and 409, hide: ok");
+}
+
+async fn follow_mode(alice: &Client, bob: &Client, a: NonZeroU64, b: NonZeroU64) {
+    alice.follow_user().id(b).send().await.expect("A follows B");
+    assert!(alice.check_user_followed().id(b).send().await.expect("is_followed").into_inner().is_followed);
+    assert!(bob.check_user_follower().id(a).send().await.expect("is_follower").into_inner().is_follower);
+    let followers = bob.get_user_followers().id(b).limit(NonZeroU64::new(10).unwrap()).send().await.expect("followers").into_inner();
+    assert_eq!(followers.results.iter().map(|u| u.id).collect::<Vec<_>>(), vec![a.get() as i64]);
+    let followings = alice.get_user_followings().id(a).send().await.expect("followings").into_inner();
+    assert_eq!(followings.count, 1);
+    assert_eq!(followings.results[0].connection_status.0, Some(Status::Followed));
+    let counters = alice.get_user_counters().id(b).send().await.expect("B's counters").into_inner();
+    assert_eq!((counters.followers, counters.followings, counters.connections), (Some(1), Some(0), None));
+    match alice.follow_user().id(a).send().await {
+        Err(Error::ErrorResponse(response)) => {
+            assert_eq!(response.status().as_u16(), 400);
+            let body = serde_json::to_value(response.into_inner()).unwrap();
+            assert_eq!(body["errors"][0]["code"], "self_follow", "{body}");
+        }
+        other => panic!("following oneself: expected a 400 error body, got {other:?}"),
+    }
+    alice.follow_user().id(b).send().await.expect("A unfollows B");
+    assert!(!alice.check_user_followed().id(b).send().await.expect("is_followed").into_inner().is_followed);
+    println!("rust sdk (progenitor), follow mode: follow, is_followed, is_follower, followers, followings, counters, typed 400, unfollow: ok");
 }
