@@ -8,9 +8,11 @@ VENV := target/contract-venv
 .PHONY: run test test-stress test-sqlite test-postgres postgres-leg contract-tools build bench bench-postgres bench-engine bench-tools docs openapi clean
 
 ## run: build and start the server on the embedded SQLite default, in demo mode
-##      (prints the Swagger UI URL and a token per demo user).
+##      (prints the Swagger UI URL and a token per demo user). Follow mode, SelfCommunity's
+##      default; `make run MODE=friendship` for requests and connections.
+MODE ?= follow
 run:
-	$(CARGO) run --locked -- serve --demo
+	$(CARGO) run --locked -- serve --demo --demo-mode $(MODE)
 
 ## test: the whole suite. On SQLite: the Rust tests, then the contract harness (lint,
 ## schemathesis, generated SDKs, SelfCommunity's client). Then the same HTTP suite and harness

@@ -11,6 +11,7 @@ use connections_api::features::users::rules::preference_json;
 use connections_api::http::tokens::Authenticator;
 use connections_api::server;
 use connections_api::server::spec;
+use connections_api::db::seed::Seeding;
 
 /// A failure to report in one line.
 struct Failure(String);
@@ -97,14 +98,14 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             eprintln!("migrated {}", config::redact_url(&database.database_url));
             Ok(())
         }
-        Command::Seed { users, connections, requests, follows } => {
+        Command::Seed { users, connections, requests, follows, celebrity_followers } => {
             let repo = app::open(database).await?;
             let started = std::time::Instant::now();
-            let seeded = repo.seed(users, connections, requests, follows).await?;
+            let s = repo.seed(Seeding { users, connections, requests, follows, celebrity_followers }).await?;
             let seconds = started.elapsed().as_secs_f64();
             eprintln!(
-                "seeded {} users, {} connections, {} requests, {} follows in {seconds:.1} s",
-                seeded.users, seeded.connections, seeded.requests, seeded.follows
+                "seeded {} users, {} connections, {} requests, {} follows, {} followers of user 1 in {seconds:.1} s",
+                s.users, s.connections, s.requests, s.follows, s.celebrity_followers
             );
             Ok(())
         }

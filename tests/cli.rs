@@ -162,14 +162,14 @@ fn openapi_prints_the_generated_spec() {
     assert_eq!(json, connections_api::server::spec::generate().unwrap());
 }
 
-/// `serve --demo` (what `make run` starts): seeds users, prints the docs URL and working tokens.
-#[test]
-fn demo_mode_prints_tokens_that_work() {
-    let cli = Cli::new();
+/// `serve --demo` (what `make run` starts) with `extra` flags: the docs URL and the four tokens
+/// it prints, and the running process.
+fn start_demo(cli: &Cli, extra: &[&str]) -> (String, Vec<String>, std::process::Child) {
     let mut child = cli
         .command()
         .env_remove("JWT_SECRET")
         .args(["serve", "--demo", "--bind", "127.0.0.1:0"])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -188,19 +188,47 @@ fn demo_mode_prints_tokens_that_work() {
     }
     let docs = docs.expect("the docs URL is printed");
     assert_eq!(tokens.len(), 4, "a token per demo user");
+    (docs, tokens, child)
+}
 
+/// `serve --demo` seeds users in follow mode (SelfCommunity's default), prints the docs URL
+/// and tokens that work.
+#[test]
+fn demo_mode_prints_tokens_that_work_in_follow_mode() {
+    let cli = Cli::new();
+    let (docs, tokens, mut child) = start_demo(&cli, &[]);
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let (docs_status, answer) = runtime.block_on(async {
+    let (docs_status, follow_status, followed, request) = runtime.block_on(async {
         let client = reqwest::Client::new();
         let docs_status = client.get(&docs).send().await.unwrap().status().as_u16();
         let base = docs.trim_end_matches("/docs/");
-        let answer = json_of(client.post(format!("{base}/api/v2/user/2/connection/request/")).bearer_auth(&tokens[0])).await;
-        (docs_status, answer)
+        let follow = client.post(format!("{base}/api/v2/user/2/follow/")).bearer_auth(&tokens[0]).send().await.unwrap();
+        let followed = json_of(client.get(format!("{base}/api/v2/user/2/is_followed/")).bearer_auth(&tokens[0])).await;
+        let request = json_of(client.post(format!("{base}/api/v2/user/2/connection/request/")).bearer_auth(&tokens[0])).await;
+        (docs_status, follow.status().as_u16(), followed, request)
     });
     child.kill().ok();
     child.wait().ok();
     assert_eq!(docs_status, 200);
-    assert_eq!(answer["connection_status"], "sent_connection_request", "demo mode is friendship mode");
+    assert_eq!(follow_status, 204, "alice follows bob");
+    assert_eq!(followed["is_followed"], true);
+    assert_eq!(request["errors"][0]["code"], "friendship_mode_disabled", "follow mode answers requests 403: {request}");
+}
+
+/// `serve --demo --demo-mode friendship`: the same demo in friendship mode.
+#[test]
+fn demo_mode_switches_to_friendship_mode() {
+    let cli = Cli::new();
+    let (docs, tokens, mut child) = start_demo(&cli, &["--demo-mode", "friendship"]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let answer = runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let base = docs.trim_end_matches("/docs/");
+        json_of(client.post(format!("{base}/api/v2/user/2/connection/request/")).bearer_auth(&tokens[0])).await
+    });
+    child.kill().ok();
+    child.wait().ok();
+    assert_eq!(answer["connection_status"], "sent_connection_request", "friendship mode: {answer}");
 }
 
 /// `seed` fills an empty database in bulk, and refuses a database that has users.
@@ -219,6 +247,41 @@ fn seed_loads_users_and_relations_in_bulk() {
     assert_one_line_error(&out, "error: seed needs an empty database");
     let out = Cli::new().run(&["seed", "--users", "10", "--connections", "100"]);
     assert_one_line_error(&out, "error: 10 users make room for");
+}
+
+/// `seed --follows --celebrity-followers`: a celebrity (user 1) with its followers, follows
+/// among the others, every counter equal to its rows.
+#[test]
+fn seed_loads_follows_and_a_celebrity() {
+    let cli = Cli::new();
+    cli.ok(&["seed", "--users", "40", "--follows", "300", "--celebrity-followers", "60"]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let url = cli.url();
+    let (celebrity, last, beyond, miscounted, followings) = runtime.block_on(async {
+        let repo = connections_api::db::connection::Repo::connect(&url).await.unwrap();
+        let celebrity = repo.find_active_user(1).await.unwrap().unwrap();
+        let last = repo.find_active_user(61).await.unwrap().map(|u| u.followings_counter);
+        let beyond = repo.find_active_user(62).await.unwrap().is_some();
+        let miscounted = repo.miscounted_users().await.unwrap();
+        let followings: i64 = followings_sum(&repo, 2..=40).await;
+        (celebrity, last, beyond, miscounted, followings)
+    });
+    assert_eq!((celebrity.followers_counter, celebrity.followings_counter), (60, 0));
+    assert_eq!(last, Some(1), "users are made up to the last follower of user 1, who follows only user 1");
+    assert!(!beyond);
+    assert!(miscounted.is_empty(), "{miscounted:?}");
+    assert_eq!(followings, 300 + 39, "300 follows among users 2..=40, and 39 of them follow user 1");
+    let out = Cli::new().run(&["seed", "--users", "10", "--follows", "100"]);
+    assert_one_line_error(&out, "error: 10 users make room for 18 distinct follows, not 100");
+}
+
+/// The followings counters of users `ids`, summed.
+async fn followings_sum(repo: &connections_api::db::connection::Repo, ids: std::ops::RangeInclusive<i64>) -> i64 {
+    let mut sum = 0;
+    for id in ids {
+        sum += repo.find_active_user(id).await.unwrap().unwrap().followings_counter;
+    }
+    sum
 }
 
 /// Sends a request (which the caller's write lock keeps in flight), waits until the server is

@@ -150,10 +150,12 @@ pub enum Command {
         connections: u64,
         #[arg(long, default_value_t = 0)]
         requests: u64,
-        /// Follows: every other user follows user 1 first (a celebrity with `users - 1`
-        /// followers when there are that many), the rest spread over users 2 and up.
+        /// Follows among users 2 and up, each pair once, in either direction.
         #[arg(long, default_value_t = 0)]
         follows: u64,
+        /// Users 2..=N+1 follow user 1, a celebrity (more users are made if needed).
+        #[arg(long, default_value_t = 0)]
+        celebrity_followers: u64,
     },
     /// Write the docs site's pages (docs/api/*.md, docs/connections.md) from openapi.yaml.
     Docs {
@@ -228,16 +230,28 @@ pub enum PreferenceCommand {
     List,
 }
 
+/// The community mode `serve --demo` puts the demo in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum DemoMode {
+    /// One-way follows (`follow_enabled`), SelfCommunity's default.
+    Follow,
+    /// Requests and connections (`connection_enabled`).
+    Friendship,
+}
+
 /// `serve`'s settings, as given.
 #[derive(clap::Args, Clone)]
 pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "BIND", default_value = DEFAULT_BIND)]
     pub bind: String,
-    /// Seed demo users on an empty database, turn friendship mode on, print a token per
-    /// demo user. Without JWT_SECRET, a random secret is made for this process.
+    /// Seed demo users on an empty database, put the community in `--demo-mode`, print a
+    /// token per demo user. Without JWT_SECRET, a random secret is made for this process.
     #[arg(long)]
     pub demo: bool,
+    /// The community mode `--demo` sets: `follow` (SelfCommunity's default) or `friendship`.
+    #[arg(long, env = "DEMO_MODE", value_enum, default_value_t = DemoMode::Follow, requires = "demo")]
+    pub demo_mode: DemoMode,
     #[command(flatten)]
     pub jwt: JwtArgs,
     /// Build page URLs from X-Forwarded-Proto and X-Forwarded-Host: only behind a reverse
@@ -384,8 +398,8 @@ pub struct Config {
     pub durability: Durability,
     pub bind: SocketAddr,
     pub tokens: TokenConfig,
-    /// Seed demo users, friendship mode on, tokens printed (see [`crate::app::Demo`]).
-    pub demo: bool,
+    /// Seed demo users in this mode, tokens printed (see [`crate::app::Demo`]).
+    pub demo: Option<DemoMode>,
     pub trust_forwarded_headers: bool,
     /// Browser origins answered with CORS headers (exactly these; none: no CORS at all).
     pub cors_allowed_origins: Vec<String>,
@@ -454,7 +468,7 @@ impl ServeArgs {
                 audience: trimmed(jwt.jwt_audience),
                 leeway_seconds: jwt.jwt_leeway,
             },
-            demo: self.demo,
+            demo: self.demo.then_some(self.demo_mode),
             trust_forwarded_headers: self.trust_forwarded_headers,
             cors_allowed_origins: check_origins(self.cors_allowed_origins)?,
             bench_ceiling: self.bench_ceiling,

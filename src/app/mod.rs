@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 pub mod config;
 
-use config::{Config, ConfigError, DatabaseArgs, TokenConfig, check_database_url, redact_url};
+use config::{Config, ConfigError, DatabaseArgs, DemoMode, TokenConfig, check_database_url, redact_url};
 use crate::db::connection::Repo;
 use crate::db::entities::users::Model as User;
 use crate::db::error::RepoError;
@@ -44,6 +44,7 @@ pub struct Application {
 /// Demo mode's users, each with a token valid 24 hours.
 pub struct Demo {
     pub users: Vec<(User, String)>,
+    pub mode: DemoMode,
     /// No JWT_SECRET was set: the tokens are signed with a random secret made for this process.
     pub ephemeral_secret: bool,
 }
@@ -51,7 +52,12 @@ pub struct Demo {
 impl Demo {
     /// What `serve --demo` prints: the docs URL and a ready-to-paste token per demo user.
     pub fn banner(&self, addr: SocketAddr) -> String {
-        let mut out = format!("Demo mode: friendship mode is on.\nDocs (Swagger UI): http://{addr}/docs/\n");
+        let mut out = match self.mode {
+            DemoMode::Follow => "Demo mode: follow mode is on (SelfCommunity's default). For friendship mode: make run MODE=friendship\n",
+            DemoMode::Friendship => "Demo mode: friendship mode is on. For follow mode (the default): make run\n",
+        }
+        .to_owned();
+        out += &format!("Docs (Swagger UI): http://{addr}/docs/\n");
         if self.ephemeral_secret {
             out += "JWT_SECRET is not set: these tokens are signed with a random secret and last as long as this process.\n";
         }
@@ -80,15 +86,15 @@ pub async fn build(config: Config) -> Result<Application, BuildError> {
         .map_err(|e| ConfigError::new("BIND", format!("cannot listen on {}: {e}", config.bind)))?;
     let repo = open_database(&config.database_url, config.durability).await?;
     // Demo mode signs its tokens: without JWT_SECRET it makes a secret for this process.
-    let ephemeral_secret = config.demo && config.tokens.secret.is_none();
+    let ephemeral_secret = config.demo.is_some() && config.tokens.secret.is_none();
     let tokens = TokenConfig {
-        secret: config.tokens.secret.clone().or_else(|| config.demo.then(|| random_hex(32))),
+        secret: config.tokens.secret.clone().or_else(|| config.demo.map(|_| random_hex(32))),
         ..config.tokens.clone()
     };
     let auth = authenticator(&tokens)?;
     let demo = match config.demo {
-        true => Some(Demo { users: seed_demo(&repo, &auth).await?, ephemeral_secret }),
-        false => None,
+        Some(mode) => Some(Demo { users: seed_demo(&repo, &auth, mode).await?, mode, ephemeral_secret }),
+        None => None,
     };
     ensure_file_descriptors(config.limits.max_connections + config.live.max_total);
     tracing::info!(addr = %server.addr, database = %redact_url(&config.database_url), "serving");
@@ -218,15 +224,16 @@ pub fn authenticator(tokens: &TokenConfig) -> Result<Authenticator, ConfigError>
 const DEMO_USERS: [(&str, &str); 4] =
     [("alice", "Alice Liddell"), ("bob", "Bob Marley"), ("carol", "Carol King"), ("dave", "Dave Brubeck")];
 
-/// On an empty database, the four demo users; friendship mode on; a token for each.
-async fn seed_demo(repo: &Repo, auth: &Authenticator) -> Result<Vec<(User, String)>, RepoError> {
+/// On an empty database, the four demo users; the community in `mode`; a token for each.
+async fn seed_demo(repo: &Repo, auth: &Authenticator, mode: DemoMode) -> Result<Vec<(User, String)>, RepoError> {
     if repo.count_users().await? == 0 {
         for (username, real_name) in DEMO_USERS {
             repo.create_user(username, real_name).await?;
         }
     }
-    repo.set_preference(FOLLOW_ENABLED.0, FOLLOW_ENABLED.1, "false").await?;
-    repo.set_preference(CONNECTION_ENABLED.0, CONNECTION_ENABLED.1, "true").await?;
+    let follow = mode == DemoMode::Follow;
+    repo.set_preference(FOLLOW_ENABLED.0, FOLLOW_ENABLED.1, if follow { "true" } else { "false" }).await?;
+    repo.set_preference(CONNECTION_ENABLED.0, CONNECTION_ENABLED.1, if follow { "false" } else { "true" }).await?;
     let mut users = Vec::new();
     for (username, _) in DEMO_USERS {
         if let Some(user) = repo.find_user_by_username(username).await? {

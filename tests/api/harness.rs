@@ -125,7 +125,7 @@ impl TestApp {
             durability: Durability::default(),
             bind: "127.0.0.1:0".parse().unwrap(),
             tokens: tokens.clone(),
-            demo: false,
+            demo: None,
             trust_forwarded_headers: false,
             cors_allowed_origins: options.cors_origin.map(|o| vec![o.to_owned()]).unwrap_or_default(),
             bench_ceiling: false,

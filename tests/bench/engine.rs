@@ -19,7 +19,7 @@
 use std::time::{Duration, Instant};
 
 use connections_api::domain::Action;
-use connections_api::{db::connection::Repo, db::sqlite::Durability};
+use connections_api::{db::connection::Repo, db::seed::Seeding, db::sqlite::Durability};
 use rusqlite::{Connection, params};
 
 const USERS: i64 = 10_000;
@@ -59,7 +59,7 @@ fn report(name: &str, writes: u64, elapsed: Duration, cpu: f64) {
 async fn repository(label: &str, url: &str, duration: Duration) {
     let repo = Repo::connect_with(url, Durability::Full).await.expect("connect");
     repo.migrate().await.expect("migrate");
-    repo.seed(USERS as u64, 0, 0, 0).await.expect("seed");
+    repo.seed(Seeding { users: USERS as u64, ..Default::default() }).await.expect("seed");
     let (cpu, started) = (cpu_seconds(), Instant::now());
     let tasks: Vec<_> = (0..WRITERS)
         .map(|w| {
