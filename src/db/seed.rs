@@ -150,6 +150,12 @@ impl Repo {
         // The counters, as the rows count them.
         {
             use sea_orm::ConnectionTrait;
+            if self.backend() == sea_orm::DbBackend::Postgres {
+                // A bulk load is not a request: no request's time limit; and the planner needs
+                // the new rows' statistics, or it counts a million follows per user.
+                txn.execute_unprepared("SET LOCAL statement_timeout = 0").await?;
+                txn.execute_unprepared("ANALYZE users, follows, connections, connection_requests, relations").await?;
+            }
             txn.execute_unprepared(&super::migration::recount()).await?;
         }
         txn.commit().await?;

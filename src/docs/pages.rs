@@ -25,8 +25,14 @@ impl Operation<'_> {
         self.op["security"].as_array().is_some_and(|s| !s.is_empty())
     }
 
-    fn friendship_mode(&self) -> bool {
-        self.op["x-friendship-mode"].as_bool().unwrap_or(false)
+    /// The community modes the operation needs (`x-community-modes`), as words: "friendship
+    /// mode", "follow mode", "friendship mode or follow mode"; empty when it answers in any.
+    pub(super) fn modes(&self) -> String {
+        let modes: Vec<String> = self.op["x-community-modes"]
+            .as_array()
+            .map(|m| m.iter().filter_map(Value::as_str).map(|m| format!("{m} mode")).collect())
+            .unwrap_or_default();
+        modes.join(" or ")
     }
 
     fn staff_only(&self) -> bool {
@@ -173,8 +179,9 @@ pub(super) fn operation_page(spec: &Value, operation: &Operation, position: usiz
     writeln!(out, "---\nsidebar_label: {summary}\nsidebar_position: {position}\ntitle: {summary}\n---\n").ok();
     writeln!(out, "<!-- Generated from openapi.yaml by `connections-api docs`: do not edit. -->\n").ok();
     writeln!(out, "{}\n", escape_mdx(description)).ok();
-    if operation.friendship_mode() {
-        out.push_str(":::info\n\nThis operation requires the community to be set to friendship mode.\n\n:::\n\n");
+    let modes = operation.modes();
+    if !modes.is_empty() {
+        writeln!(out, ":::info\n\nThis operation requires the community to be set to {modes}.\n\n:::\n").ok();
     }
     if operation.staff_only() {
         out.push_str(":::info\n\nThis operation requires admin role.\n\n:::\n\n");
@@ -388,7 +395,7 @@ pub(super) fn index_page(spec: &Value, ops: &[Operation]) -> String {
         let this_tag = operation.op["tags"][0].as_str().unwrap_or("Other");
         if this_tag != tag {
             tag = this_tag.to_owned();
-            writeln!(out, "\n## {tag}\n\n| Operation | Request | Friendship mode | Authentication |\n|---|---|---|---|").ok();
+            writeln!(out, "\n## {tag}\n\n| Operation | Request | Community mode | Authentication |\n|---|---|---|---|").ok();
         }
         writeln!(
             out,
@@ -397,7 +404,7 @@ pub(super) fn index_page(spec: &Value, ops: &[Operation]) -> String {
             operation.id(),
             operation.method,
             operation.path,
-            if operation.friendship_mode() { "required" } else { "" },
+            operation.modes(),
             if operation.secured() { "bearer JWT" } else { "none" },
         )
         .ok();

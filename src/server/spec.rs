@@ -74,7 +74,7 @@ pub fn generate() -> Result<Value, serde_json::Error> {
     add_trailing_slashes(&mut spec);
     add_response_examples(&mut spec);
     declare_open_operations(&mut spec);
-    mark_friendship_mode(&mut spec);
+    mark_community_modes(&mut spec);
     mark_staff_only(&mut spec);
     plain_json_request_bodies(&mut spec);
     parameter_descriptions(&mut spec);
@@ -177,14 +177,29 @@ fn declare_open_operations(spec: &mut Value) {
     });
 }
 
-/// The vendor extension `x-friendship-mode` says which operations need friendship mode (the
-/// docs' info box comes from it). It is derived, in this one place, from the error sets: an
-/// operation needs friendship mode exactly when it can answer `friendship_mode_disabled`.
-fn mark_friendship_mode(spec: &mut Value) {
+/// Operations that answer in either mode, and `friendship_mode_disabled` only in neither (the
+/// contract's suggestions): their error sets alone would say "friendship mode".
+const EITHER_MODE_OPERATIONS: [&str; 1] = ["getUserSuggestion"];
+
+/// The vendor extension `x-community-modes` lists the community modes in which an operation
+/// answers, on the operations that need one (the docs' info box comes from it). It is derived,
+/// in this one place, from the error sets: an operation needs friendship mode exactly when it
+/// can answer `friendship_mode_disabled`, follow mode when it can answer `follow_mode_disabled`.
+fn mark_community_modes(spec: &mut Value) {
     for_each_operation(spec, |operation| {
-        let code = error::FRIENDSHIP_MODE_DISABLED.code;
-        let needs = documented_codes(operation).iter().any(|(_, c)| c == code);
-        operation.insert("x-friendship-mode".to_owned(), Value::Bool(needs));
+        let codes = documented_codes(operation);
+        let answers = |code: &str| codes.iter().any(|(_, c)| c == code);
+        let either = operation.get("operationId").and_then(Value::as_str).is_some_and(|id| EITHER_MODE_OPERATIONS.contains(&id));
+        let mut modes = Vec::new();
+        if answers(error::FRIENDSHIP_MODE_DISABLED.code) {
+            modes.push("friendship");
+        }
+        if answers(error::FOLLOW_MODE_DISABLED.code) || either {
+            modes.push("follow");
+        }
+        if !modes.is_empty() {
+            operation.insert("x-community-modes".to_owned(), json!(modes));
+        }
     });
 }
 

@@ -67,11 +67,19 @@ fn every_operation_has_a_page_as_complete_as_the_seed() {
                 "This operation needs no authentication."
             };
             assert!(page.text.contains(auth_box), "{id}");
-            assert_eq!(
-                page.text.contains("requires the community to be set to friendship mode"),
-                op["x-friendship-mode"] == true,
-                "{id}: the friendship-mode box follows x-friendship-mode"
-            );
+            let modes: Vec<&str> = op["x-community-modes"].as_array().map(|m| m.iter().filter_map(|m| m.as_str()).collect()).unwrap_or_default();
+            let mode_box = match modes.as_slice() {
+                [] => None,
+                ["friendship"] => Some("friendship mode"),
+                ["follow"] => Some("follow mode"),
+                ["friendship", "follow"] => Some("friendship mode or follow mode"),
+                other => panic!("{id}: x-community-modes {other:?}"),
+            };
+            let boxed = |modes: &str| format!(":::info\n\nThis operation requires the community to be set to {modes}.\n\n:::");
+            match mode_box {
+                Some(modes) => assert!(page.text.contains(&boxed(modes)), "{id}: the mode box says {modes}"),
+                None => assert!(!page.text.contains(":::info\n\nThis operation requires the community"), "{id}: no mode box"),
+            }
             for status in op["responses"].as_object().unwrap().keys() {
                 assert!(page.text.contains(&format!("| {status} |")), "{id}: response {status} listed");
             }
@@ -87,4 +95,33 @@ fn the_state_machine_page_has_every_cell() {
     }
     assert!(page.text.contains("```mermaid\nstateDiagram-v2"));
     assert_eq!(page.text.lines().filter(|l| l.starts_with("| ") && l.contains(" | ")).count(), 1 + 6 + 1 + 7 + 1 + 6, "table rows");
+}
+
+/// `x-community-modes` names each operation's mode as the contract does: the follow family in
+/// follow mode, the connection family's FM operations in friendship mode, the suggestions in
+/// either, everything else in any.
+#[test]
+fn the_contract_names_each_operations_mode() {
+    let spec: serde_json::Value = serde_yaml::from_str(COMMITTED_SPEC).unwrap();
+    let mut by_mode = std::collections::BTreeMap::<String, Vec<String>>::new();
+    for item in spec["paths"].as_object().unwrap().values() {
+        for op in item.as_object().unwrap().values() {
+            let modes = op["x-community-modes"].as_array().map(|m| m.iter().map(|m| m.as_str().unwrap()).collect::<Vec<_>>().join("+"));
+            by_mode.entry(modes.unwrap_or_else(|| "any".into())).or_default().push(op["operationId"].as_str().unwrap().to_owned());
+        }
+    }
+    for ids in by_mode.values_mut() {
+        ids.sort();
+    }
+    let follow = ["checkUserFollowed", "checkUserFollower", "followUser", "getUserFollowers", "getUserFollowings"];
+    assert_eq!(by_mode["follow"], follow);
+    assert_eq!(by_mode["friendship+follow"], ["getUserSuggestion"]);
+    let friendship = [
+        "getUserConnectionRequests", "getUserConnections", "getUserRequestConnectionsSent", "userAcceptRequestConnection",
+        "userCancelRejectConnectionRequest", "userCancelRequestConnection", "userMarkSeenConnectionRequest",
+        "userRejectConnectionRequest", "userRemoveConnection", "userRequestConnection",
+    ];
+    assert_eq!(by_mode["friendship"], friendship);
+    assert!(by_mode["any"].contains(&"getUserConnectionStatus".to_owned()) && by_mode["any"].contains(&"getUserCounters".to_owned()));
+    assert_eq!(by_mode.len(), 4, "{by_mode:?}");
 }

@@ -331,6 +331,9 @@ async fn a_deleted_user_leaves_every_list_and_counter() {
     assert_eq!(page(&app, &carol, &path(alice.id, "followers")).await.0, vec![carol.id]);
     assert_eq!(page(&app, &carol, &path(alice.id, "followings")).await.0, Vec::<i64>::new());
     assert_eq!(app.repo.miscounted_users().await.unwrap(), vec![]);
+    // The lists read the follows' indexes alone: a deleted user's rows are gone with them.
+    let left = follows::Entity::find().all(app.repo.connection()).await.unwrap();
+    assert_eq!(left.iter().map(|r| (r.follower_id, r.followed_id)).collect::<Vec<_>>(), vec![(carol.id, alice.id)]);
 }
 
 /// n toggles of one pair sent at once leave it followed exactly when n is odd, on one instance

@@ -2,9 +2,11 @@
 """`make bench`: the server's speed on this machine, measured with wrk.
 
 Seeds a fresh database (10,000 users by default; `--preload N` adds N existing relations, half
-connections and half pending requests, in bulk), starts the release server, and drives it with
-wrk through each workload for a fixed time at 64 connections. Prints one table, with the
-conditions it ran under. SQLite by default; `--postgres` uses TEST_POSTGRES_URL (the Makefile's
+connections and half pending requests, in bulk; `--follows` follows among the users, 20 per user
+by default; `--celebrity-followers N` makes user 1 followed by N users, more than `--users` if
+need be), starts the release server, and drives it with wrk through each workload for a fixed
+time at 64 connections, in the community mode the workload needs (`follow` and `followers` in
+follow mode, the others in friendship mode). Prints one table, with the conditions it ran under. SQLite by default; `--postgres` uses TEST_POSTGRES_URL (the Makefile's
 `bench-postgres` starts a throwaway cluster).
 """
 
@@ -29,7 +31,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 BIN = ROOT / "target" / "release" / "connections-api"
 SCRIPT = Path(__file__).with_name("workload.lua")
-WORKLOADS = ["ceiling", "write", "repeat", "status", "list", "suggest"]
+WORKLOADS = ["ceiling", "write", "follow", "repeat", "status", "list", "followers", "suggest"]
+# The workloads that run in follow mode; the others run in friendship mode.
+FOLLOW_MODE = {"follow", "followers"}
+# How long a mode change takes to reach the server (its mode cache lasts 500 ms).
+MODE_SETTLES_S = 1.2
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -98,6 +104,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--preload", type=int, default=0, help="existing relations to bulk-load first")
+    parser.add_argument("--follows", type=int, default=None, help="follows among the users (default: 20 per user)")
+    parser.add_argument("--celebrity-followers", type=int, default=100,
+                        help="user 1's followers, whose pages the followers workload reads")
     parser.add_argument("--duration", type=int, default=10, help="seconds per workload")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2)
@@ -106,6 +115,8 @@ def main() -> int:
                         help="SQLite: flush every commit (full, the server's default) or at checkpoints")
     parser.add_argument("--workloads", default=",".join(WORKLOADS))
     args = parser.parse_args()
+    if args.follows is None:
+        args.follows = 20 * args.users
 
     if not BIN.exists():
         sys.exit(f"{BIN} is missing: `cargo build --release` first (make bench does)")
@@ -128,9 +139,15 @@ def bench(args, work: Path) -> int:
 
     started = time.monotonic()
     half = args.preload // 2
-    run([BIN, "seed", "--users", str(args.users), "--connections", str(half), "--requests", str(args.preload - half)], env)
+    run([BIN, "seed", "--users", str(args.users), "--connections", str(half), "--requests", str(args.preload - half),
+         "--follows", str(args.follows), "--celebrity-followers", str(args.celebrity_followers)], env)
+    if args.postgres:
+        # The bulk load's aftermath (autovacuum's first pass over a million new rows, the
+        # visibility map index-only scans need) now, not during the first workload.
+        run(["psql", env["DATABASE_URL"], "-qc", "VACUUM ANALYZE"], env)
     seeded_in = time.monotonic() - started
-    run([BIN, "preference", "set", "configurations.follow_enabled", "false"], env)
+    run([BIN, "preference", "set", "configurations.connection_enabled", "true"], env)
+    mode = None
     users_file = work / "users.txt"
     users_file.write_text("".join(f"{i} {token(secret, i)}\n" for i in range(1, args.users + 1)))
 
@@ -146,6 +163,12 @@ def bench(args, work: Path) -> int:
                 time.sleep(0.1)
         results = []
         for workload in args.workloads.split(","):
+            wanted = "follow" if workload in FOLLOW_MODE else "friendship"
+            if wanted != mode:
+                run([BIN, "preference", "set", "configurations.follow_enabled", json.dumps(wanted == "follow")], env,
+                    stdout=subprocess.DEVNULL)
+                time.sleep(MODE_SETTLES_S)
+                mode = wanted
             before = cpu_seconds(server.pid)
             machine_before, children_before = machine_cpu_seconds(), children_cpu_seconds()
             out = subprocess.run(
@@ -181,7 +204,8 @@ def bench(args, work: Path) -> int:
     print()
     engine = "PostgreSQL" if args.postgres else f"SQLite (WAL, synchronous={args.sqlite_synchronous.upper()})"
     print(f"database: {engine}; "
-          f"{args.users} users; preload {args.preload} relations (seeded in {seeded_in:.1f} s)")
+          f"{args.users} users; preload {args.preload} relations, {args.follows} follows, user 1 followed by "
+          f"{args.celebrity_followers} (seeded in {seeded_in:.1f} s)")
     print(f"machine: {os.cpu_count()} cores, {cpu_model}; {platform.system()} {platform.release()}")
     print(f"load: {wrk_version.strip()}, {args.threads} threads, {args.connections} connections, "
           f"{args.duration} s per workload, on the same machine as the server")

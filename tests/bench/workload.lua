@@ -52,6 +52,16 @@ function request()
       local offset = 20 * math.random(5)
       return wrk.format("GET", "/api/v2/user/" .. ids[other(i)] .. "/connections/?limit=20&offset=" .. offset, headers(i))
     end
+  elseif workload == "follow" then
+    -- A toggle: follows, or unfollows a user followed before.
+    return wrk.format("POST", "/api/v2/user/" .. ids[other(i)] .. "/follow/", headers(i), "")
+  elseif workload == "followers" then
+    -- The first five pages of user 1's followers (a celebrity: --celebrity-followers; pages
+    -- that exist with 100 followers too), read by anyone else, who follows some of them
+    -- (those come first).
+    local caller = other(1)
+    local offset = 20 * (math.random(5) - 1)
+    return wrk.format("GET", "/api/v2/user/" .. ids[1] .. "/followers/?limit=20&offset=" .. offset, headers(caller))
   elseif workload == "suggest" then
     return wrk.format("GET", "/api/v2/suggestion/user/?limit=20", headers(i))
   else -- ceiling

@@ -128,12 +128,13 @@ impl Repo {
              id IN (SELECT from_user_id FROM connection_requests WHERE to_user_id = $1)",
             "UPDATE users SET connection_requests_received_counter = connection_requests_received_counter - 1 WHERE deleted = FALSE AND \
              id IN (SELECT to_user_id FROM connection_requests WHERE from_user_id = $1 AND rejected IS NULL)",
-            // Follow mode: the user's follows leave every list (they join users not deleted)
-            // and every counter.
+            // Follow mode: the user's follows leave every counter, then the table itself, so
+            // that the lists read their indexes alone (no `users` row for the rows they skip).
             "UPDATE users SET followers_counter = followers_counter - 1 WHERE deleted = FALSE AND \
              id IN (SELECT followed_id FROM follows WHERE follower_id = $1)",
             "UPDATE users SET followings_counter = followings_counter - 1 WHERE deleted = FALSE AND \
              id IN (SELECT follower_id FROM follows WHERE followed_id = $1)",
+            "DELETE FROM follows WHERE follower_id = $1 OR followed_id = $1",
         ] {
             txn.execute_raw(sql(update)).await?;
         }
