@@ -17,6 +17,8 @@ pub mod paging;
 pub mod pairs;
 mod preference_defaults;
 pub mod rows;
+#[cfg(test)]
+pub mod plans;
 pub mod seed;
 pub mod shapes;
 pub mod sqlite;

@@ -438,10 +438,7 @@ impl Repo {
         };
         Ok(Page { count: count(total), items })
     }
-
-
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -451,17 +448,8 @@ mod tests {
     /// (SQLite's plan, on the migrated schema).
     #[tokio::test]
     async fn pages_are_read_in_index_order() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("plan.sqlite3");
-        let repo = Repo::connect(&format!("sqlite://{}", path.display())).await.unwrap();
-        repo.migrate().await.unwrap();
-        let conn = rusqlite::Connection::open(&path).unwrap();
-        let plan = |statement: SelectStatement| {
-            let sql = statement.to_string(sea_orm::sea_query::SqliteQueryBuilder);
-            let mut explain = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
-            let rows = explain.query_map([], |r| r.get::<_, String>(3)).unwrap();
-            rows.map(Result::unwrap).collect::<Vec<_>>().join("\n")
-        };
+        let plans = crate::db::plans::Plans::migrated().await;
+        let plan = |statement| plans.plan(statement);
         for connections in [
             plan(own_connections_page_query(5, 20, 40)),
             plan(connection_order_prefix_query(5, 60)),

@@ -388,17 +388,8 @@ mod tests {
     /// (SQLite's plan, on the migrated schema).
     #[tokio::test]
     async fn pages_are_bounded_by_the_callers_side_and_the_page() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("plan.sqlite3");
-        let repo = Repo::connect(&format!("sqlite://{}", path.display())).await.unwrap();
-        repo.migrate().await.unwrap();
-        let conn = rusqlite::Connection::open(&path).unwrap();
-        let plan = |statement: SelectStatement| {
-            let sql = statement.to_string(sea_orm::sea_query::SqliteQueryBuilder);
-            let mut explain = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
-            let rows = explain.query_map([], |r| r.get::<_, String>(3)).unwrap();
-            rows.map(Result::unwrap).collect::<Vec<_>>().join("\n")
-        };
+        let plans = crate::db::plans::Plans::migrated().await;
+        let plan = |statement| plans.plan(statement);
         for side in [Side::Followers, Side::Followings] {
             let mutual = plan(mutual_query(7, 5, side));
             // The caller's followings by the primary key's prefix, each one probe of the owner's

@@ -16,10 +16,10 @@ use crate::db::error::RepoError;
 use crate::db::follows::follows as follows_expr;
 use crate::db::paging::{Segments, ready};
 use crate::db::pairs::hidden_either_way;
-use crate::db::rows;
 use crate::db::shapes::{self, Arg, LazyShape};
-use crate::db::users::{PAGE_IDS, active_check, users_by_ids};
+use crate::db::users::active_check;
 use crate::domain::paging::Page;
+use super::page::ranked_page;
 
 /// How many of the caller's most recent followings the ranking reads.
 pub const FOLLOWINGS: u64 = 50;
@@ -102,29 +102,7 @@ impl FollowSuggestionsPlan {
                 }
             }
         }
-        let mut ranked: Vec<(u32, i64)> = shared.into_iter().map(|(id, n)| (n, id)).collect();
-        ranked.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-        let eligible_shape = ELIGIBLE.get(|| {
-            let sentinels: Vec<i64> = (1..=PAGE_IDS).map(shapes::int).collect();
-            eligible_query(shapes::int(0), &sentinels)
-        });
-        let mut suggested = Vec::with_capacity(ranked.len());
-        for chunk in ranked.chunks(PAGE_IDS) {
-            let mut args = vec![Arg::Int(self.caller)];
-            args.extend((0..PAGE_IDS).map(|i| Arg::Int(chunk.get(i).map_or(0, |(_, id)| *id))));
-            let eligible: HashSet<i64> = engine.ids((eligible_shape, args)).await?.into_iter().collect();
-            suggested.extend(chunk.iter().map(|(_, id)| *id).filter(|id| eligible.contains(id)));
-        }
-        let count = suggested.len() as u64;
-        let skip = usize::try_from(self.offset).unwrap_or(usize::MAX);
-        let take = usize::try_from(self.limit).unwrap_or(PAGE_IDS).min(PAGE_IDS);
-        let page: Vec<i64> = suggested.into_iter().skip(skip).take(take).collect();
-        if page.is_empty() {
-            return Ok(Page { count, items: Vec::new() });
-        }
-        let mut found: HashMap<i64, User> =
-            engine.rows(users_by_ids(&page), |r| rows::user_at(r, 0)).await?.into_iter().map(|user| (user.id, user)).collect();
-        Ok(Page { count, items: page.iter().filter_map(|id| found.remove(id)).collect() })
+        ranked_page(engine, self.caller, shared, (&ELIGIBLE, eligible_query), self.limit, self.offset).await
     }
 }
 
