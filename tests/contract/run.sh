@@ -46,7 +46,7 @@ trap cleanup EXIT
 # Runs one tool, logs it, prints one line: "contract[backend] NAME: ok" or the failure and log.
 step() {
   local name=$1; shift
-  local log="$logs/$(echo "$name" | cut -d' ' -f1-3 | tr -c 'a-zA-Z0-9\n' '_' | sed 's/_*$//').log"
+  local log="$logs/$(echo "$name" | cut -d' ' -f1-4 | tr -c 'a-zA-Z0-9\n' '_' | sed 's/_*$//').log"
   local started=$SECONDS
   if "$@" >"$log" 2>&1; then
     passed=$((passed + 1))
