@@ -29,4 +29,3 @@ impl Plans {
         rows.map(Result::unwrap).collect::<Vec<_>>().join("\n")
     }
 }
-

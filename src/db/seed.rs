@@ -66,7 +66,7 @@ impl Repo {
         let txn = self.connection().begin().await?;
         let ids: Vec<u64> = (1..=made).collect();
         for chunk in ids.chunks(BATCH) {
-            // Ids come from the database: 1..=users in a database that never had a user.
+            // Ids come from the database: 1..=made in a database that never had a user.
             users::Entity::insert_many(chunk.iter().map(|n| users::ActiveModel {
                 username: Set(format!("user{n}")),
                 real_name: Set(format!("User {n}")),

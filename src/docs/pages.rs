@@ -27,7 +27,7 @@ impl Operation<'_> {
 
     /// The community modes the operation needs (`x-community-modes`), as words: "friendship
     /// mode", "follow mode", "friendship mode or follow mode"; empty when it answers in any.
-    pub(super) fn modes(&self) -> String {
+    fn modes(&self) -> String {
         let modes: Vec<String> = self.op["x-community-modes"]
             .as_array()
             .map(|m| m.iter().filter_map(Value::as_str).map(|m| format!("{m} mode")).collect())
