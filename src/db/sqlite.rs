@@ -1,6 +1,8 @@
 //! SQLite on the request path, without an async driver in between: one thread owns the write
 //! connection and commits everything queued in one transaction (group commit), and reads run
-//! on synchronous reader connections, a request's queries in one blocking call.
+//! on synchronous reader connections, a request's queries in one blocking call. The writer
+//! never waits for the disk: a syncer thread flushes the log and releases each batch's answers,
+//! and a checkpointer thread folds the log back into the database.
 //!
 //! sqlx's SQLite driver runs each connection on a thread of its own and hands every statement
 //! over and every answer back: two thread switches per statement, which cost more than the
@@ -28,28 +30,31 @@ const READERS: usize = 4;
 /// Each reader's page cache: the readers share the operating system's cache of the file, and
 /// four of SQLite's default 2 MiB cost memory for little (measured at 10 M relations).
 const READER_CACHE_KIB: u32 = 1024;
-/// How often the writer folds the write-ahead log back into the database, between batches.
+/// How often the checkpointer folds the write-ahead log back into the database.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+/// At most this many checkpoint passes beside the writer before the one between its batches.
+const CHECKPOINT_PASSES: usize = 4;
+/// How often the checkpointer lets the log start over (the writer waits for that pass).
+const RESTART_EVERY: Duration = Duration::from_millis(400);
+/// Few enough pages written during a pass for the writer to wait while they are folded back.
+const FEW_FRAMES: i64 = 256;
+/// The writer's page cache: the pages a write changes (the pairs' and counters' B-trees) stay
+/// in it from one batch to the next instead of being read again from the file.
+const WRITER_CACHE_KIB: u32 = 8192;
 
-/// How a commit reaches the disk (`SQLITE_SYNCHRONOUS`).
+/// How a commit reaches the disk. The writer itself always commits at `synchronous=NORMAL`
+/// (its `COMMIT` writes the log and does not wait for the disk); durability is what happens
+/// between that `COMMIT` and the answers.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Durability {
-    /// WAL with `synchronous=FULL`: every commit (every batch) is flushed to disk before its
-    /// requests are answered, so a power loss loses nothing acknowledged.
+    /// A syncer thread flushes the write-ahead log (`fdatasync`) after each batch commits and
+    /// only then releases that batch's answers, so a power loss loses nothing acknowledged
+    /// (what `synchronous=FULL` promises), while the writer goes on with the next batch.
     #[default]
     Full,
-    /// WAL with `synchronous=NORMAL`: a killed process loses nothing acknowledged, a power
-    /// loss may lose the last commits.
+    /// Answers as soon as `COMMIT` returns: a killed process loses nothing acknowledged, a
+    /// power loss may lose the last commits (the log is flushed at checkpoints only).
     Normal,
-}
-
-impl Durability {
-    fn pragma(self) -> &'static str {
-        match self {
-            Durability::Full => "FULL",
-            Durability::Normal => "NORMAL",
-        }
-    }
 }
 
 /// Where the database is and how to open it, read from an `sqlite:` URL.
@@ -76,7 +81,7 @@ impl Target {
         Ok(Target { path: PathBuf::from(path), read_only })
     }
 
-    fn open(&self, durability: Durability) -> Result<Connection, RepoError> {
+    fn open(&self) -> Result<Connection, RepoError> {
         let mut flags = OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
         flags |= if self.read_only { OpenFlags::SQLITE_OPEN_READ_ONLY } else { OpenFlags::SQLITE_OPEN_READ_WRITE };
         let conn = Connection::open_with_flags(&self.path, flags).map_err(error)?;
@@ -86,22 +91,25 @@ impl Target {
         conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true).map_err(error)?;
         conn.set_prepared_statement_cache_capacity(64);
         // journal_mode=WAL is a property of the file (set when sqlx created it); these are per
-        // connection.
-        conn.execute_batch(&format!("PRAGMA foreign_keys = ON; PRAGMA synchronous = {};", durability.pragma()))
-            .map_err(error)?;
+        // connection. NORMAL: no flush inside `COMMIT`; the syncer flushes (see `Durability`),
+        // and a checkpoint flushes the log before it copies it into the database.
+        conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;").map_err(error)?;
         Ok(conn)
     }
 }
 
 /// One request's unit of work for the writer, and where its answer goes once the batch it ran
-/// in has committed (or failed).
+/// in has committed (or failed). A unit can run twice: when another request of its batch fails
+/// after writing, the batch is rolled back and replayed (see `run_batch`).
 trait Unit: Send {
-    fn run(&mut self, conn: &Connection);
+    /// Runs the work; `guarded`: in a savepoint of its own. Answers `false` when the work
+    /// failed after changing rows outside a savepoint: the batch must be replayed.
+    fn run(&mut self, conn: &Connection, guarded: bool) -> bool;
     fn finish(self: Box<Self>, commit: Result<(), RepoError>);
 }
 
 struct Pending<T, F> {
-    work: Option<F>,
+    work: F,
     outcome: Option<Result<T, RepoError>>,
     reply: oneshot::Sender<Result<T, RepoError>>,
 }
@@ -109,24 +117,34 @@ struct Pending<T, F> {
 impl<T, F> Unit for Pending<T, F>
 where
     T: Send,
-    F: FnOnce(&Connection) -> Result<T, RepoError> + Send,
+    F: Fn(&Connection) -> Result<T, RepoError> + Send,
 {
-    /// Runs the work in its own savepoint: a failure undoes this request's writes only.
-    fn run(&mut self, conn: &Connection) {
-        let Some(work) = self.work.take() else { return };
-        let outcome = (|| {
-            exec(conn, "SAVEPOINT unit")?;
-            let outcome = work(conn);
-            if outcome.is_err() {
-                exec(conn, "ROLLBACK TO unit")?;
-            }
-            exec(conn, "RELEASE unit")?;
-            outcome
-        })();
+    fn run(&mut self, conn: &Connection, guarded: bool) -> bool {
+        if guarded {
+            // A failure undoes this request's writes only.
+            self.outcome = Some((|| {
+                exec(conn, "SAVEPOINT unit")?;
+                let outcome = (self.work)(conn);
+                if outcome.is_err() {
+                    exec(conn, "ROLLBACK TO unit")?;
+                }
+                exec(conn, "RELEASE unit")?;
+                outcome
+            })());
+            return true;
+        }
+        // SQLite undoes a failed statement's own changes; a failure that changed no row
+        // before it (a check that failed, a constraint of the first write) leaves nothing
+        // to undo.
+        let before = conn.total_changes();
+        let outcome = (self.work)(conn);
+        let clean = outcome.is_ok() || conn.total_changes() == before;
         self.outcome = Some(outcome);
+        clean
     }
 
-    /// Answers only after `COMMIT` returned: a `200` means committed.
+    /// Answers only after `COMMIT` returned (and, with `Durability::Full`, the log's flush):
+    /// a `200` means committed.
     fn finish(self: Box<Self>, commit: Result<(), RepoError>) {
         let answer = match (commit, self.outcome) {
             (Ok(()), Some(outcome)) => outcome,
@@ -161,20 +179,49 @@ pub struct ReaderUse {
 }
 
 impl Sqlite {
-    /// Opens the writer and the readers, each connection on a thread of its own. The file
-    /// must exist and be in WAL mode already (`Repo::connect` sees to it). The threads end
-    /// when the last clone of the engine is dropped, the writer after its batch.
+    /// Opens the writer and the readers, each connection on a thread of its own, the
+    /// checkpointer, and with `Durability::Full` the syncer. The file must exist and be in WAL
+    /// mode already (`Repo::connect` sees to it). The threads end when the last clone of the
+    /// engine is dropped, the writer after its batch.
     pub fn open(url: &str, durability: Durability) -> Result<Sqlite, RepoError> {
         let target = Target::parse(url)?;
-        let writer_conn = target.open(durability)?;
-        // The writer checkpoints between batches (see `write_loop`), never inside a commit.
-        // Each request's savepoint journals the pages it changes: in memory, not a temp file.
-        writer_conn.execute_batch("PRAGMA wal_autocheckpoint = 0; PRAGMA temp_store = MEMORY;").map_err(error)?;
+        let flush = match durability {
+            Durability::Full if !target.read_only => Some(wal_flush(&target.path)),
+            _ => None,
+        };
+        Sqlite::open_with(target, flush)
+    }
+
+    fn open_with(target: Target, flush: Option<Flush>) -> Result<Sqlite, RepoError> {
+        let writer_conn = target.open()?;
+        // The checkpointer folds the log into the database (see `checkpoint_loop`), never the
+        // writer's own commits. Each request's savepoint journals the pages it changes: in
+        // memory, not a temp file.
+        writer_conn
+            .execute_batch(&format!(
+                "PRAGMA wal_autocheckpoint = 0; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -{WRITER_CACHE_KIB};"
+            ))
+            .map_err(error)?;
+        let gate = std::sync::Arc::new(std::sync::Mutex::new(()));
+        // A bounded queue of one: "there is something to checkpoint", however many batches.
+        let (written, to_checkpoint) = flume::bounded::<()>(1);
+        let checkpointer_conn = target.open()?;
+        let checkpointer_gate = gate.clone();
+        spawn("sqlite-checkpointer", move || checkpoint_loop(checkpointer_conn, to_checkpoint, checkpointer_gate))?;
+        let syncer = match flush {
+            Some(flush) => {
+                let (committed, to_sync) = flume::unbounded::<Vec<Job>>();
+                spawn("sqlite-syncer", move || sync_loop(flush, to_sync))?;
+                Some(committed)
+            }
+            None => None,
+        };
         let (writer, jobs) = flume::unbounded::<Job>();
-        spawn("sqlite-writer", move || write_loop(writer_conn, jobs))?;
+        let write_side = WriteSide { conn: writer_conn, gate, written, syncer };
+        spawn("sqlite-writer", move || write_loop(write_side, jobs))?;
         let (readers, reads) = flume::unbounded::<Read>();
         for i in 0..READERS {
-            let conn = target.open(durability)?;
+            let conn = target.open()?;
             conn.execute_batch(&format!("PRAGMA query_only = ON; PRAGMA cache_size = -{READER_CACHE_KIB};")).map_err(error)?;
             let reads = reads.clone();
             spawn(&format!("sqlite-reader-{i}"), move || {
@@ -190,10 +237,10 @@ impl Sqlite {
     pub async fn write<T, F>(&self, work: F) -> Result<T, RepoError>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, RepoError> + Send + 'static,
+        F: Fn(&Connection) -> Result<T, RepoError> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        let job: Job = Box::new(Pending { work: Some(work), outcome: None, reply });
+        let job: Job = Box::new(Pending { work, outcome: None, reply });
         self.writer
             .send(job)
             .map_err(|_| RepoError::Unavailable("the SQLite writer has stopped".into()))?;
@@ -229,14 +276,43 @@ fn spawn(name: &str, body: impl FnOnce() + Send + 'static) -> Result<(), RepoErr
         .map_err(|e| RepoError::database(format!("cannot start {name}: {e}")))
 }
 
-/// The writer: takes everything queued, runs it in one transaction, each request in its own
-/// savepoint, commits, then answers every request of the batch. Between batches, at most
-/// every `CHECKPOINT_EVERY`, it folds the write-ahead log into the database: after the
-/// batch's answers, and right before the next `BEGIN`, so that the log starts over from its
-/// beginning instead of growing while readers keep it in use.
-fn write_loop(conn: Connection, jobs: flume::Receiver<Job>) {
-    let mut last_checkpoint = std::time::Instant::now();
-    let mut written = false;
+/// What makes the log durable before a committed batch's answers go out.
+type Flush = Box<dyn FnMut() -> std::io::Result<()> + Send>;
+
+/// `fdatasync` of the write-ahead log, opened at its first use (after a commit, when the log
+/// exists; it lasts as long as the writer's connection, which holds it open).
+fn wal_flush(database: &std::path::Path) -> Flush {
+    let mut wal = database.as_os_str().to_owned();
+    wal.push("-wal");
+    let wal = PathBuf::from(wal);
+    let mut file: Option<std::fs::File> = None;
+    Box::new(move || {
+        let file = match &mut file {
+            Some(file) => file,
+            None => file.insert(std::fs::File::open(&wal)?),
+        };
+        file.sync_data()
+    })
+}
+
+/// The writer's connection and what it hands on.
+struct WriteSide {
+    conn: Connection,
+    /// Held from `BEGIN` to `COMMIT`: the checkpointer takes it to finish a checkpoint
+    /// between two batches (see `checkpoint_loop`).
+    gate: std::sync::Arc<std::sync::Mutex<()>>,
+    /// Tells the checkpointer there is something to fold back.
+    written: flume::Sender<()>,
+    /// Committed batches on their way to the flush (`Durability::Full`); `None`: answered at
+    /// once.
+    syncer: Option<flume::Sender<Vec<Job>>>,
+}
+
+/// The writer: takes everything queued, runs it in one transaction (see `run_batch`), and
+/// commits. It never waits for the disk: a committed batch goes to the syncer,
+/// which answers it once the log is flushed, while the writer builds the next batch; a batch
+/// that failed is answered at once (nothing of it is committed).
+fn write_loop(side: WriteSide, jobs: flume::Receiver<Job>) {
     while let Ok(first) = jobs.recv() {
         let mut batch = Vec::with_capacity(16);
         batch.push(first);
@@ -246,27 +322,91 @@ fn write_loop(conn: Connection, jobs: flume::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        let committed = run_batch(&conn, &mut batch);
-        written |= committed.is_ok();
-        for job in batch {
-            job.finish(committed.clone());
+        let committed = {
+            let _batch = side.gate.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            run_batch(&side.conn, &mut batch)
+        };
+        if committed.is_ok() {
+            let _ = side.written.try_send(());
         }
-        if written && last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
-            let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
-            last_checkpoint = std::time::Instant::now();
-            written = false;
+        match (committed, &side.syncer) {
+            (Ok(()), Some(syncer)) => {
+                if let Err(flume::SendError(batch)) = syncer.send(batch) {
+                    let stopped = Err(RepoError::Unavailable("the SQLite syncer has stopped".into()));
+                    batch.into_iter().for_each(|job| job.finish(stopped.clone()));
+                }
+            }
+            (committed, _) => batch.into_iter().for_each(|job| job.finish(committed.clone())),
         }
     }
 }
 
+/// The syncer: flushes the log once for every batch committed since its last flush, then
+/// answers them. A failed flush answers `503`: those changes are committed but not known to be
+/// on disk, so nothing is acknowledged that a power loss could take back.
+fn sync_loop(mut flush: Flush, committed: flume::Receiver<Vec<Job>>) {
+    while let Ok(mut batches) = committed.recv() {
+        while let Ok(more) = committed.try_recv() {
+            batches.extend(more);
+        }
+        let flushed = flush().map_err(|e| RepoError::Unavailable(format!("cannot flush the write-ahead log: {e}")));
+        batches.into_iter().for_each(|job| job.finish(flushed.clone()));
+    }
+}
+
+/// The checkpointer, at most every `CHECKPOINT_EVERY` while there are writes: folds the log
+/// into the database beside the writer (the copy and both flushes), pass after pass while the
+/// writer adds many pages during one. At most every `RESTART_EVERY` it takes one more pass
+/// between two of the writer's batches, so that every page is back in the database and the
+/// writer's next `BEGIN` starts the log over from its beginning instead of letting it grow: the
+/// writer waits only for that pass, whose pages are the few written since the last one.
+fn checkpoint_loop(conn: Connection, written: flume::Receiver<()>, gate: std::sync::Arc<std::sync::Mutex<()>>) {
+    // The log's length in frames when the pass began; `None` when it could not run (busy).
+    let checkpoint = || {
+        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
+            .ok()
+            .and_then(|(busy, log)| (busy == 0).then_some(log))
+    };
+    let mut last_restart = std::time::Instant::now();
+    while written.recv().is_ok() {
+        let started = std::time::Instant::now();
+        let mut log_before = None;
+        for _ in 0..CHECKPOINT_PASSES {
+            let Some(log) = checkpoint() else { break };
+            // What the writer added during the last pass (a smaller log: it started over).
+            if log_before.is_some_and(|before| log < before || log - before <= FEW_FRAMES) {
+                break;
+            }
+            log_before = Some(log);
+        }
+        if last_restart.elapsed() >= RESTART_EVERY {
+            let _between_batches = gate.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            checkpoint();
+            last_restart = std::time::Instant::now();
+        }
+        std::thread::sleep(CHECKPOINT_EVERY.saturating_sub(started.elapsed()));
+    }
+}
+
+/// Runs the batch in one transaction, without a savepoint per request: most batches have no
+/// failure, and a savepoint journals every page its request changes. When a request fails after
+/// changing rows, the batch is rolled back and replayed, each request in a savepoint of its own.
 fn run_batch(conn: &Connection, batch: &mut [Job]) -> Result<(), RepoError> {
     exec(conn, "BEGIN IMMEDIATE")?;
+    let mut clean = true;
     for job in batch.iter_mut() {
-        job.run(conn);
-        // An I/O error or a full disk can make SQLite roll the whole transaction back: the
-        // requests before this one are then not committed either.
-        if conn.is_autocommit() {
-            return Err(RepoError::Unavailable("the batch's transaction was rolled back by the database".into()));
+        clean = job.run(conn, false);
+        rolled_back_by_the_database(conn)?;
+        if !clean {
+            break;
+        }
+    }
+    if !clean {
+        exec(conn, "ROLLBACK")?;
+        exec(conn, "BEGIN IMMEDIATE")?;
+        for job in batch.iter_mut() {
+            job.run(conn, true);
+            rolled_back_by_the_database(conn)?;
         }
     }
     if let Err(err) = exec(conn, "COMMIT") {
@@ -274,6 +414,15 @@ fn run_batch(conn: &Connection, batch: &mut [Job]) -> Result<(), RepoError> {
             let _ = exec(conn, "ROLLBACK");
         }
         return Err(err);
+    }
+    Ok(())
+}
+
+/// An I/O error or a full disk can make SQLite roll the whole transaction back: the requests
+/// before this one are then not committed either.
+fn rolled_back_by_the_database(conn: &Connection) -> Result<(), RepoError> {
+    if conn.is_autocommit() {
+        return Err(RepoError::Unavailable("the batch's transaction was rolled back by the database".into()));
     }
     Ok(())
 }
@@ -421,18 +570,131 @@ pub fn query_shape_one<T>(
 mod tests {
     use super::*;
 
-    fn engine() -> (tempfile::TempDir, Sqlite) {
+    fn database() -> (tempfile::TempDir, String) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.sqlite3");
         let setup = Connection::open(&path).unwrap();
         setup
             .execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (x INTEGER NOT NULL CHECK (x > 0));")
             .unwrap();
-        let engine = Sqlite::open(&format!("sqlite://{}", path.display()), Durability::Full).unwrap();
-        (dir, engine)
+        (dir, format!("sqlite://{}", path.display()))
     }
 
-    fn insert(x: i64) -> impl FnOnce(&Connection) -> Result<usize, RepoError> + Send + 'static {
+    fn engine() -> (tempfile::TempDir, Sqlite) {
+        let (dir, url) = database();
+        (dir, Sqlite::open(&url, Durability::Full).unwrap())
+    }
+
+    /// An engine whose log flush waits for the test's word: each `flushes.recv()` lets one
+    /// flush happen and answers it with what the test sent.
+    fn engine_with_held_flush() -> (tempfile::TempDir, Sqlite, std::sync::mpsc::SyncSender<std::io::Result<()>>) {
+        let (dir, url) = database();
+        let (release, flushes) = std::sync::mpsc::sync_channel::<std::io::Result<()>>(0);
+        let flush: Flush = Box::new(move || flushes.recv().unwrap_or(Ok(())));
+        let engine = Sqlite::open_with(Target::parse(&url).unwrap(), Some(flush)).unwrap();
+        (dir, engine, release)
+    }
+
+    async fn count(engine: &Sqlite) -> Result<i64, RepoError> {
+        engine.read(|conn| conn.query_row("SELECT count(*) FROM t", [], |r| r.get::<_, i64>(0)).map_err(error)).await
+    }
+
+    /// A committed batch is answered only after the log's flush: until then its rows are in
+    /// the database (readers see them) and its request has no answer.
+    #[tokio::test]
+    async fn an_answer_waits_for_the_flush_of_its_commit() {
+        let (_dir, engine, release) = engine_with_held_flush();
+        let write = tokio::spawn({
+            let engine = engine.clone();
+            async move { engine.write(insert(1)).await }
+        });
+        // Poll until the commit is visible (the writer does not wait for the flush).
+        while count(&engine).await.unwrap() == 0 {
+            tokio::task::yield_now().await;
+        }
+        assert!(!write.is_finished(), "answered before the flush");
+        tokio::task::spawn_blocking(move || release.send(Ok(())).unwrap()).await.unwrap();
+        assert_eq!(write.await.unwrap().unwrap(), 1, "answered once flushed");
+    }
+
+    /// A flush that fails answers `503`: committed, but not known to be on disk, so not
+    /// acknowledged.
+    #[tokio::test]
+    async fn a_failed_flush_answers_unavailable() {
+        let (_dir, engine, release) = engine_with_held_flush();
+        let write = tokio::spawn({
+            let engine = engine.clone();
+            async move { engine.write(insert(1)).await }
+        });
+        tokio::task::spawn_blocking(move || release.send(Err(std::io::Error::other("disk gone"))).unwrap()).await.unwrap();
+        let answer = write.await.unwrap();
+        assert!(matches!(&answer, Err(RepoError::Unavailable(m)) if m.contains("flush")), "{answer:?}");
+    }
+
+    /// The log starts over while writes go on (the checkpointer's pass between two batches):
+    /// its header's checkpoint sequence number moves on.
+    #[tokio::test]
+    async fn the_log_starts_over_while_writes_go_on() {
+        let (dir, engine) = engine();
+        let wal = dir.path().join("t.sqlite3-wal");
+        let sequence = || {
+            let header = std::fs::read(&wal).unwrap_or_default();
+            header.get(12..16).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+        };
+        engine.write(insert(1)).await.unwrap();
+        let first = sequence().expect("the log has a header after a commit");
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while sequence() == Some(first) {
+            assert!(std::time::Instant::now() < deadline, "the log never started over");
+            engine.write(insert(1)).await.unwrap();
+        }
+    }
+
+    /// A batch runs without savepoints. A request that fails without changing a row leaves
+    /// its batch alone; one that fails after changing rows has the batch replayed, each
+    /// request in a savepoint: the others' work runs again, and its own is undone.
+    #[tokio::test]
+    async fn a_batch_is_replayed_only_when_a_failure_changed_rows() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        for (failure_writes_first, runs_expected) in [(false, 1), (true, 2)] {
+            let (_dir, engine) = engine();
+            let runs = Arc::new(AtomicUsize::new(0));
+            let hold = tokio::spawn({
+                let engine = engine.clone();
+                async move {
+                    engine
+                        .write(|conn| {
+                            std::thread::sleep(Duration::from_millis(300));
+                            insert(1)(conn)
+                        })
+                        .await
+                }
+            });
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let counted = {
+                let runs = runs.clone();
+                engine.write(move |conn| {
+                    runs.fetch_add(1, Ordering::SeqCst);
+                    insert(2)(conn)
+                })
+            };
+            let failing = engine.write(move |conn| {
+                if failure_writes_first {
+                    insert(3)(conn)?;
+                }
+                insert(-1)(conn)
+            });
+            let (counted, failing) = tokio::join!(counted, failing);
+            hold.await.unwrap().unwrap();
+            assert_eq!(counted.unwrap(), 1);
+            assert!(matches!(failing, Err(RepoError::Database { .. })), "{failing:?}");
+            assert_eq!(runs.load(Ordering::SeqCst), runs_expected, "failure after a write: {failure_writes_first}");
+            assert_eq!(count(&engine).await.unwrap(), 2, "1 and 2 committed once, 3 undone");
+        }
+    }
+
+    fn insert(x: i64) -> impl Fn(&Connection) -> Result<usize, RepoError> + Send + 'static {
         move |conn| conn.execute("INSERT INTO t (x) VALUES (?1)", [x]).map_err(error)
     }
 
