@@ -93,6 +93,12 @@ impl Repo {
         Ok(Repo { db, sqlite })
     }
 
+    /// The highest event number on disk when commits can be seen before they are (SQLite
+    /// with `Durability::Full`, see `Sqlite::durable_events`); `None`: all committed events.
+    pub fn durable_events(&self) -> Option<i64> {
+        self.sqlite.as_ref().and_then(sqlite::Sqlite::durable_events)
+    }
+
     /// SQLite's request path, or `None` on PostgreSQL.
     pub(crate) fn sqlite(&self) -> Option<&sqlite::Sqlite> {
         self.sqlite.as_ref()

@@ -163,6 +163,8 @@ type Read = Box<dyn FnOnce(&Connection) + Send>;
 pub struct Sqlite {
     writer: flume::Sender<Job>,
     readers: flume::Sender<Read>,
+    /// The highest event number known to be on disk (`Durability::Full`), `None` otherwise.
+    durable_events: Option<std::sync::Arc<std::sync::atomic::AtomicI64>>,
 }
 
 impl std::fmt::Debug for Sqlite {
@@ -208,13 +210,20 @@ impl Sqlite {
         let checkpointer_conn = target.open()?;
         let checkpointer_gate = gate.clone();
         spawn("sqlite-checkpointer", move || checkpoint_loop(checkpointer_conn, to_checkpoint, checkpointer_gate))?;
-        let syncer = match flush {
-            Some(flush) => {
+        let (syncer, durable_events) = match flush {
+            Some(mut flush) => {
+                let outbox = target.open()?;
+                // What is in the file now (a previous process's last commits included) is on
+                // disk before the first answer.
+                let end = outbox_end(&outbox).unwrap_or(0);
+                flush().map_err(|e| RepoError::Unavailable(format!("cannot flush the write-ahead log: {e}")))?;
+                let durable = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(end));
                 let (committed, to_sync) = flume::unbounded::<Vec<Job>>();
-                spawn("sqlite-syncer", move || sync_loop(flush, to_sync))?;
-                Some(committed)
+                let syncer = Syncer { flush, outbox, durable_events: durable.clone() };
+                spawn("sqlite-syncer", move || sync_loop(syncer, to_sync))?;
+                (Some(committed), Some(durable))
             }
-            None => None,
+            None => (None, None),
         };
         let (writer, jobs) = flume::unbounded::<Job>();
         let write_side = WriteSide { conn: writer_conn, gate, written, syncer };
@@ -230,7 +239,14 @@ impl Sqlite {
                 }
             })?;
         }
-        Ok(Sqlite { writer, readers })
+        Ok(Sqlite { writer, readers, durable_events })
+    }
+
+    /// The highest event number whose commit is on disk, with `Durability::Full`: the outbox's
+    /// readers (live updates, streams) serve no event past it, so that no one sees an event a
+    /// power loss could take back and number again. `None`: every committed event may be served.
+    pub fn durable_events(&self) -> Option<i64> {
+        self.durable_events.as_ref().map(|d| d.load(std::sync::atomic::Ordering::Acquire))
     }
 
     /// Runs `work` in the writer's next batch and answers once that batch has committed.
@@ -279,8 +295,8 @@ fn spawn(name: &str, body: impl FnOnce() + Send + 'static) -> Result<(), RepoErr
 /// What makes the log durable before a committed batch's answers go out.
 type Flush = Box<dyn FnMut() -> std::io::Result<()> + Send>;
 
-/// `fdatasync` of the write-ahead log, opened at its first use (after a commit, when the log
-/// exists; it lasts as long as the writer's connection, which holds it open).
+/// `fdatasync` of the write-ahead log, opened at its first use (it lasts as long as the
+/// writer's connection, which holds it open).
 fn wal_flush(database: &std::path::Path) -> Flush {
     let mut wal = database.as_os_str().to_owned();
     wal.push("-wal");
@@ -289,7 +305,13 @@ fn wal_flush(database: &std::path::Path) -> Flush {
     Box::new(move || {
         let file = match &mut file {
             Some(file) => file,
-            None => file.insert(std::fs::File::open(&wal)?),
+            None => match std::fs::File::open(&wal) {
+                Ok(opened) => file.insert(opened),
+                // No log yet: nothing has been committed to one (a closing connection folds
+                // its log into the database, flushed, before it removes it).
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+                Err(e) => return Err(e),
+            },
         };
         file.sync_data()
     })
@@ -341,15 +363,47 @@ fn write_loop(side: WriteSide, jobs: flume::Receiver<Job>) {
     }
 }
 
+/// The syncer's flush, and what it says is on disk.
+struct Syncer {
+    flush: Flush,
+    /// A connection of its own, to read the outbox's end before each flush.
+    outbox: Connection,
+    durable_events: std::sync::Arc<std::sync::atomic::AtomicI64>,
+}
+
+/// How long the syncer waits for a batch before it looks for commits of other processes (an
+/// operator's command) whose events are not yet marked durable.
+const SYNCER_IDLE: Duration = Duration::from_millis(100);
+
+/// The highest event number committed (0: none; an error: no outbox yet, or busy).
+fn outbox_end(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.prepare_cached("SELECT coalesce(max(event_id), 0) FROM events")?.query_row([], |r| r.get(0))
+}
+
 /// The syncer: flushes the log once for every batch committed since its last flush, then
-/// answers them. A failed flush answers `503`: those changes are committed but not known to be
-/// on disk, so nothing is acknowledged that a power loss could take back.
-fn sync_loop(mut flush: Flush, committed: flume::Receiver<Vec<Job>>) {
-    while let Ok(mut batches) = committed.recv() {
+/// marks the events committed before the flush durable, then answers the batches. A failed
+/// flush answers `503`: those changes are committed but not known to be on disk, so nothing is
+/// acknowledged that a power loss could take back.
+fn sync_loop(mut syncer: Syncer, committed: flume::Receiver<Vec<Job>>) {
+    loop {
+        let mut batches = match committed.recv_timeout(SYNCER_IDLE) {
+            Ok(batch) => batch,
+            Err(flume::RecvTimeoutError::Timeout) => Vec::new(),
+            Err(flume::RecvTimeoutError::Disconnected) => return,
+        };
         while let Ok(more) = committed.try_recv() {
             batches.extend(more);
         }
-        let flushed = flush().map_err(|e| RepoError::Unavailable(format!("cannot flush the write-ahead log: {e}")));
+        // Read before the flush: every event up to it is then on disk.
+        let end = outbox_end(&syncer.outbox).ok();
+        let known = syncer.durable_events.load(std::sync::atomic::Ordering::Acquire);
+        if batches.is_empty() && end.is_none_or(|end| end <= known) {
+            continue;
+        }
+        let flushed = (syncer.flush)().map_err(|e| RepoError::Unavailable(format!("cannot flush the write-ahead log: {e}")));
+        if let (Ok(()), Some(end)) = (&flushed, end) {
+            syncer.durable_events.fetch_max(end, std::sync::atomic::Ordering::AcqRel);
+        }
         batches.into_iter().for_each(|job| job.finish(flushed.clone()));
     }
 }
@@ -575,7 +629,9 @@ mod tests {
         let path = dir.path().join("t.sqlite3");
         let setup = Connection::open(&path).unwrap();
         setup
-            .execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (x INTEGER NOT NULL CHECK (x > 0));")
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; CREATE TABLE t (x INTEGER NOT NULL CHECK (x > 0)); CREATE TABLE events (event_id INTEGER);",
+            )
             .unwrap();
         (dir, format!("sqlite://{}", path.display()))
     }
@@ -585,12 +641,13 @@ mod tests {
         (dir, Sqlite::open(&url, Durability::Full).unwrap())
     }
 
-    /// An engine whose log flush waits for the test's word: each `flushes.recv()` lets one
-    /// flush happen and answers it with what the test sent.
+    /// An engine whose log flush waits for the test's word (after the one of its opening): each
+    /// send lets one flush happen and answers it with what the test sent.
     fn engine_with_held_flush() -> (tempfile::TempDir, Sqlite, std::sync::mpsc::SyncSender<std::io::Result<()>>) {
         let (dir, url) = database();
         let (release, flushes) = std::sync::mpsc::sync_channel::<std::io::Result<()>>(0);
-        let flush: Flush = Box::new(move || flushes.recv().unwrap_or(Ok(())));
+        let mut opening = true;
+        let flush: Flush = Box::new(move || if std::mem::take(&mut opening) { Ok(()) } else { flushes.recv().unwrap_or(Ok(())) });
         let engine = Sqlite::open_with(Target::parse(&url).unwrap(), Some(flush)).unwrap();
         (dir, engine, release)
     }
@@ -615,6 +672,26 @@ mod tests {
         assert!(!write.is_finished(), "answered before the flush");
         tokio::task::spawn_blocking(move || release.send(Ok(())).unwrap()).await.unwrap();
         assert_eq!(write.await.unwrap().unwrap(), 1, "answered once flushed");
+    }
+
+    /// An event is served (live updates, streams) only once its commit is on disk: a power
+    /// loss cannot take back, and number again, an event someone has seen.
+    #[tokio::test]
+    async fn events_are_durable_only_after_the_flush() {
+        let (_dir, engine, release) = engine_with_held_flush();
+        assert_eq!(engine.durable_events(), Some(0));
+        let write = tokio::spawn({
+            let engine = engine.clone();
+            async move { engine.write(|conn| conn.execute("INSERT INTO events (event_id) VALUES (1)", []).map_err(error)).await }
+        });
+        let events = || engine.read(|conn| conn.query_row("SELECT count(*) FROM events", [], |r| r.get::<_, i64>(0)).map_err(error));
+        while events().await.unwrap() == 0 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(engine.durable_events(), Some(0), "committed, not yet on disk");
+        tokio::task::spawn_blocking(move || release.send(Ok(())).unwrap()).await.unwrap();
+        write.await.unwrap().unwrap();
+        assert_eq!(engine.durable_events(), Some(1), "on disk before the answer");
     }
 
     /// A flush that fails answers `503`: committed, but not known to be on disk, so not

@@ -38,7 +38,7 @@ impl Repo {
             .collect())
     }
 
-    /// The highest event number given (0: none yet).
+    /// The highest event number given and served (0: none yet).
     pub async fn last_event_id(&self) -> Result<i64, RepoError> {
         let max: Option<Option<i64>> = events::Entity::find()
             .select_only()
@@ -46,7 +46,17 @@ impl Repo {
             .into_tuple()
             .one(self.connection())
             .await?;
-        Ok(max.flatten().unwrap_or(0))
+        let last = max.flatten().unwrap_or(0);
+        Ok(self.durable_events().map_or(last, |durable| std::cmp::min(last, durable)))
+    }
+
+    /// The events the outbox's readers may serve: on SQLite with its default durability, only
+    /// those whose commit is on disk (see `Sqlite::durable_events`).
+    fn served(&self) -> Expr {
+        match self.durable_events() {
+            Some(durable) => Expr::col(events::Column::EventId).lte(durable),
+            None => Expr::val(true).into(),
+        }
     }
 
     /// `user`'s events numbered after `after`, oldest first, at most `limit`, with both users
@@ -58,6 +68,7 @@ impl Repo {
             events::Entity::find()
                 .filter(column.eq(user))
                 .filter(events::Column::EventId.gt(after))
+                .filter(self.served())
                 .order_by_asc(events::Column::EventId)
                 .limit(limit)
                 .all(self.connection())
@@ -73,6 +84,7 @@ impl Repo {
     pub async fn numbered_events_after(&self, after: i64, limit: u64) -> Result<Vec<EventWithUsers>, RepoError> {
         let rows = events::Entity::find()
             .filter(events::Column::EventId.gt(after))
+            .filter(self.served())
             .order_by_asc(events::Column::EventId)
             .limit(limit)
             .all(self.connection())

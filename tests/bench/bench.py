@@ -30,7 +30,8 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-BIN = ROOT / "target" / "release" / "connections-api"
+# BENCH_BIN: another build of the server to measure (a before/after comparison in one hour).
+BIN = Path(os.environ["BENCH_BIN"]) if os.environ.get("BENCH_BIN") else ROOT / "target" / "release" / "connections-api"
 SCRIPT = Path(__file__).with_name("workload.lua")
 WORKLOADS = ["ceiling", "write", "follow", "repeat", "status", "list", "followers", "suggest"]
 # The workloads that run in follow mode; the others run in friendship mode.
