@@ -71,10 +71,10 @@ pub struct DatabaseArgs {
     #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true, hide_env_values = true)]
     pub database_url: String,
 
-    /// SQLite only: how a commit reaches the disk. `full` (the default) flushes every commit
-    /// (one flush per group of writes) so a power loss loses nothing acknowledged; `normal`
-    /// flushes at checkpoints only, so a power loss may lose the last commits (a killed
-    /// process still loses nothing).
+    /// SQLite only: how a commit reaches the disk. `full` (the default) flushes each committed
+    /// batch before answering it, so a power loss loses nothing acknowledged; `normal` answers
+    /// at commit and flushes at checkpoints only, so a power loss may lose the last commits (a
+    /// killed process still loses nothing).
     #[arg(long, env = "SQLITE_SYNCHRONOUS", value_enum, default_value_t = Synchronous::Full, global = true)]
     pub sqlite_synchronous: Synchronous,
 }

@@ -92,11 +92,25 @@ pub fn event_insert(e: Appended, now: DateTime<Utc>, guard: Option<Expr>, source
             select.from_as(Alias::new(LOCKED), f.clone()).from_as(Alias::new(LOCKED), g.clone());
         }
     }
+    let mut insert = Query::insert().into_table(events::Entity).columns(columns).to_owned();
+    if let (CounterSource::Users, None) = (source, &guard) {
+        // SQLite: one row of values, each counter a primary-key probe of `users`. An
+        // `INSERT ... SELECT` could write several rows, so SQLite would journal every page it
+        // changes in case it had to undo the statement; one row of `VALUES` it does not.
+        let counter = |id: i64, column: U| scalar(Query::select().column(column).from(users::Entity).and_where(Expr::col(U::Id).eq(id)).to_owned());
+        let columns_of = [U::ConnectionsCounter, U::ConnectionRequestsReceivedCounter, U::ConnectionRequestsSentCounter, U::FollowersCounter, U::FollowingsCounter];
+        let values = [Expr::val(event.name()), Expr::val(from), Expr::val(to), Expr::val(now)]
+            .into_iter()
+            .chain(columns_of.map(|c| counter(from, c)))
+            .chain(columns_of.map(|c| counter(to, c)))
+            .chain([next_event_id()]);
+        insert.values_panic(values);
+        return insert;
+    }
     select.and_where(Expr::col((f, U::Id)).eq(from)).and_where(Expr::col((g, U::Id)).eq(to));
     if let Some(g) = guard {
         select.and_where(g);
     }
-    let mut insert = Query::insert().into_table(events::Entity).columns(columns).to_owned();
     // A SELECT of as many values as columns: cannot fail.
     let _ = insert.select_from(select);
     insert
@@ -130,21 +144,23 @@ pub fn notification_insert(e: Appended, now: DateTime<Utc>, row: EventRow) -> Op
         .expr(Expr::val(now))
         .expr(Expr::val(false))
         .to_owned();
-    match row {
-        EventRow::Last => {
-            select.expr(scalar(Query::select().expr(Expr::col(events::Column::Id).max()).from(events::Entity).to_owned()));
-        }
-        EventRow::Returned => {
-            select.expr(Expr::col((Alias::new(EVENT_CTE), events::Column::Id))).from(Alias::new(EVENT_CTE));
-        }
-    }
     use n::Column as C;
     let mut insert = Query::insert()
         .into_table(n::Entity)
         .columns([C::UserId, C::OtherUserId, C::Type, C::Created, C::IsRead, C::EventRow])
         .to_owned();
-    // A SELECT of as many values as columns: cannot fail.
-    let _ = insert.select_from(select);
+    match row {
+        // One row of values: no statement journal (see `event_insert`).
+        EventRow::Last => {
+            let last = scalar(Query::select().expr(Expr::col(events::Column::Id).max()).from(events::Entity).to_owned());
+            insert.values_panic([Expr::val(user), Expr::val(other), Expr::val(kind), Expr::val(now), Expr::val(false), last]);
+        }
+        EventRow::Returned => {
+            select.expr(Expr::col((Alias::new(EVENT_CTE), events::Column::Id))).from(Alias::new(EVENT_CTE));
+            // A SELECT of as many values as columns: cannot fail.
+            let _ = insert.select_from(select);
+        }
+    }
     Some(insert)
 }
 

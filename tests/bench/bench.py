@@ -136,7 +136,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--postgres", action="store_true")
     parser.add_argument("--sqlite-synchronous", choices=["full", "normal"], default="full",
-                        help="SQLite: flush every commit (full, the server's default) or at checkpoints")
+                        help="SQLite: flush each batch before its answers (full, the server's default) or at checkpoints only")
     parser.add_argument("--workloads", default=",".join(WORKLOADS))
     args = parser.parse_args()
     if args.follows is None:
@@ -226,7 +226,7 @@ def bench(args, work: Path) -> int:
                       if l.startswith("model name")), platform.processor())
     wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.splitlines()[0]
     print()
-    engine = "PostgreSQL" if args.postgres else f"SQLite (WAL, synchronous={args.sqlite_synchronous.upper()})"
+    engine = "PostgreSQL" if args.postgres else f"SQLite (WAL, SQLITE_SYNCHRONOUS={args.sqlite_synchronous}: {'each batch flushed before its answers' if args.sqlite_synchronous == 'full' else 'flushed at checkpoints'})"
     print(f"database: {engine}; "
           f"{args.users} users; preload {args.preload} relations, {args.follows} follows, user 1 followed by "
           f"{args.celebrity_followers} (seeded in {seeded_in:.1f} s)")

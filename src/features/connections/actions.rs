@@ -201,13 +201,17 @@ fn insert_guarded<T: sea_orm::sea_query::IntoIden, C: sea_orm::sea_query::IntoId
     guard: Option<Expr>,
 ) -> Write {
     let (columns, exprs): (Vec<C>, Vec<Expr>) = values.into_iter().unzip();
-    let mut select = Query::select().exprs(exprs).to_owned();
-    if let Some(g) = guard {
-        select.and_where(g);
-    }
     let mut insert = Query::insert().into_table(table).columns(columns).to_owned();
-    // A SELECT of as many values as columns: cannot fail.
-    let _ = insert.select_from(select);
+    match guard {
+        // SQLite: one row of values, which SQLite writes without a statement journal.
+        None => {
+            insert.values_panic(exprs);
+        }
+        Some(g) => {
+            // A SELECT of as many values as columns: cannot fail.
+            let _ = insert.select_from(Query::select().exprs(exprs).and_where(g).to_owned());
+        }
+    }
     Write::Insert(insert)
 }
 
