@@ -766,18 +766,7 @@ mod tests {
         for (failure_writes_first, runs_expected) in [(false, 1), (true, 2)] {
             let (_dir, engine) = engine();
             let runs = Arc::new(AtomicUsize::new(0));
-            let hold = tokio::spawn({
-                let engine = engine.clone();
-                async move {
-                    engine
-                        .write(|conn| {
-                            std::thread::sleep(Duration::from_millis(300));
-                            insert(1)(conn)
-                        })
-                        .await
-                }
-            });
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            let hold = hold_the_writer(&engine).await;
             let counted = {
                 let runs = runs.clone();
                 engine.write(move |conn| {
@@ -800,6 +789,22 @@ mod tests {
         }
     }
 
+    /// Keeps the writer busy for a while (its request inserts 1), so that the requests made
+    /// meanwhile queue into one batch.
+    async fn hold_the_writer(engine: &Sqlite) -> tokio::task::JoinHandle<Result<usize, RepoError>> {
+        let engine = engine.clone();
+        let hold = tokio::spawn(async move {
+            engine
+                .write(|conn| {
+                    std::thread::sleep(Duration::from_millis(300));
+                    insert(1)(conn)
+                })
+                .await
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        hold
+    }
+
     fn insert(x: i64) -> impl Fn(&Connection) -> Result<usize, RepoError> + Send + 'static {
         move |conn| conn.execute("INSERT INTO t (x) VALUES (?1)", [x]).map_err(error)
     }
@@ -810,18 +815,7 @@ mod tests {
     async fn one_failure_in_a_batch_rolls_back_only_its_own_work() {
         let (_dir, engine) = engine();
         // Hold the writer so that the next three requests queue into one batch.
-        let hold = {
-            let engine = engine.clone();
-            tokio::spawn(async move {
-                engine
-                    .write(|conn| {
-                        std::thread::sleep(Duration::from_millis(300));
-                        insert(1)(conn)
-                    })
-                    .await
-            })
-        };
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        let hold = hold_the_writer(&engine).await;
         let (a, bad, b) = tokio::join!(
             engine.write(insert(2)),
             engine.write(|conn| {

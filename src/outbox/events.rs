@@ -55,7 +55,7 @@ impl Repo {
     fn served(&self) -> Expr {
         match self.durable_events() {
             Some(durable) => Expr::col(events::Column::EventId).lte(durable),
-            None => Expr::val(true).into(),
+            None => Expr::val(true),
         }
     }
 
