@@ -60,7 +60,7 @@ build:
 	$(CARGO) build --locked --release
 
 ## bench: the release server under wrk, on SQLite (BENCH_ARGS: --users, --preload, --duration,
-##        --sqlite-synchronous normal, --workloads).
+##        --sqlite-synchronous normal, --workloads; BENCH_BIN=PATH measures another build).
 ## bench-postgres: the same on a throwaway PostgreSQL cluster.
 bench: build bench-tools
 	$(PYTHON) tests/bench/bench.py $(BENCH_ARGS)
