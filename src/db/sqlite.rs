@@ -9,6 +9,8 @@
 //! statements. Here a request costs one hand-off, whatever its number of statements.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -166,7 +168,7 @@ pub struct Sqlite {
     writer: flume::Sender<Job>,
     readers: flume::Sender<Read>,
     /// The highest event number known to be on disk (`Durability::Full`), `None` otherwise.
-    durable_events: Option<std::sync::Arc<std::sync::atomic::AtomicI64>>,
+    durable_events: Option<Arc<AtomicI64>>,
 }
 
 impl std::fmt::Debug for Sqlite {
@@ -208,7 +210,7 @@ impl Sqlite {
                  PRAGMA journal_size_limit = {WAL_SIZE_LIMIT};"
             ))
             .map_err(error)?;
-        let gate = std::sync::Arc::new(std::sync::Mutex::new(()));
+        let gate = Gate::default();
         // A bounded queue of one: "there is something to checkpoint", however many batches.
         let (written, to_checkpoint) = flume::bounded::<()>(1);
         let checkpointer_conn = target.open()?;
@@ -220,8 +222,8 @@ impl Sqlite {
                 // What is in the file now (a previous process's last commits included) is on
                 // disk before the first answer.
                 let end = outbox_end(&outbox).unwrap_or(0);
-                flush().map_err(|e| RepoError::Unavailable(format!("cannot flush the write-ahead log: {e}")))?;
-                let durable = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(end));
+                flush().map_err(flush_failed)?;
+                let durable = Arc::new(AtomicI64::new(end));
                 let (committed, to_sync) = flume::unbounded::<Committed>();
                 let syncer = Syncer { flush, outbox, durable_events: durable.clone() };
                 spawn("sqlite-syncer", move || sync_loop(syncer, to_sync))?;
@@ -250,10 +252,11 @@ impl Sqlite {
     /// readers (live updates, streams) serve no event past it, so that no one sees an event a
     /// power loss could take back and number again. `None`: every committed event may be served.
     pub fn durable_events(&self) -> Option<i64> {
-        self.durable_events.as_ref().map(|d| d.load(std::sync::atomic::Ordering::Acquire))
+        self.durable_events.as_ref().map(|d| d.load(Ordering::Acquire))
     }
 
-    /// Runs `work` in the writer's next batch and answers once that batch has committed.
+    /// Runs `work` in the writer's next batch and answers once that batch has committed (and,
+    /// with `Durability::Full`, once the log holding it is flushed).
     pub async fn write<T, F>(&self, work: F) -> Result<T, RepoError>
     where
         T: Send + 'static,
@@ -321,12 +324,27 @@ fn wal_flush(database: &std::path::Path) -> Flush {
     })
 }
 
+/// Held by the writer from `BEGIN` to `COMMIT`: the checkpointer takes it to finish a
+/// checkpoint between two batches (see `checkpoint_loop`).
+#[derive(Clone, Default)]
+struct Gate(Arc<Mutex<()>>);
+
+impl Gate {
+    fn hold(&self) -> MutexGuard<'_, ()> {
+        // The mutex guards no data: a holder that panicked leaves nothing half-done.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A failed flush: the batches it covered are committed but not known to be on disk (`503`).
+fn flush_failed(e: std::io::Error) -> RepoError {
+    RepoError::Unavailable(format!("cannot flush the write-ahead log: {e}"))
+}
+
 /// The writer's connection and what it hands on.
 struct WriteSide {
     conn: Connection,
-    /// Held from `BEGIN` to `COMMIT`: the checkpointer takes it to finish a checkpoint
-    /// between two batches (see `checkpoint_loop`).
-    gate: std::sync::Arc<std::sync::Mutex<()>>,
+    gate: Gate,
     /// Tells the checkpointer there is something to fold back.
     written: flume::Sender<()>,
     /// Committed batches on their way to the flush (`Durability::Full`); `None`: answered at
@@ -357,7 +375,7 @@ fn write_loop(side: WriteSide, jobs: flume::Receiver<Job>) {
         }
         let changes_before = side.conn.total_changes();
         let committed = {
-            let _batch = side.gate.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let _batch = side.gate.hold();
             run_batch(&side.conn, &mut batch)
         };
         let wrote = side.conn.total_changes() != changes_before;
@@ -383,7 +401,7 @@ struct Syncer {
     flush: Flush,
     /// A connection of its own, to read the outbox's end before each flush.
     outbox: Connection,
-    durable_events: std::sync::Arc<std::sync::atomic::AtomicI64>,
+    durable_events: Arc<AtomicI64>,
 }
 
 /// How long the syncer waits for a batch before it looks for commits of other processes (an
@@ -412,16 +430,16 @@ fn sync_loop(mut syncer: Syncer, committed: flume::Receiver<Committed>) {
         }
         // Read before the flush: every event up to it is then on disk.
         let end = outbox_end(&syncer.outbox).ok();
-        let known = syncer.durable_events.load(std::sync::atomic::Ordering::Acquire);
+        let known = syncer.durable_events.load(Ordering::Acquire);
         let flushed = if wrote || end.is_some_and(|end| end > known) {
             // Also what another process (an operator's command) committed meanwhile.
-            (syncer.flush)().map_err(|e| RepoError::Unavailable(format!("cannot flush the write-ahead log: {e}")))
+            (syncer.flush)().map_err(flush_failed)
         } else {
             // Nothing written since the last flush, which covered every batch before these.
             Ok(())
         };
         if let (Ok(()), Some(end)) = (&flushed, end) {
-            syncer.durable_events.fetch_max(end, std::sync::atomic::Ordering::AcqRel);
+            syncer.durable_events.fetch_max(end, Ordering::AcqRel);
         }
         batches.into_iter().for_each(|job| job.finish(flushed.clone()));
     }
@@ -433,7 +451,7 @@ fn sync_loop(mut syncer: Syncer, committed: flume::Receiver<Committed>) {
 /// between two of the writer's batches, so that every page is back in the database and the
 /// writer's next `BEGIN` starts the log over from its beginning instead of letting it grow: the
 /// writer waits only for that pass, whose pages are the few written since the last one.
-fn checkpoint_loop(conn: Connection, written: flume::Receiver<()>, gate: std::sync::Arc<std::sync::Mutex<()>>) {
+fn checkpoint_loop(conn: Connection, written: flume::Receiver<()>, gate: Gate) {
     // The log's length in frames when the pass began; `None` when it could not run (busy).
     let checkpoint = || {
         conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
@@ -453,7 +471,7 @@ fn checkpoint_loop(conn: Connection, written: flume::Receiver<()>, gate: std::sy
             log_before = Some(log);
         }
         if last_restart.elapsed() >= RESTART_EVERY {
-            let _between_batches = gate.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let _between_batches = gate.hold();
             checkpoint();
             last_restart = std::time::Instant::now();
         }
@@ -672,7 +690,28 @@ mod tests {
     }
 
     async fn count(engine: &Sqlite) -> Result<i64, RepoError> {
-        engine.read(|conn| conn.query_row("SELECT count(*) FROM t", [], |r| r.get::<_, i64>(0)).map_err(error)).await
+        rows_in(engine, "t").await
+    }
+
+    async fn rows_in(engine: &Sqlite, table: &'static str) -> Result<i64, RepoError> {
+        engine.read(move |conn| conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get::<_, i64>(0)).map_err(error)).await
+    }
+
+    /// Starts `work` in the writer, and returns once its commit is visible in `table` (the
+    /// writer does not wait for the flush): the answer is still to come.
+    async fn committed<T: Send + 'static>(
+        engine: &Sqlite,
+        table: &'static str,
+        work: impl Fn(&Connection) -> Result<T, RepoError> + Send + 'static,
+    ) -> tokio::task::JoinHandle<Result<T, RepoError>> {
+        let write = tokio::spawn({
+            let engine = engine.clone();
+            async move { engine.write(work).await }
+        });
+        while rows_in(engine, table).await.unwrap() == 0 {
+            tokio::task::yield_now().await;
+        }
+        write
     }
 
     /// A committed batch is answered only after the log's flush: until then its rows are in
@@ -680,14 +719,7 @@ mod tests {
     #[tokio::test]
     async fn an_answer_waits_for_the_flush_of_its_commit() {
         let (_dir, engine, release) = engine_with_held_flush();
-        let write = tokio::spawn({
-            let engine = engine.clone();
-            async move { engine.write(insert(1)).await }
-        });
-        // Poll until the commit is visible (the writer does not wait for the flush).
-        while count(&engine).await.unwrap() == 0 {
-            tokio::task::yield_now().await;
-        }
+        let write = committed(&engine, "t", insert(1)).await;
         assert!(!write.is_finished(), "answered before the flush");
         tokio::task::spawn_blocking(move || release.send(Ok(())).unwrap()).await.unwrap();
         assert_eq!(write.await.unwrap().unwrap(), 1, "answered once flushed");
@@ -699,14 +731,7 @@ mod tests {
     async fn events_are_durable_only_after_the_flush() {
         let (_dir, engine, release) = engine_with_held_flush();
         assert_eq!(engine.durable_events(), Some(0));
-        let write = tokio::spawn({
-            let engine = engine.clone();
-            async move { engine.write(|conn| conn.execute("INSERT INTO events (event_id) VALUES (1)", []).map_err(error)).await }
-        });
-        let events = || engine.read(|conn| conn.query_row("SELECT count(*) FROM events", [], |r| r.get::<_, i64>(0)).map_err(error));
-        while events().await.unwrap() == 0 {
-            tokio::task::yield_now().await;
-        }
+        let write = committed(&engine, "events", |conn| conn.execute("INSERT INTO events (event_id) VALUES (1)", []).map_err(error)).await;
         assert_eq!(engine.durable_events(), Some(0), "committed, not yet on disk");
         tokio::task::spawn_blocking(move || release.send(Ok(())).unwrap()).await.unwrap();
         write.await.unwrap().unwrap();
@@ -761,8 +786,7 @@ mod tests {
     /// request in a savepoint: the others' work runs again, and its own is undone.
     #[tokio::test]
     async fn a_batch_is_replayed_only_when_a_failure_changed_rows() {
-        use std::sync::Arc;
-        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::atomic::AtomicUsize;
         for (failure_writes_first, runs_expected) in [(false, 1), (true, 2)] {
             let (_dir, engine) = engine();
             let runs = Arc::new(AtomicUsize::new(0));

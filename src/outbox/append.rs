@@ -137,13 +137,7 @@ pub fn notification_insert(e: Appended, now: DateTime<Utc>, row: EventRow) -> Op
         Event::ConnectionFollow => (to, from, n::USER_FOLLOW),
         _ => return None,
     };
-    let mut select = Query::select()
-        .expr(Expr::val(user))
-        .expr(Expr::val(other))
-        .expr(Expr::val(kind))
-        .expr(Expr::val(now))
-        .expr(Expr::val(false))
-        .to_owned();
+    let values = [Expr::val(user), Expr::val(other), Expr::val(kind), Expr::val(now), Expr::val(false)];
     use n::Column as C;
     let mut insert = Query::insert()
         .into_table(n::Entity)
@@ -153,10 +147,14 @@ pub fn notification_insert(e: Appended, now: DateTime<Utc>, row: EventRow) -> Op
         // One row of values: no statement journal (see `event_insert`).
         EventRow::Last => {
             let last = scalar(Query::select().expr(Expr::col(events::Column::Id).max()).from(events::Entity).to_owned());
-            insert.values_panic([Expr::val(user), Expr::val(other), Expr::val(kind), Expr::val(now), Expr::val(false), last]);
+            insert.values_panic(values.into_iter().chain([last]));
         }
         EventRow::Returned => {
-            select.expr(Expr::col((Alias::new(EVENT_CTE), events::Column::Id))).from(Alias::new(EVENT_CTE));
+            let select = Query::select()
+                .exprs(values)
+                .expr(Expr::col((Alias::new(EVENT_CTE), events::Column::Id)))
+                .from(Alias::new(EVENT_CTE))
+                .to_owned();
             // A SELECT of as many values as columns: cannot fail.
             let _ = insert.select_from(select);
         }
