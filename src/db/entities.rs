@@ -34,8 +34,9 @@ pub mod users {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
-/// One row per unordered pair that was ever acted on: the pair's lock, and the kind of relation
-/// it holds, which the request and connection rows must agree with (composite foreign keys).
+/// One row per unordered pair that was ever acted on: the pair's lock, the kind of relation it
+/// holds, and that relation's fields (a request's: who asked whom, its id, when, rejected,
+/// viewed; a connection's: since when). `CHECK`s keep the fields to the kind (see the migration).
 pub mod relations {
     use sea_orm::entity::prelude::*;
 
@@ -53,6 +54,14 @@ pub mod relations {
         pub kind: String,
         /// Counts the pair's changes: a PostgreSQL write applies only to the version it read.
         pub version: i64,
+        /// The request's id, while the pair holds one.
+        pub request_id: Option<i64>,
+        pub from_user_id: Option<i64>,
+        pub to_user_id: Option<i64>,
+        /// When the request was made, or the connection; `None` while the pair holds nothing.
+        pub created: Option<DateTimeUtc>,
+        pub rejected: Option<DateTimeUtc>,
+        pub viewed: Option<DateTimeUtc>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -61,10 +70,10 @@ pub mod relations {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+/// A view: the pairs that hold a request, as the requests' own rows (read only).
 pub mod connection_requests {
     use sea_orm::entity::prelude::*;
 
-    /// `kind` is left to its database default ('request'): it only exists for the foreign key.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "connection_requests")]
     pub struct Model {
@@ -85,16 +94,16 @@ pub mod connection_requests {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+/// A view: the pairs that hold a connection (read only).
 pub mod connections {
     use sea_orm::entity::prelude::*;
 
-    /// `kind` is left to its database default ('connection'): it only exists for the foreign key.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "connections")]
     pub struct Model {
-        #[sea_orm(primary_key)]
-        pub id: i64,
+        #[sea_orm(primary_key, auto_increment = false)]
         pub user_low: i64,
+        #[sea_orm(primary_key, auto_increment = false)]
         pub user_high: i64,
         pub created: DateTimeUtc,
     }

@@ -1,11 +1,10 @@
 //! Bulk loading for benchmarks and demos: users, connections, pending requests and follows
-//! inserted in large batches (not through HTTP), each relation with its pair row as the schema
-//! demands.
+//! inserted in large batches (not through HTTP), each relation as its pair's row.
 
 use chrono::{Duration, Utc};
 use sea_orm::{ActiveValue::Set, EntityTrait, QueryOrder, TransactionTrait};
 
-use super::entities::{connection_requests, connections, follows, relations, users};
+use super::entities::{follows, relations, users};
 use super::connection::Repo;
 use super::error::RepoError;
 
@@ -90,43 +89,33 @@ impl Repo {
         let all: Vec<u64> = (0..connections + requests).collect();
         for chunk in all.chunks(BATCH) {
             let pairs: Vec<(u64, (i64, i64))> = chunk.iter().map(|k| (*k, pair(*k, users))).collect();
-            relations::Entity::insert_many(pairs.iter().map(|(k, (low, high))| relations::ActiveModel {
-                user_low: Set(*low),
-                user_high: Set(*high),
-                kind: Set(if *k < connections { relations::CONNECTION } else { relations::REQUEST }.to_owned()),
-                ..Default::default()
+            relations::Entity::insert_many(pairs.iter().map(|(k, (low, high))| {
+                let created = Set(Some(now - Duration::seconds(*k as i64)));
+                if *k < connections {
+                    relations::ActiveModel {
+                        user_low: Set(*low),
+                        user_high: Set(*high),
+                        kind: Set(relations::CONNECTION.to_owned()),
+                        created,
+                        ..Default::default()
+                    }
+                } else {
+                    // Half of them each way; request ids 1, 2, ... in a database that never had one.
+                    let (from, to) = if k % 2 == 0 { (*low, *high) } else { (*high, *low) };
+                    relations::ActiveModel {
+                        user_low: Set(*low),
+                        user_high: Set(*high),
+                        kind: Set(relations::REQUEST.to_owned()),
+                        request_id: Set(Some((*k - connections) as i64 + 1)),
+                        from_user_id: Set(Some(from)),
+                        to_user_id: Set(Some(to)),
+                        created,
+                        ..Default::default()
+                    }
+                }
             }))
             .exec_without_returning(&txn)
             .await?;
-            let (made, asked): (Vec<_>, Vec<_>) = pairs.iter().partition(|(k, _)| *k < connections);
-            if !made.is_empty() {
-                connections::Entity::insert_many(made.iter().map(|(k, (low, high))| connections::ActiveModel {
-                    user_low: Set(*low),
-                    user_high: Set(*high),
-                    created: Set(now - Duration::seconds(*k as i64)),
-                    ..Default::default()
-                }))
-                .exec_without_returning(&txn)
-                .await?;
-            }
-            if !asked.is_empty() {
-                connection_requests::Entity::insert_many(asked.iter().map(|(k, (low, high))| {
-                    // Half of them each way.
-                    let (from, to) = if k % 2 == 0 { (*low, *high) } else { (*high, *low) };
-                    connection_requests::ActiveModel {
-                        from_user_id: Set(from),
-                        to_user_id: Set(to),
-                        user_low: Set(*low),
-                        user_high: Set(*high),
-                        created: Set(now - Duration::seconds(*k as i64)),
-                        rejected: Set(None),
-                        viewed: Set(None),
-                        ..Default::default()
-                    }
-                }))
-                .exec_without_returning(&txn)
-                .await?;
-            }
         }
         let fans: Vec<u64> = (0..celebrity_followers).collect();
         for chunk in fans.chunks(BATCH) {
@@ -154,9 +143,11 @@ impl Repo {
                 // A bulk load is not a request: no request's time limit; and the planner needs
                 // the new rows' statistics, or it counts a million follows per user.
                 txn.execute_unprepared("SET LOCAL statement_timeout = 0").await?;
-                txn.execute_unprepared("ANALYZE users, follows, connections, connection_requests, relations").await?;
+                txn.execute_unprepared("ANALYZE users, follows, relations").await?;
             }
             txn.execute_unprepared(&super::migration::recount()).await?;
+            // The request ids given here are the sequence's.
+            txn.execute_unprepared(&super::migration::request_ids_past(self.backend(), requests)).await?;
         }
         txn.commit().await?;
         if self.backend() == sea_orm::DbBackend::Sqlite {

@@ -52,7 +52,7 @@ pub struct Options {
 }
 
 /// A database URL for one test, and what keeps it alive.
-async fn fresh_database() -> (String, Option<tempfile::TempDir>) {
+pub async fn fresh_database() -> (String, Option<tempfile::TempDir>) {
     match std::env::var("TEST_POSTGRES_URL") {
         Ok(admin) if !admin.is_empty() => {
             let name = format!("t_{}", connections_api::http::tokens::random_hex(8));

@@ -3,7 +3,11 @@
 
 use sea_orm::{ConnectionTrait, DbBackend, DbErr};
 
-use crate::harness::TestApp;
+use connections_api::db::connection::Repo;
+use connections_api::db::migration::{self, Migrator};
+use connections_api::domain::{Action, Relation};
+
+use crate::harness::{TestApp, fresh_database};
 
 async fn exec(app: &TestApp, sql: &str) -> Result<(), DbErr> {
     app.repo.connection().execute_unprepared(sql).await.map(|_| ())
@@ -38,8 +42,9 @@ async fn the_schema_refuses_what_the_contract_forbids() {
     let (low, high) = (a.min(b), a.max(b));
     let now = "CURRENT_TIMESTAMP";
     const NO_SELF_RELATION: Rule = Rule::Check("no_self_relation");
-    const ONE_REQUEST_PER_PAIR: Rule = Rule::Unique("one_request_per_pair", "connection_requests.user_low, connection_requests.user_high");
-    const REQUEST_NEEDS_PAIR: Rule = Rule::ForeignKey("request_needs_its_pair_as_request");
+    const ONE_ROW_PER_PAIR: Rule = Rule::Unique("one_row_per_pair", "relations.user_low, relations.user_high");
+    const FIELDS_OF_ITS_KIND: Rule = Rule::Check("request_fields_only_on_requests");
+    const ITS_PAIR: Rule = Rule::Check("request_users_are_its_pair");
 
     // No self relation, and pairs are stored ordered.
     let relation = |l: i64, h: i64| format!("INSERT INTO relations (user_low, user_high, kind) VALUES ({l}, {h}, 'none')");
@@ -48,55 +53,52 @@ async fn the_schema_refuses_what_the_contract_forbids() {
     // A pair's users exist; a request's users are its pair's (below), so they exist too.
     let nobody = high + 1_000_000;
     refused(&app, &relation(low, nobody), Rule::ForeignKey("relation_high_user_exists"), "a pair with nobody").await;
-    // A request needs its pair row, of kind 'request'.
-    let request = |from: i64, to: i64| {
+    // A request is its pair's row, with an id, a sender and a receiver.
+    let request = |from: i64, to: i64, id: i64| {
         format!(
-            "INSERT INTO connection_requests (from_user_id, to_user_id, user_low, user_high, created) \
-             VALUES ({from}, {to}, {low}, {high}, {now})"
+            "INSERT INTO relations (user_low, user_high, kind, request_id, from_user_id, to_user_id, created) \
+             VALUES ({low}, {high}, 'request', {id}, {from}, {to}, {now})"
         )
     };
-    refused(&app, &request(a, b), REQUEST_NEEDS_PAIR, "no pair row yet").await;
-    exec(&app, &format!("INSERT INTO relations (user_low, user_high, kind) VALUES ({low}, {high}, 'request')")).await.unwrap();
-    exec(&app, &request(a, b)).await.expect("a request for a pair of kind 'request'");
-
-    // At most one request per pair, in either direction.
-    refused(&app, &request(a, b), ONE_REQUEST_PER_PAIR, "a second request from A").await;
-    refused(&app, &request(b, a), ONE_REQUEST_PER_PAIR, "a crossing request from B").await;
+    refused(
+        &app,
+        &format!("INSERT INTO relations (user_low, user_high, kind, created) VALUES ({low}, {high}, 'request', {now})"),
+        FIELDS_OF_ITS_KIND,
+        "a request without its sender",
+    )
+    .await;
+    refused(
+        &app,
+        &format!("INSERT INTO relations (user_low, user_high, kind, request_id, from_user_id, to_user_id) VALUES ({low}, {high}, 'request', 1, {a}, {b})"),
+        Rule::Check("dated_unless_none"),
+        "a request without a date",
+    )
+    .await;
     // A request's users must be two, and its pair.
-    refused(
-        &app,
-        &format!("INSERT INTO connection_requests (from_user_id, to_user_id, user_low, user_high, created) VALUES ({a}, {a}, {a}, {a}, {now})"),
-        Rule::Check("no_self_request"),
-        "a self request",
-    )
-    .await;
+    refused(&app, &request(a, a, 1), ITS_PAIR, "a self request").await;
     let carol = app.user("carol").await.id;
+    refused(&app, &request(carol, b, 1), ITS_PAIR, "a request filed under another pair").await;
+    exec(&app, &request(a, b, 1)).await.expect("a request of the pair's users");
+
+    // At most one request per pair, in either direction: the pair has one row.
+    refused(&app, &request(a, b, 2), ONE_ROW_PER_PAIR, "a second request from A").await;
+    refused(&app, &request(b, a, 2), ONE_ROW_PER_PAIR, "a crossing request from B").await;
+
+    // Never a request and a connection for the same pair at once: a connection has no request's
+    // fields, and a row of no relation has none of either.
+    let pair = format!("WHERE user_low = {low} AND user_high = {high}");
+    refused(&app, &format!("UPDATE relations SET kind = 'connection' {pair}"), FIELDS_OF_ITS_KIND, "a connection beside the request").await;
     refused(
         &app,
-        &format!("INSERT INTO connection_requests (from_user_id, to_user_id, user_low, user_high, created) VALUES ({carol}, {b}, {low}, {high}, {now})"),
-        Rule::Check("request_users_are_its_pair"),
-        "a request filed under another pair",
+        &format!("UPDATE relations SET kind = 'none', request_id = NULL, from_user_id = NULL, to_user_id = NULL {pair}"),
+        Rule::Check("dated_unless_none"),
+        "no relation, dated",
     )
     .await;
-
-    // Never a request and a connection for the same pair at once.
-    let connection = format!("INSERT INTO connections (user_low, user_high, created) VALUES ({low}, {high}, {now})");
-    refused(&app, &connection, Rule::ForeignKey("connection_needs_its_pair_as_connection"), "a connection beside the request").await;
-    refused(
-        &app,
-        &format!("UPDATE relations SET kind = 'connection' WHERE user_low = {low} AND user_high = {high}"),
-        REQUEST_NEEDS_PAIR,
-        "the pair cannot change kind while the request exists",
-    )
-    .await;
-
-    // After the request goes, the pair may hold one connection, and only one.
-    exec(&app, &format!("DELETE FROM connection_requests WHERE user_low = {low} AND user_high = {high}")).await.unwrap();
-    exec(&app, &format!("UPDATE relations SET kind = 'connection' WHERE user_low = {low} AND user_high = {high}")).await.unwrap();
-    exec(&app, &connection).await.expect("one connection");
-    let one_connection = Rule::Unique("one_connection_per_pair", "connections.user_low, connections.user_high");
-    refused(&app, &connection, one_connection, "a second connection").await;
-    refused(&app, &request(a, b), REQUEST_NEEDS_PAIR, "a request beside the connection").await;
+    let connect = format!("UPDATE relations SET kind = 'connection', request_id = NULL, from_user_id = NULL, to_user_id = NULL {pair}");
+    exec(&app, &connect).await.expect("the request becomes the connection");
+    refused(&app, &format!("UPDATE relations SET rejected = {now} {pair}"), FIELDS_OF_ITS_KIND, "a rejected connection").await;
+    refused(&app, &request(a, b, 2), ONE_ROW_PER_PAIR, "a request beside the connection").await;
     refused(&app, "UPDATE relations SET kind = 'friends'", Rule::Check("relation_kind_known"), "unknown kinds").await;
 
     // Hiding: never oneself, once per hider and hidden user, only real users.
@@ -209,22 +211,10 @@ async fn upgrading_a_database_counts_its_existing_relations() {
         db.execute_unprepared(&sql).await.unwrap();
     }
     repo.migrate().await.unwrap();
-    db.execute_unprepared("UPDATE relations SET kind = 'request' WHERE user_low = 2 AND user_high = 3").await.unwrap();
-    db.execute_unprepared(&format!(
-        "INSERT INTO connection_requests (from_user_id, to_user_id, user_low, user_high, created) VALUES (3, 2, 2, 3, {now})"
-    ))
-    .await
-    .unwrap();
-    let newest = db
-        .query_one_raw(sea_orm::Statement::from_string(sea_orm::DbBackend::Sqlite, "SELECT max(id) FROM connection_requests"))
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get_by_index::<i64>(0)
-        .unwrap();
-    assert_eq!(newest, 3, "ids 1 and 2 were given before the upgrade");
-    db.execute_unprepared("DELETE FROM connection_requests WHERE user_low = 2 AND user_high = 3").await.unwrap();
-    db.execute_unprepared("UPDATE relations SET kind = 'none' WHERE user_low = 2 AND user_high = 3").await.unwrap();
+    repo.apply(3, 2, Action::Request).await.unwrap().expect("a request from no relation");
+    let sent = repo.sent_requests_page(3, 20, 0).await.unwrap();
+    assert_eq!(sent.items.iter().map(|r| r.request.id).collect::<Vec<_>>(), vec![3, 1], "the new request, newest first, is id 3: ids 1 and 2 were given before the upgrade");
+    repo.apply(3, 2, Action::CancelRequest).await.unwrap().expect("the request withdrawn");
     let counters = |id| {
         let repo = &repo;
         async move {
@@ -312,4 +302,68 @@ async fn a_username_is_taken_once_even_in_a_race() {
             Err(other) => panic!("the loser of the race: {other:?}"),
         }
     }
+}
+
+/// A database as it was before each pair became one row (migration 11), with every kind of pair
+/// in it, is upgraded in place, on either engine: each pair arrives as its rows said (a pair whose
+/// kind had no row behind it, as none), requests keep their ids, dates, rejection and viewing,
+/// new request ids go on past every id given, and the counters still agree with the rows.
+#[tokio::test]
+async fn pairs_become_one_row_each_in_place() {
+    use sea_orm_migration::MigratorTrait;
+    let (url, _dir) = fresh_database().await;
+    let repo = Repo::connect(&url).await.unwrap();
+    Migrator::up(repo.connection(), Some(11)).await.unwrap();
+    let db = repo.connection();
+    let at = |day: u32| format!("'2026-12-0{day}T10:00:00+00:00'");
+    for sql in [
+        format!("INSERT INTO users (username, date_joined) VALUES ('a', {d}), ('b', {d}), ('c', {d}), ('d', {d}), ('e', {d})", d = at(1)),
+        "INSERT INTO relations (user_low, user_high, kind, version) VALUES (1, 2, 'connection', 3), (1, 3, 'request', 1), \
+         (1, 4, 'request', 2), (2, 3, 'request', 1), (4, 5, 'request', 1)"
+            .to_owned(),
+        format!("INSERT INTO connections (user_low, user_high, created) VALUES (1, 2, {})", at(2)),
+        // Ids 1, 2 and 3; the third is withdrawn below, and its id never given again.
+        format!("INSERT INTO connection_requests (from_user_id, to_user_id, user_low, user_high, created, viewed) VALUES (3, 1, 1, 3, {}, {})", at(3), at(4)),
+        format!("INSERT INTO connection_requests (from_user_id, to_user_id, user_low, user_high, created, rejected) VALUES (1, 4, 1, 4, {}, {})", at(3), at(5)),
+        format!("INSERT INTO connection_requests (from_user_id, to_user_id, user_low, user_high, created) VALUES (2, 3, 2, 3, {})", at(3)),
+        "DELETE FROM connection_requests WHERE user_low = 2 AND user_high = 3".to_owned(),
+        "UPDATE relations SET kind = 'none', version = 2 WHERE user_low = 2 AND user_high = 3".to_owned(),
+        migration::recount(),
+    ] {
+        db.execute_unprepared(&sql).await.unwrap();
+    }
+    repo.migrate().await.unwrap();
+
+    let day = |d: u32| chrono::DateTime::parse_from_rfc3339(&format!("2026-12-0{d}T10:00:00+00:00")).unwrap().to_utc();
+    for (caller, other, relation) in [
+        (1, 2, Relation::Connected),
+        (3, 1, Relation::SentPending),
+        (1, 3, Relation::ReceivedPending),
+        (1, 4, Relation::SentRejected),
+        (4, 1, Relation::ReceivedRejected),
+        (2, 3, Relation::None),
+        (4, 5, Relation::None),
+    ] {
+        assert_eq!(repo.relation(caller, other).await.unwrap(), relation, "{caller} and {other}");
+    }
+    let received = repo.received_requests_page(1, 20, 0).await.unwrap();
+    assert_eq!(received.items.len(), 1);
+    let request = &received.items[0].request;
+    assert_eq!((request.id, request.from_user_id, request.created, request.viewed, request.rejected), (1, 3, day(3), Some(day(4)), None));
+    let sent = repo.sent_requests_page(1, 20, 0).await.unwrap();
+    let request = &sent.items[0].request;
+    assert_eq!((request.id, request.to_user_id, request.rejected), (2, 4, Some(day(5))));
+    let connections = repo.connections_page(1, 1, false, 20, 0).await.unwrap();
+    assert_eq!(connections.items.iter().map(|(u, _)| u.id).collect::<Vec<_>>(), vec![2]);
+    assert_eq!(repo.miscounted_users().await.unwrap(), vec![]);
+
+    // The pairs go on changing: a new request takes the next id, past the withdrawn one's.
+    repo.apply(2, 3, Action::Request).await.unwrap().expect("a request from no relation");
+    repo.apply(5, 4, Action::Request).await.unwrap().expect("a request from no relation");
+    let ids = |page: connections_api::domain::paging::Page<_>| page.items.iter().map(|r: &connections_api::features::connections::lists::RequestWithUsers| r.request.id).collect::<Vec<_>>();
+    assert_eq!(ids(repo.sent_requests_page(2, 20, 0).await.unwrap()), vec![4]);
+    assert_eq!(ids(repo.sent_requests_page(5, 20, 0).await.unwrap()), vec![5]);
+    repo.apply(1, 3, Action::Accept).await.unwrap().expect("the viewed request accepted");
+    assert_eq!(repo.relation(1, 3).await.unwrap(), Relation::Connected);
+    assert_eq!(repo.miscounted_users().await.unwrap(), vec![]);
 }

@@ -12,12 +12,12 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{
-    Alias, CommonTableExpression, DeleteStatement, Expr, ExprTrait, Func, InsertStatement, OnConflict, Order, Query,
+    Alias, CommonTableExpression, Expr, ExprTrait, Func, InsertStatement, OnConflict, Order, Query,
     SubQueryStatement, UpdateStatement, WithClause,
 };
 
 use crate::db::connection::Repo;
-use crate::db::entities::{connection_requests as requests, connections, events, relations, users};
+use crate::db::entities::{events, relations, users};
 use crate::db::error::RepoError;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 
@@ -69,7 +69,6 @@ const TRANSITION_KEYS: usize = 6 * 6 * 2;
 enum Write {
     Insert(InsertStatement),
     Update(UpdateStatement),
-    Delete(DeleteStatement),
     /// PostgreSQL: an insert whose CTE other parts read by this name.
     Named(&'static str, InsertStatement),
 }
@@ -79,7 +78,6 @@ impl Write {
         match self {
             Write::Insert(s) | Write::Named(_, s) => Shape::new(s),
             Write::Update(s) => Shape::new(s),
-            Write::Delete(s) => Shape::new(s),
         }
     }
 
@@ -87,82 +85,126 @@ impl Write {
         match self {
             Write::Insert(s) | Write::Named(_, s) => s.into(),
             Write::Update(s) => s.into(),
-            Write::Delete(s) => s.into(),
         }
     }
 }
 
-/// The statements that turn the pair's rows from `t.from` into `t.to`, move both users'
-/// counters and write the change's event, each under `guard` (PostgreSQL: "the version check
-/// passed"). The pair's own row is written apart ([`set_kind`]), before these on SQLite, whose
-/// foreign keys are checked statement by statement.
-fn row_writes(ids: Ids, t: &Transition, now: DateTime<Utc>, guard: Option<Expr>, source: CounterSource) -> (Vec<Write>, Vec<Write>) {
-    let Ids { caller, other, low, high, caller_is_low } = ids;
-    let guarded = |cond: Expr| match &guard {
-        Some(g) => cond.and(g.clone()),
-        None => cond,
-    };
-    let pair = |low_col: Expr, high_col: Expr| guarded(low_col.eq(low).and(high_col.eq(high)));
-    let sender = |r: Relation| match r {
-        Relation::SentPending | Relation::SentRejected => Some(caller),
-        Relation::ReceivedPending | Relation::ReceivedRejected => Some(other),
+/// Who sent the request the pair holds in state `r`, if it holds one.
+fn sender(ids: Ids, r: Relation) -> Option<i64> {
+    match r {
+        Relation::SentPending | Relation::SentRejected => Some(ids.caller),
+        Relation::ReceivedPending | Relation::ReceivedRejected => Some(ids.other),
         _ => None,
-    };
-    let rejected = |r: Relation| matches!(r, Relation::SentRejected | Relation::ReceivedRejected).then_some(now);
-    let request_pair = || pair(Expr::col(requests::Column::UserLow), Expr::col(requests::Column::UserHigh));
+    }
+}
 
-    let (mut before, mut after) = (Vec::new(), Vec::new());
-    match (sender(t.from), sender(t.to)) {
-        // The same request, only its rejection changes (reject / cancel_reject).
-        (Some(a), Some(b)) if a == b => {
-            after.push(Write::Update(
-                Query::update()
-                    .table(requests::Entity)
-                    .value(requests::Column::Rejected, rejected(t.to))
-                    .and_where(request_pair())
-                    .to_owned(),
-            ));
+/// When the request of state `r` was rejected (now), if it is.
+fn rejected(r: Relation, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    matches!(r, Relation::SentRejected | Relation::ReceivedRejected).then_some(now)
+}
+
+/// The kind of row the pair holds in state `r`.
+fn kind(r: Relation) -> &'static str {
+    match r {
+        Relation::None => relations::NONE,
+        Relation::Connected => relations::CONNECTION,
+        _ => relations::REQUEST,
+    }
+}
+
+/// The engine a statement is built for, where their SQL differs: where a new request's id
+/// comes from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// SQLite: the request ids' sequence, one further (the statement before a new request's row).
+fn next_request_id_sqlite() -> UpdateStatement {
+    Query::update()
+        .table(Alias::new("id_sequences"))
+        .value(Alias::new("last"), Expr::col(Alias::new("last")).add(1))
+        .and_where(Expr::col(Alias::new("name")).eq("connection_requests"))
+        .to_owned()
+}
+
+/// A new request's id: the sequence's value (SQLite: as [`next_request_id_sqlite`] just moved it).
+fn new_request_id(engine: Engine) -> Expr {
+    match engine {
+        Engine::Sqlite => Expr::cust("(SELECT last FROM id_sequences WHERE name = 'connection_requests')"),
+        Engine::Postgres => Expr::cust("nextval('connection_request_ids')"),
+    }
+}
+
+/// The pair's one row in state `t.to`, one version further. The same request rejected or
+/// restored keeps its id, date and viewing, and only its rejection changes; any other change
+/// writes the whole row (a new request, a connection, nothing). With `only_if`, on PostgreSQL:
+/// `(the condition the change needs, the version an existing row must be at)`, and the version
+/// it reached is returned.
+fn pair_write(ids: Ids, t: &Transition, now: DateTime<Utc>, engine: Engine, only_if: Option<(Expr, i64)>) -> Write {
+    use relations::Column as C;
+    let Ids { low, high, caller, other, .. } = ids;
+    let version = || Expr::col((relations::Entity, C::Version));
+    if sender(ids, t.from).is_some() && sender(ids, t.from) == sender(ids, t.to) {
+        let mut update = Query::update()
+            .table(relations::Entity)
+            .value(C::Rejected, rejected(t.to, now))
+            .value(C::Version, version().add(1))
+            .to_owned();
+        of_pair_update(&mut update, low, high);
+        if let Some((condition, expected)) = only_if {
+            update.and_where(condition).and_where(version().eq(expected));
+            update.returning_col(C::Version);
         }
-        (from_sender, to_sender) => {
-            if from_sender.is_some() {
-                before.push(Write::Delete(Query::delete().from_table(requests::Entity).and_where(request_pair()).to_owned()));
-            }
-            if t.from == Relation::Connected {
-                before.push(Write::Delete(
-                    Query::delete()
-                        .from_table(connections::Entity)
-                        .and_where(pair(Expr::col(connections::Column::UserLow), Expr::col(connections::Column::UserHigh)))
-                        .to_owned(),
-                ));
-            }
-            if let Some(from_user) = to_sender {
-                let to_user = if from_user == caller { other } else { caller };
-                after.push(insert_guarded(
-                    requests::Entity,
-                    vec![
-                        (requests::Column::FromUserId, from_user.into()),
-                        (requests::Column::ToUserId, to_user.into()),
-                        (requests::Column::UserLow, low.into()),
-                        (requests::Column::UserHigh, high.into()),
-                        (requests::Column::Created, now.into()),
-                        (requests::Column::Rejected, rejected(t.to).into()),
-                    ],
-                    guard.clone(),
-                ));
-            }
-            if t.to == Relation::Connected {
-                after.push(insert_guarded(
-                    connections::Entity,
-                    vec![
-                        (connections::Column::UserLow, low.into()),
-                        (connections::Column::UserHigh, high.into()),
-                        (connections::Column::Created, now.into()),
-                    ],
-                    guard.clone(),
-                ));
-            }
+        return Write::Update(update);
+    }
+    let request = sender(ids, t.to).map(|from| (from, if from == caller { other } else { caller }));
+    let created = (t.to != Relation::None).then_some(now);
+    let values = [
+        (C::UserLow, Expr::val(low)),
+        (C::UserHigh, Expr::val(high)),
+        (C::Kind, Expr::val(kind(t.to))),
+        (C::Version, Expr::val(1i64)),
+        (C::RequestId, request.map_or_else(|| Expr::val(Option::<i64>::None), |_| new_request_id(engine))),
+        (C::FromUserId, Expr::val(request.map(|r| r.0))),
+        (C::ToUserId, Expr::val(request.map(|r| r.1))),
+        (C::Created, Expr::val(created)),
+        (C::Rejected, Expr::val(rejected(t.to, now))),
+        (C::Viewed, Expr::val(Option::<DateTime<Utc>>::None)),
+    ];
+    let (columns, exprs): (Vec<C>, Vec<Expr>) = values.into_iter().unzip();
+    let mut insert = Query::insert().into_table(relations::Entity).columns(columns).to_owned();
+    let mut on_conflict = OnConflict::columns([C::UserLow, C::UserHigh])
+        .update_columns([C::Kind, C::RequestId, C::FromUserId, C::ToUserId, C::Created, C::Rejected, C::Viewed])
+        .value(C::Version, version().add(1))
+        .to_owned();
+    match only_if {
+        None => {
+            insert.values_panic(exprs);
+        }
+        Some((condition, expected)) => {
+            // A SELECT of as many values as columns: cannot fail.
+            let _ = insert.select_from(Query::select().exprs(exprs).and_where(condition).to_owned());
+            on_conflict.action_and_where(version().eq(expected));
+            insert.returning_col(C::Version);
         }
     }
+    Write::Insert(insert.on_conflict(on_conflict).to_owned())
+}
+
+fn of_pair_update(update: &mut UpdateStatement, low: i64, high: i64) {
+    update
+        .and_where(Expr::col((relations::Entity, relations::Column::UserLow)).eq(low))
+        .and_where(Expr::col((relations::Entity, relations::Column::UserHigh)).eq(high));
+}
+
+/// The statements that follow the pair's row: both users' counters and the change's event
+/// (with its notification and, on SQLite, its webhook deliveries), each under `guard`
+/// (PostgreSQL: "the pair's row was written").
+fn follow_up_writes(ids: Ids, t: &Transition, now: DateTime<Utc>, guard: Option<Expr>, source: CounterSource) -> Vec<Write> {
+    let Ids { caller, other, caller_is_low, .. } = ids;
+    let mut after = Vec::new();
     // Counters, lower user id first: on PostgreSQL every writer takes users' row locks in the
     // same order, so two changes can never wait for each other in a circle.
     let (mine, theirs) = t.count_changes();
@@ -192,27 +234,7 @@ fn row_writes(ids: Ids, t: &Transition, now: DateTime<Utc>, guard: Option<Expr>,
             }
         }
     }
-    (before, after)
-}
-
-fn insert_guarded<T: sea_orm::sea_query::IntoIden, C: sea_orm::sea_query::IntoIden>(
-    table: T,
-    values: Vec<(C, Expr)>,
-    guard: Option<Expr>,
-) -> Write {
-    let (columns, exprs): (Vec<C>, Vec<Expr>) = values.into_iter().unzip();
-    let mut insert = Query::insert().into_table(table).columns(columns).to_owned();
-    match guard {
-        // SQLite: one row of values, which SQLite writes without a statement journal.
-        None => {
-            insert.values_panic(exprs);
-        }
-        Some(g) => {
-            // A SELECT of as many values as columns: cannot fail.
-            let _ = insert.select_from(Query::select().exprs(exprs).and_where(g).to_owned());
-        }
-    }
-    Write::Insert(insert)
+    after
 }
 
 /// Adds `change` to user `id`'s counters.
@@ -235,48 +257,16 @@ fn count_update(id: i64, change: Counts, guard: Option<Expr>) -> UpdateStatement
     update.and_where(cond).to_owned()
 }
 
-/// The kind of row the pair holds in state `r`.
-fn kind(r: Relation) -> &'static str {
-    match r {
-        Relation::None => relations::NONE,
-        Relation::Connected => relations::CONNECTION,
-        _ => relations::REQUEST,
-    }
-}
-
-/// Creates the pair's row or sets its kind, one version further. With `only_if`, on
-/// PostgreSQL: `(the condition a new row needs, the version an existing row must be at)`, and
-/// the version it reached is returned.
-fn set_kind(low: i64, high: i64, to: Relation, only_if: Option<(Expr, i64)>) -> InsertStatement {
-    use relations::Column as C;
-    let mut insert = Query::insert().into_table(relations::Entity).columns([C::UserLow, C::UserHigh, C::Kind, C::Version]).to_owned();
-    let values = [Expr::val(low), Expr::val(high), Expr::val(kind(to)), Expr::val(1i64)];
-    let mut on_conflict = OnConflict::columns([C::UserLow, C::UserHigh])
-        .update_column(C::Kind)
-        .value(C::Version, Expr::col((relations::Entity, C::Version)).add(1))
-        .to_owned();
-    match only_if {
-        None => {
-            insert.values_panic(values);
-        }
-        Some((new_row, expected)) => {
-            // A SELECT of as many values as columns: cannot fail.
-            let _ = insert.select_from(Query::select().exprs(values).and_where(new_row).to_owned());
-            on_conflict.action_and_where(Expr::col((relations::Entity, C::Version)).eq(expected));
-            insert.returning_col(C::Version);
-        }
-    }
-    insert.on_conflict(on_conflict).to_owned()
-}
-
 /// `mark_seen`: the request from `other` to `caller` is seen now, if it was not before.
-fn mark_viewed(caller: i64, other: i64, now: DateTime<Utc>) -> UpdateStatement {
-    Query::update()
-        .table(requests::Entity)
-        .value(requests::Column::Viewed, now)
-        .and_where(Expr::col(requests::Column::FromUserId).eq(other))
-        .and_where(Expr::col(requests::Column::ToUserId).eq(caller))
-        .and_where(Expr::col(requests::Column::Viewed).is_null())
+fn mark_viewed(caller: i64, other: i64, low: i64, high: i64, now: DateTime<Utc>) -> UpdateStatement {
+    use relations::Column as C;
+    let mut update = Query::update().table(relations::Entity).value(C::Viewed, now).to_owned();
+    of_pair_update(&mut update, low, high);
+    update
+        .and_where(Expr::col(C::Kind).eq(relations::REQUEST))
+        .and_where(Expr::col(C::FromUserId).eq(other))
+        .and_where(Expr::col(C::ToUserId).eq(caller))
+        .and_where(Expr::col(C::Viewed).is_null())
         .to_owned()
 }
 
@@ -290,18 +280,19 @@ static MARK_VIEWED: LazyShape = LazyShape::new();
 fn sqlite_writes(t: &Transition, caller_is_low: bool) -> &'static [Shape] {
     SQLITE_WRITES[transition_key(t, caller_is_low)].get(|| {
         let ids = Ids::sentinels(caller_is_low);
-        let (before, after) = row_writes(ids, t, shapes::time(4), None, CounterSource::Users);
-        before
-            .iter()
-            .map(Write::shape)
-            .chain([Shape::new(&set_kind(ids.low, ids.high, t.to, None))])
-            .chain(after.iter().map(Write::shape))
+        let now = shapes::time(4);
+        let new_request = sender(ids, t.to).is_some() && sender(ids, t.from) != sender(ids, t.to);
+        let next_id = new_request.then(|| Shape::new(&next_request_id_sqlite()));
+        next_id
+            .into_iter()
+            .chain([pair_write(ids, t, now, Engine::Sqlite, None).shape()])
+            .chain(follow_up_writes(ids, t, now, None, CounterSource::Users).iter().map(Write::shape))
             .collect()
     })
 }
 
 fn mark_viewed_shape() -> &'static Shape {
-    MARK_VIEWED.get(|| mark_viewed(shapes::int(0), shapes::int(1), shapes::time(4)))
+    MARK_VIEWED.get(|| mark_viewed(shapes::int(0), shapes::int(1), shapes::int(2), shapes::int(3), shapes::time(4)))
 }
 
 fn apply_sqlite(
@@ -355,13 +346,13 @@ fn change_ctes(ids: Ids, t: &Transition, expected: i64, now: DateTime<Utc>, lock
         locked.and_where(condition);
     }
     let both_locked = scalar(Query::select().expr(Func::count(Expr::val(1))).from(Alias::new(LOCKED)).to_owned()).eq(2);
-    let pair_row = set_kind(low, high, t.to, Some((both_locked, expected)));
+    let pair_row = pair_write(ids, t, now, Engine::Postgres, Some((both_locked, expected)));
     let changed = Expr::exists(Query::select().expr(Expr::val(1)).from(Alias::new("pair")).to_owned());
-    let (before, after) = row_writes(ids, t, now, Some(changed), CounterSource::Locked);
+    let after = follow_up_writes(ids, t, now, Some(changed), CounterSource::Locked);
     let mut with = WithClause::new();
     with.cte(CommonTableExpression::new().query(locked).table_name(Alias::new(LOCKED)).to_owned());
-    with.cte(CommonTableExpression::new().query(pair_row).table_name(Alias::new("pair")).to_owned());
-    for (i, write) in before.into_iter().chain(after).enumerate() {
+    with.cte(CommonTableExpression::new().query(pair_row.into_sub_query()).table_name(Alias::new("pair")).to_owned());
+    for (i, write) in after.into_iter().enumerate() {
         let name = match &write {
             Write::Named(name, _) => (*name).to_owned(),
             _ => format!("w{i}"),
