@@ -43,6 +43,9 @@ options="-h 127.0.0.1 -p $port -k $dir -c max_connections=400"
 if [ "${PG_DURABLE:-0}" != 1 ]; then
   options="$options -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
 fi
+# PG_OPTIONS: more server settings, e.g. "-c shared_preload_libraries=pg_stat_statements" to see
+# what each statement costs during a benchmark.
+options="$options ${PG_OPTIONS:-}"
 "${run_as[@]}" "$PG_CTL" -D "$dir/data" -l "$dir/server.log" -w -t 60 start -o "$options" \
   >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
 
