@@ -20,6 +20,10 @@ pub type Bound = (&'static Shape, Vec<Arg>);
 /// auto traits the compiler sees.)
 #[allow(async_fn_in_trait)]
 pub trait Segments {
+    /// Each statement is a round trip to another process (PostgreSQL): a plan folds the steps it
+    /// can into one statement. SQLite's statements are calls into this process: a plan keeps its
+    /// steps apart, each the simplest for SQLite's planner.
+    const STATEMENTS_ARE_ROUND_TRIPS: bool;
     /// Every row, mapped.
     async fn rows<T>(&self, bound: Bound, map: impl Fn(&dyn Row) -> Result<T, RepoError>) -> Result<Vec<T>, RepoError>;
     /// The first column of every row, an id.
@@ -31,6 +35,7 @@ pub trait Segments {
 }
 
 impl Segments for rusqlite::Connection {
+    const STATEMENTS_ARE_ROUND_TRIPS: bool = false;
     async fn rows<T>(&self, (shape, args): Bound, map: impl Fn(&dyn Row) -> Result<T, RepoError>) -> Result<Vec<T>, RepoError> {
         sqlite::query_shape(self, shape, &args, |r| map(r))
     }
@@ -40,6 +45,7 @@ impl Segments for rusqlite::Connection {
 }
 
 impl Segments for sea_orm::DatabaseConnection {
+    const STATEMENTS_ARE_ROUND_TRIPS: bool = true;
     async fn rows<T>(&self, (shape, args): Bound, map: impl Fn(&dyn Row) -> Result<T, RepoError>) -> Result<Vec<T>, RepoError> {
         self.query_all_raw(shape.postgres(&args)).await?.iter().map(|r| map(r)).collect()
     }

@@ -107,6 +107,7 @@ fn mutual_query(caller: i64, of: i64) -> SelectStatement {
     let high = Expr::case(uid().lt(of), Expr::val(of)).finally(uid());
     Query::select()
         .expr(uid())
+        .expr_as(Expr::col((c.clone(), connections::Column::Created)), Alias::new("created"))
         .from_subquery(partner_ids_query(caller), x.clone())
         .join_as(
             JoinType::InnerJoin,
@@ -134,6 +135,91 @@ fn partner_ids_query(user: i64) -> SelectStatement {
     let mut q = side(true);
     q.union(UnionType::All, side(false));
     q
+}
+
+/// The first step of a connections page as one statement (see [`ConnectionsPlan::first_step`]),
+/// for an engine that pays a round trip per statement: both users' counters (part 0), and, by
+/// what they say, either the caller's connections (part 1) and `of`'s in the list's order,
+/// users not deleted left to the count check (part 2), or the mutual ones read from the caller's
+/// side (part 3). Each row: `(part, id or counter, counter, date)`; the parts not chosen read
+/// nothing (PostgreSQL evaluates a branch's constant condition once, before its scan).
+fn first_step_query(caller: i64, of: i64) -> sea_orm::sea_query::WithQuery {
+    let (k, part) = (Alias::new("k"), |n: i64| Expr::val(n));
+    let counter = |user: i64| scalar(own_counter_query(user, users::Column::ConnectionsCounter));
+    let counts = Query::select().expr_as(counter(caller), Alias::new("mine")).expr_as(counter(of), Alias::new("total")).to_owned();
+    let branch = |owner_side: bool| {
+        let total = Expr::col(Alias::new("total"));
+        let mine = Expr::col(Alias::new("mine")).mul(CALLER_SIDE_FACTOR as i64);
+        let cond = if owner_side { total.lte(mine) } else { total.gt(mine) };
+        Expr::exists(Query::select().expr(Expr::val(1)).from(k.clone()).and_where(cond).to_owned())
+    };
+    let rows = |n: i64, inner: SelectStatement, dated: bool, when: Expr| {
+        let x = Alias::new(format!("p{n}"));
+        let date = if dated { Expr::col((x.clone(), Alias::new("created"))) } else { no_date() };
+        Query::select()
+            .expr(part(n))
+            .expr(Expr::col((x.clone(), Alias::new("uid"))))
+            .expr(Expr::val(0i64))
+            .expr(date)
+            .from_subquery(inner, x)
+            .and_where(when)
+            .to_owned()
+    };
+    let mut q = Query::select()
+        .expr(part(0))
+        .expr(Expr::col(Alias::new("mine")))
+        .expr(Expr::col(Alias::new("total")))
+        .expr(no_date())
+        .from(k.clone())
+        .to_owned();
+    q.union(UnionType::All, rows(1, partner_ids_query(caller), false, branch(true)))
+        .union(UnionType::All, rows(2, connection_order_query(of, false), true, branch(true)))
+        .union(UnionType::All, rows(3, mutual_query(caller, of), true, branch(false)));
+    let mut with = sea_orm::sea_query::WithClause::new();
+    with.cte(sea_orm::sea_query::CommonTableExpression::new().query(counts).table_name(k).to_owned());
+    q.with(with)
+}
+
+/// A date column's `NULL`, typed: PostgreSQL reads the untyped `NULL`s of a `UNION`'s first
+/// branches as text, which no later date matches.
+fn no_date() -> Expr {
+    Expr::cust("CAST(NULL AS TIMESTAMPTZ)")
+}
+
+/// What [`ConnectionsPlan::first_step`] found.
+struct FirstStep {
+    total: u64,
+    /// The caller's connections and `of`'s in order (users not deleted unchecked), when the two
+    /// sets are of a size; else `None`.
+    both: Option<(HashSet<i64>, Vec<i64>)>,
+    /// The mutual connections, in the list's order, when `of` has many more than the caller.
+    mutual: Option<Vec<i64>>,
+}
+
+/// The rows of [`first_step_query`], by part: the ids of parts 2 and 3 put in the list's order
+/// (newest first, then id descending) here, which a `UNION ALL` does not promise to keep.
+fn fold_first_step(rows: Vec<(i64, Option<i64>, Option<i64>, Option<chrono::DateTime<chrono::Utc>>)>) -> Result<FirstStep, RepoError> {
+    let (mut counts, mut partners, mut listed, mut mutual) = (None, Vec::new(), Vec::new(), Vec::new());
+    for (part, id, total, created) in rows {
+        match part {
+            0 => counts = Some((id, total)),
+            1 => partners.extend(id),
+            2 => listed.extend(id.map(|id| (created, id))),
+            _ => mutual.extend(id.map(|id| (created, id))),
+        }
+    }
+    let (mine, total) = counts.ok_or_else(|| RepoError::database("the first step returned no counters"))?;
+    let (mine, total) = (count(mine.ok_or(RepoError::CallerNotFound)?), count(total.ok_or(RepoError::UserNotFound)?));
+    let in_order = |mut rows: Vec<(Option<chrono::DateTime<chrono::Utc>>, i64)>| {
+        rows.sort_unstable_by(|a, b| b.cmp(a));
+        rows.into_iter().map(|(_, id)| id).collect::<Vec<i64>>()
+    };
+    let caller_side = total > CALLER_SIDE_FACTOR.saturating_mul(mine);
+    Ok(FirstStep {
+        total,
+        both: (!caller_side).then(|| (partners.into_iter().collect(), in_order(listed))),
+        mutual: caller_side.then(|| in_order(mutual)),
+    })
 }
 
 /// The most users one page shows (the service's largest page).
@@ -199,20 +285,47 @@ fn requests_page_query(user: i64, received: bool, limit: u64, offset: u64) -> Se
 }
 
 fn request_row(row: &impl Row) -> Result<RequestWithUsers, RepoError> {
+    request_row_at(row, 0)
+}
+
+/// The columns of [`requests_page_query`], from column `at`.
+fn request_row_at(row: &(impl Row + ?Sized), at: usize) -> Result<RequestWithUsers, RepoError> {
     Ok(RequestWithUsers {
         request: requests::Model {
-            id: row.int(0)?,
-            from_user_id: row.int(1)?,
-            to_user_id: row.int(2)?,
-            user_low: row.int(3)?,
-            user_high: row.int(4)?,
-            created: row.time(5)?,
-            rejected: row.opt_time(6)?,
-            viewed: row.opt_time(7)?,
+            id: row.int(at)?,
+            from_user_id: row.int(at + 1)?,
+            to_user_id: row.int(at + 2)?,
+            user_low: row.int(at + 3)?,
+            user_high: row.int(at + 4)?,
+            created: row.time(at + 5)?,
+            rejected: row.opt_time(at + 6)?,
+            viewed: row.opt_time(at + 7)?,
         },
-        from_user: rows::user_at(row, 8)?,
-        to_user: rows::user_at(row, 8 + USER_COLUMNS)?,
+        from_user: rows::user_at(row, at + 8)?,
+        to_user: rows::user_at(row, at + 8 + USER_COLUMNS)?,
     })
+}
+
+/// The user's counter and a page of their requests in one statement, for PostgreSQL (a round
+/// trip per statement): one row per request, the counter first; one row of the counter alone
+/// when the page is empty; no row when the user is gone or deleted.
+fn counted_requests_page_query(user: i64, received: bool, counter: users::Column, limit: u64, offset: u64) -> SelectStatement {
+    let (k, r) = (Alias::new("k"), Alias::new("r"));
+    Query::select()
+        .expr(Expr::col((k.clone(), counter)))
+        .expr(Expr::col((r.clone(), sea_orm::sea_query::Asterisk)))
+        .from_subquery(own_counter_query(user, counter), k)
+        .join_subquery(JoinType::LeftJoin, requests_page_query(user, received, limit, offset), r, Expr::cust("TRUE"))
+        .to_owned()
+}
+
+/// The rows of [`counted_requests_page_query`]: the count and the page, in the list's order
+/// (newest first, then id descending), which a join does not promise to keep.
+fn fold_counted_requests(rows: Vec<(i64, Option<RequestWithUsers>)>) -> Result<(i64, Vec<RequestWithUsers>), RepoError> {
+    let total = rows.first().map(|(n, _)| *n).ok_or(RepoError::CallerNotFound)?;
+    let mut items: Vec<RequestWithUsers> = rows.into_iter().filter_map(|(_, item)| item).collect();
+    items.sort_unstable_by(|a, b| (b.request.created, b.request.id).cmp(&(a.request.created, a.request.id)));
+    Ok((total, items))
 }
 
 /// A user's own counter (`None`: they do not exist or are deleted).
@@ -231,6 +344,7 @@ static PARTNER_IDS: LazyShape = LazyShape::new();
 static CONNECTION_ORDER_PREFIX: LazyShape = LazyShape::new();
 static MUTUAL: LazyShape = LazyShape::new();
 static COUNTERS: LazyShape = LazyShape::new();
+static FIRST_STEP: LazyShape = LazyShape::new();
 
 /// How many times the owner's connections must outnumber the caller's before the mutual ones
 /// are found from the caller's side: a probe of the pair's primary key costs a few entries of
@@ -239,6 +353,7 @@ const CALLER_SIDE_FACTOR: u64 = 4;
 static PAGE_USERS: LazyShape = LazyShape::new();
 static REQUESTS_PAGE: [LazyShape; 2] = [const { LazyShape::new() }; 2];
 static OWN_COUNTER: [LazyShape; 2] = [const { LazyShape::new() }; 2];
+static COUNTED_REQUESTS_PAGE: [LazyShape; 2] = [const { LazyShape::new() }; 2];
 
 
 /// The connections page, engine-independent: which statement to run next, given what the
@@ -265,6 +380,27 @@ struct ConnectionsPlan {
 }
 
 impl ConnectionsPlan {
+    /// Both users' counts, and the sets the page is chosen from (see [`FirstStep`]): on an engine
+    /// that pays a round trip per statement, one statement ([`first_step_query`]); else the
+    /// counters, then the sets by what they say.
+    async fn first_step<E: Segments>(&self, engine: &E) -> Result<FirstStep, RepoError> {
+        if E::STATEMENTS_ARE_ROUND_TRIPS {
+            let shape = FIRST_STEP.get(|| first_step_query(shapes::int(0), shapes::int(1)));
+            let rows = engine
+                .rows((shape, vec![Arg::Int(self.caller), Arg::Int(self.of)]), |r| {
+                    Ok((r.int(0)?, r.opt_int(1)?, r.opt_int(2)?, r.opt_time(3)?))
+                })
+                .await?;
+            return fold_first_step(rows);
+        }
+        let (mine, total) = self.counts(engine).await?;
+        if total > CALLER_SIDE_FACTOR.saturating_mul(mine) {
+            return Ok(FirstStep { total, both: None, mutual: Some(engine.ids(self.mutual()).await?) });
+        }
+        let partners = engine.ids(self.partners()).await?.into_iter().collect();
+        Ok(FirstStep { total, both: Some((partners, engine.ids(self.order(false)).await?)), mutual: None })
+    }
+
     /// The caller's check, then the owner's, in one statement: both users' connection counts.
     async fn counts(&self, engine: &impl Segments) -> Result<(u64, u64), RepoError> {
         let rows = engine.rows(self.counters(), |r| Ok((r.opt_int(0)?, r.opt_int(1)?))).await?;
@@ -312,44 +448,46 @@ impl ConnectionsPlan {
 
     /// The steps, on either engine.
     async fn run(&self, engine: &impl Segments) -> Result<Page<(User, Relation)>, RepoError> {
-        let (mine_count, total) = self.counts(engine).await?;
         if self.of == self.caller {
+            let (_, total) = self.counts(engine).await?;
             let users = engine.rows(self.own_page(), |row| rows::user_at(row, 0)).await?;
             return Ok(Page { count: total, items: users.into_iter().map(|u| (u, Relation::Connected)).collect() });
         }
         let skip = usize::try_from(self.offset).unwrap_or(usize::MAX);
         let take = usize::try_from(self.limit).unwrap_or(PAGE_IDS).min(PAGE_IDS);
-        let (mutual, mut page) = if total > CALLER_SIDE_FACTOR.saturating_mul(mine_count) {
-            let mutual = engine.ids(self.mutual()).await?;
-            let mut page: Vec<i64> = mutual.iter().copied().skip(skip).take(take).collect();
-            if !self.mutual_only && page.len() < take {
-                // The others: `of`'s list in order without the mutual ones, from where the page
-                // starts among them; reading that far plus the mutual ones covers it.
-                let start = skip.saturating_sub(mutual.len());
-                let need = take - page.len();
-                let read = start.saturating_add(need).saturating_add(mutual.len());
-                let shared: HashSet<i64> = mutual.iter().copied().collect();
-                let listed = engine.ids(self.order_prefix(read as u64)).await?;
-                page.extend(listed.into_iter().filter(|id| !shared.contains(id)).skip(start).take(need));
+        let first = self.first_step(engine).await?;
+        let (mutual, mut page) = match (first.mutual, first.both) {
+            (Some(mutual), _) => {
+                let mut page: Vec<i64> = mutual.iter().copied().skip(skip).take(take).collect();
+                if !self.mutual_only && page.len() < take {
+                    // The others: `of`'s list in order without the mutual ones, from where the
+                    // page starts among them; reading that far plus the mutual ones covers it.
+                    let start = skip.saturating_sub(mutual.len());
+                    let need = take - page.len();
+                    let read = start.saturating_add(need).saturating_add(mutual.len());
+                    let shared: HashSet<i64> = mutual.iter().copied().collect();
+                    let listed = engine.ids(self.order_prefix(read as u64)).await?;
+                    page.extend(listed.into_iter().filter(|id| !shared.contains(id)).skip(start).take(need));
+                }
+                (mutual, page)
             }
-            (mutual, page)
-        } else {
-            let mine: HashSet<i64> = engine.ids(self.partners()).await?.into_iter().collect();
-            // The owner's counter counts their connections with active users only: when the
-            // index holds as many, none of them is deleted, and the users' table need not be read.
-            let mut listed = engine.ids(self.order(false)).await?;
-            if listed.len() as u64 != total {
-                listed = engine.ids(self.order(true)).await?;
+            (None, Some((mine, mut listed))) => {
+                // The owner's counter counts their connections with active users only: when the
+                // index holds as many, none of them is deleted, and the users' table need not be read.
+                if listed.len() as u64 != first.total {
+                    listed = engine.ids(self.order(true)).await?;
+                }
+                let (mutual, others): (Vec<i64>, Vec<i64>) = listed.into_iter().partition(|id| mine.contains(id));
+                let listed: Vec<i64> = match self.mutual_only {
+                    true => mutual.clone(),
+                    false => mutual.iter().copied().chain(others).collect(),
+                };
+                (mutual, listed.into_iter().skip(skip).take(take).collect())
             }
-            let (mutual, others): (Vec<i64>, Vec<i64>) = listed.into_iter().partition(|id| mine.contains(id));
-            let listed: Vec<i64> = match self.mutual_only {
-                true => mutual.clone(),
-                false => mutual.iter().copied().chain(others).collect(),
-            };
-            (mutual, listed.into_iter().skip(skip).take(take).collect())
+            (None, None) => return Err(RepoError::database("the first step chose no side")),
         };
         let mutual_count = mutual.len();
-        let count = if self.mutual_only { mutual_count as u64 } else { total };
+        let count = if self.mutual_only { mutual_count as u64 } else { first.total };
         page.truncate(take);
         if page.is_empty() {
             return Ok(Page { count, items: Vec::new() });
@@ -429,11 +567,23 @@ impl Repo {
                     .await?
             }
             None => {
-                let db = self.connection();
-                let total = db.query_one_raw(own.postgres(&own_args)).await?.ok_or(RepoError::CallerNotFound)?.int(0)?;
-                let items =
-                    db.query_all_raw(page.postgres(&page_args)).await?.iter().map(request_row).collect::<Result<_, _>>()?;
-                (total, items)
+                let counted = COUNTED_REQUESTS_PAGE[variant].get(|| {
+                    counted_requests_page_query(shapes::int(0), received, counter, shapes::int(1) as u64, shapes::int(2) as u64)
+                });
+                let rows = self
+                    .connection()
+                    .query_all_raw(counted.postgres(&page_args))
+                    .await?
+                    .iter()
+                    .map(|row| {
+                        let item = match row.opt_int(1)? {
+                            Some(_) => Some(request_row_at(row, 1)?),
+                            None => None,
+                        };
+                        Ok((row.int(0)?, item))
+                    })
+                    .collect::<Result<_, RepoError>>()?;
+                fold_counted_requests(rows)?
             }
         };
         Ok(Page { count: count(total), items })
