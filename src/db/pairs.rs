@@ -11,7 +11,7 @@ use super::connection::Repo;
 use super::entities::{connection_requests as requests, connections, hidden_users as hidden, relations, users};
 use super::error::RepoError;
 use super::rows::{self, Row};
-use super::shapes::{self, Arg, LazyShape, Shape, scalar};
+use super::shapes::{self, Arg, LazyShape, Shape};
 use super::sqlite;
 use super::users::{active_ids_query, is_active};
 use crate::domain::{Action, Relation};
@@ -99,28 +99,37 @@ pub fn of_pair<C: sea_orm::sea_query::IntoIden + Copy>(select: &mut SelectStatem
 /// The pair's state and both users' in one statement (see [`PairState`]).
 fn pair_state_query(caller: i64, other: i64, low: i64, high: i64) -> SelectStatement {
     let mut query = Query::select();
-    query.exprs(pair_state_columns(caller, other, low, high));
+    query.exprs(pair_state_columns(caller, other));
+    pair_state_from(&mut query, low, high);
     query
 }
 
-/// The columns of [`pair_state_query`].
-pub fn pair_state_columns(caller: i64, other: i64, low: i64, high: i64) -> [Expr; PAIR_STATE_COLUMNS] {
-    let request = |column: Expr| {
-        let mut q = Query::select().expr(column).from(requests::Entity).to_owned();
-        of_pair(&mut q, requests::Column::UserLow, requests::Column::UserHigh, low, high);
-        q
-    };
-    let mut version = Query::select().column(relations::Column::Version).from(relations::Entity).to_owned();
-    of_pair(&mut version, relations::Column::UserLow, relations::Column::UserHigh, low, high);
-    let mut connected = Query::select().expr(Expr::val(1)).from(connections::Entity).to_owned();
-    of_pair(&mut connected, connections::Column::UserLow, connections::Column::UserHigh, low, high);
+/// The alias of the pair's row in a statement that reads its state.
+const PAIR: &str = "pr";
+
+/// What [`pair_state_columns`] read from: one row, with the pair's row joined if it has one (one
+/// probe of its primary key).
+pub fn pair_state_from(query: &mut SelectStatement, low: i64, high: i64) {
+    let pr = Alias::new(PAIR);
+    query.from_subquery(Query::select().expr(Expr::val(1)).to_owned(), Alias::new("one")).join_as(
+        JoinType::LeftJoin,
+        relations::Entity,
+        pr.clone(),
+        Expr::col((pr.clone(), relations::Column::UserLow)).eq(low).and(Expr::col((pr, relations::Column::UserHigh)).eq(high)),
+    );
+}
+
+/// The columns of [`pair_state_query`], read from [`pair_state_from`]: the users' by a probe
+/// each, the pair's from its row (its sender is set only on a request, by the schema's `CHECK`).
+pub fn pair_state_columns(caller: i64, other: i64) -> [Expr; PAIR_STATE_COLUMNS] {
+    let col = |c: relations::Column| Expr::col((Alias::new(PAIR), c));
     [
         is_active(caller),
         is_active(other),
-        scalar(version),
-        scalar(request(Expr::col(requests::Column::FromUserId))),
-        scalar(request(Expr::case(Expr::col(requests::Column::Rejected).is_null(), 0).finally(1).into())),
-        Expr::exists(connected),
+        col(relations::Column::Version),
+        col(relations::Column::FromUserId),
+        Expr::case(col(relations::Column::Rejected).is_null(), 0).finally(1).into(),
+        Expr::case(col(relations::Column::Kind).eq(relations::CONNECTION), true).finally(false).into(),
         hidden_either_way(caller, other),
     ]
 }

@@ -21,7 +21,7 @@ use crate::db::entities::{events, relations, users};
 use crate::db::error::RepoError;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 
-use crate::db::pairs::{PAIR_STATE_COLUMNS, PairState, hidden_either_way, of_pair, ordered, pair_state_columns, read_pair_postgres, read_pair_sqlite};
+use crate::db::pairs::{PAIR_STATE_COLUMNS, PairState, hidden_either_way, of_pair, ordered, pair_state_columns, pair_state_from, read_pair_postgres, read_pair_sqlite};
 use crate::db::rows::Row;
 use crate::db::shapes::{self, Arg, LazyShape, LazyShapes, Shape, scalar};
 use crate::db::sqlite;
@@ -383,11 +383,14 @@ fn request_as_new_statement(ids: Ids, t: &Transition, now: DateTime<Utc>) -> sea
     let new_and_visible = Expr::exists(pair).not().and(hidden_either_way(ids.caller, ids.other).not());
     let ctes = change_ctes(ids, t, shapes::int(5), now, Some(new_and_visible));
     // The state is read only when nothing was written (PostgreSQL runs a subquery under CASE
-    // only when its branch is taken): a new pair's request reads nothing back.
+    // only when its branch is taken): a new pair's request reads back only the pair's row, one
+    // probe of its primary key, which finds none.
     let written = pair_rows_written();
-    let state: [Expr; PAIR_STATE_COLUMNS] = pair_state_columns(ids.caller, ids.other, ids.low, ids.high)
+    let state: [Expr; PAIR_STATE_COLUMNS] = pair_state_columns(ids.caller, ids.other)
         .map(|column| Expr::case(written.clone().eq(0), column).finally(Expr::null()).into());
-    Query::select().exprs(state).expr(written).to_owned().with(ctes)
+    let mut select = Query::select().exprs(state).expr(written).to_owned();
+    pair_state_from(&mut select, ids.low, ids.high);
+    select.with(ctes)
 }
 
 /// PostgreSQL's one statement of each transition.
