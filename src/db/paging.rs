@@ -54,6 +54,27 @@ impl Segments for sea_orm::DatabaseConnection {
     }
 }
 
+/// A page of a list whose mutual entries come first (`mutual`, in order), then the others from
+/// the owner's list in order: the page's ids, from `skip`, at most `take`. The others are read by
+/// `read_prefix(n)` (the first `n` of the owner's list), only as far as the page needs: its start
+/// among the others, its size, and the mutual ones to skip on the way. `mutual_only`: no others.
+pub async fn mutual_first_page<F, Fut>(mutual: &[i64], skip: usize, take: usize, mutual_only: bool, read_prefix: F) -> Result<Vec<i64>, RepoError>
+where
+    F: FnOnce(u64) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<i64>, RepoError>>,
+{
+    let mut page: Vec<i64> = mutual.iter().copied().skip(skip).take(take).collect();
+    if !mutual_only && page.len() < take {
+        let start = skip.saturating_sub(mutual.len());
+        let need = take - page.len();
+        let read = start.saturating_add(need).saturating_add(mutual.len());
+        let shared: std::collections::HashSet<i64> = mutual.iter().copied().collect();
+        let listed = read_prefix(read as u64).await?;
+        page.extend(listed.into_iter().filter(|id| !shared.contains(id)).skip(start).take(need));
+    }
+    Ok(page)
+}
+
 /// A count as the database answers it, as a page's `count`.
 pub fn count(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)

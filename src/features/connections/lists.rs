@@ -12,7 +12,7 @@ use crate::db::connection::Repo;
 use crate::db::entities::users::Model as User;
 use crate::db::entities::{connection_requests as requests, connections, users};
 use crate::db::error::RepoError;
-use crate::db::paging::{Bound, Segments, as_int, count, ready};
+use crate::db::paging::{Bound, Segments, as_int, count, mutual_first_page, ready};
 use crate::db::pairs::{connections_side, pair_with, request_relation};
 use crate::db::rows::{self, Row, USER_COLUMNS};
 use crate::db::shapes::{self, Arg, LazyShape, scalar};
@@ -458,17 +458,7 @@ impl ConnectionsPlan {
         let first = self.first_step(engine).await?;
         let (mutual, mut page) = match (first.mutual, first.both) {
             (Some(mutual), _) => {
-                let mut page: Vec<i64> = mutual.iter().copied().skip(skip).take(take).collect();
-                if !self.mutual_only && page.len() < take {
-                    // The others: `of`'s list in order without the mutual ones, from where the
-                    // page starts among them; reading that far plus the mutual ones covers it.
-                    let start = skip.saturating_sub(mutual.len());
-                    let need = take - page.len();
-                    let read = start.saturating_add(need).saturating_add(mutual.len());
-                    let shared: HashSet<i64> = mutual.iter().copied().collect();
-                    let listed = engine.ids(self.order_prefix(read as u64)).await?;
-                    page.extend(listed.into_iter().filter(|id| !shared.contains(id)).skip(start).take(need));
-                }
+                let page = mutual_first_page(&mutual, skip, take, self.mutual_only, |n| engine.ids(self.order_prefix(n))).await?;
                 (mutual, page)
             }
             (None, Some((mine, mut listed))) => {

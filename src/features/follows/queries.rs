@@ -10,7 +10,6 @@
 //!   data-modifying CTEs writes the rest. Two toggles of one pair wait for each other, so n at
 //!   once leave the pair followed exactly when n is odd.
 
-use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{
@@ -24,7 +23,7 @@ use crate::db::entities::users::Model as User;
 use crate::db::entities::{events, follows, users};
 use crate::db::error::RepoError;
 use crate::db::follows::{FollowState, read_follow_state_postgres, read_follow_state_sqlite};
-use crate::db::paging::{Bound, Segments, as_int, count, ready};
+use crate::db::paging::{Bound, Segments, as_int, count, mutual_first_page, ready};
 use crate::db::rows;
 use crate::db::shapes::{self, Arg, LazyShape, LazyShapes, Shape, scalar};
 use crate::db::sqlite;
@@ -309,17 +308,7 @@ impl FollowsPlan {
         let skip = usize::try_from(self.offset).unwrap_or(usize::MAX);
         let take = usize::try_from(self.limit).unwrap_or(PAGE_IDS).min(PAGE_IDS);
         let mutual = engine.ids(self.mutual()).await?;
-        let mut page: Vec<i64> = mutual.iter().copied().skip(skip).take(take).collect();
-        if !self.mutual_only && page.len() < take {
-            // The others: `of`'s list in order without the mutual ones, from where the page
-            // starts among them; reading that far plus the mutual ones covers it.
-            let start = skip.saturating_sub(mutual.len());
-            let need = take - page.len();
-            let read = start.saturating_add(need).saturating_add(mutual.len());
-            let shared: HashSet<i64> = mutual.iter().copied().collect();
-            let listed = engine.ids(self.order_prefix(read as u64)).await?;
-            page.extend(listed.into_iter().filter(|id| !shared.contains(id)).skip(start).take(need));
-        }
+        let page = mutual_first_page(&mutual, skip, take, self.mutual_only, |n| engine.ids(self.order_prefix(n))).await?;
         let count = if self.mutual_only { mutual.len() as u64 } else { total };
         if page.is_empty() {
             return Ok(Page { count, items: Vec::new() });
