@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use sea_orm::{ConnectionTrait, DatabaseConnection};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Query, SelectStatement};
+use sea_orm::sea_query::{Alias, ConditionalStatement, Expr, ExprTrait, JoinType, Query, SelectStatement};
 
 use super::connection::Repo;
 use super::entities::{connection_requests as requests, connections, hidden_users as hidden, relations, users};
@@ -92,8 +92,9 @@ impl PairState {
     }
 }
 
-pub fn of_pair<C: sea_orm::sea_query::IntoIden + Copy>(select: &mut SelectStatement, low_col: C, high_col: C, low: i64, high: i64) {
-    select.and_where(Expr::col(low_col).eq(low)).and_where(Expr::col(high_col).eq(high));
+/// The statement's rows are the pair `(low, high)`'s (a select's, an update's).
+pub fn of_pair<S: ConditionalStatement, C: sea_orm::sea_query::IntoIden + Copy>(statement: &mut S, low_col: C, high_col: C, low: i64, high: i64) {
+    statement.and_where(Expr::col(low_col).eq(low)).and_where(Expr::col(high_col).eq(high));
 }
 
 /// The pair's state and both users' in one statement (see [`PairState`]).

@@ -98,6 +98,11 @@ fn sender(ids: Ids, r: Relation) -> Option<i64> {
     }
 }
 
+/// The pair holds the same request before and after `t` (a rejection, or its undoing).
+fn same_request(ids: Ids, t: &Transition) -> bool {
+    sender(ids, t.from).is_some() && sender(ids, t.from) == sender(ids, t.to)
+}
+
 /// When the request of state `r` was rejected (now), if it is.
 fn rejected(r: Relation, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     matches!(r, Relation::SentRejected | Relation::ReceivedRejected).then_some(now)
@@ -113,7 +118,7 @@ fn kind(r: Relation) -> &'static str {
 }
 
 /// The engine a statement is built for, where their SQL differs: where a new request's id
-/// comes from.
+/// comes from, and where the event's counters are read.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Engine {
     Sqlite,
@@ -146,13 +151,13 @@ fn pair_write(ids: Ids, t: &Transition, now: DateTime<Utc>, engine: Engine, only
     use relations::Column as C;
     let Ids { low, high, caller, other, .. } = ids;
     let version = || Expr::col((relations::Entity, C::Version));
-    if sender(ids, t.from).is_some() && sender(ids, t.from) == sender(ids, t.to) {
+    if same_request(ids, t) {
         let mut update = Query::update()
             .table(relations::Entity)
             .value(C::Rejected, rejected(t.to, now))
             .value(C::Version, version().add(1))
             .to_owned();
-        of_pair_update(&mut update, low, high);
+        of_pair(&mut update, C::UserLow, C::UserHigh, low, high);
         if let Some((condition, expected)) = only_if {
             update.and_where(condition).and_where(version().eq(expected));
             update.returning_col(C::Version);
@@ -193,16 +198,14 @@ fn pair_write(ids: Ids, t: &Transition, now: DateTime<Utc>, engine: Engine, only
     Write::Insert(insert.on_conflict(on_conflict).to_owned())
 }
 
-fn of_pair_update(update: &mut UpdateStatement, low: i64, high: i64) {
-    update
-        .and_where(Expr::col((relations::Entity, relations::Column::UserLow)).eq(low))
-        .and_where(Expr::col((relations::Entity, relations::Column::UserHigh)).eq(high));
-}
-
 /// The statements that follow the pair's row: both users' counters and the change's event
 /// (with its notification and, on SQLite, its webhook deliveries), each under `guard`
 /// (PostgreSQL: "the pair's row was written").
-fn follow_up_writes(ids: Ids, t: &Transition, now: DateTime<Utc>, guard: Option<Expr>, source: CounterSource) -> Vec<Write> {
+fn follow_up_writes(ids: Ids, t: &Transition, now: DateTime<Utc>, guard: Option<Expr>, engine: Engine) -> Vec<Write> {
+    let source = match engine {
+        Engine::Sqlite => CounterSource::Users,
+        Engine::Postgres => CounterSource::Locked,
+    };
     let Ids { caller, other, caller_is_low, .. } = ids;
     let mut after = Vec::new();
     // Counters, lower user id first: on PostgreSQL every writer takes users' row locks in the
@@ -258,16 +261,13 @@ fn count_update(id: i64, change: Counts, guard: Option<Expr>) -> UpdateStatement
 }
 
 /// `mark_seen`: the request from `other` to `caller` is seen now, if it was not before.
-fn mark_viewed(caller: i64, other: i64, low: i64, high: i64, now: DateTime<Utc>) -> UpdateStatement {
+fn mark_viewed(other: i64, low: i64, high: i64, now: DateTime<Utc>) -> UpdateStatement {
     use relations::Column as C;
     let mut update = Query::update().table(relations::Entity).value(C::Viewed, now).to_owned();
-    of_pair_update(&mut update, low, high);
-    update
-        .and_where(Expr::col(C::Kind).eq(relations::REQUEST))
-        .and_where(Expr::col(C::FromUserId).eq(other))
-        .and_where(Expr::col(C::ToUserId).eq(caller))
-        .and_where(Expr::col(C::Viewed).is_null())
-        .to_owned()
+    of_pair(&mut update, C::UserLow, C::UserHigh, low, high);
+    // A sender is set only on a request, and a request's users are its pair (the schema's
+    // `CHECK`s): the pair and the sender say it is `other`'s request to the caller.
+    update.and_where(Expr::col(C::FromUserId).eq(other)).and_where(Expr::col(C::Viewed).is_null()).to_owned()
 }
 
 // ----- SQLite: inside the writer's batch -----
@@ -281,18 +281,18 @@ fn sqlite_writes(t: &Transition, caller_is_low: bool) -> &'static [Shape] {
     SQLITE_WRITES[transition_key(t, caller_is_low)].get(|| {
         let ids = Ids::sentinels(caller_is_low);
         let now = shapes::time(4);
-        let new_request = sender(ids, t.to).is_some() && sender(ids, t.from) != sender(ids, t.to);
+        let new_request = sender(ids, t.to).is_some() && !same_request(ids, t);
         let next_id = new_request.then(|| Shape::new(&next_request_id_sqlite()));
         next_id
             .into_iter()
             .chain([pair_write(ids, t, now, Engine::Sqlite, None).shape()])
-            .chain(follow_up_writes(ids, t, now, None, CounterSource::Users).iter().map(Write::shape))
+            .chain(follow_up_writes(ids, t, now, None, Engine::Sqlite).iter().map(Write::shape))
             .collect()
     })
 }
 
 fn mark_viewed_shape() -> &'static Shape {
-    MARK_VIEWED.get(|| mark_viewed(shapes::int(0), shapes::int(1), shapes::int(2), shapes::int(3), shapes::time(4)))
+    MARK_VIEWED.get(|| mark_viewed(shapes::int(1), shapes::int(2), shapes::int(3), shapes::time(4)))
 }
 
 fn apply_sqlite(
@@ -348,7 +348,7 @@ fn change_ctes(ids: Ids, t: &Transition, expected: i64, now: DateTime<Utc>, lock
     let both_locked = scalar(Query::select().expr(Func::count(Expr::val(1))).from(Alias::new(LOCKED)).to_owned()).eq(2);
     let pair_row = pair_write(ids, t, now, Engine::Postgres, Some((both_locked, expected)));
     let changed = Expr::exists(Query::select().expr(Expr::val(1)).from(Alias::new("pair")).to_owned());
-    let after = follow_up_writes(ids, t, now, Some(changed), CounterSource::Locked);
+    let after = follow_up_writes(ids, t, now, Some(changed), Engine::Postgres);
     let mut with = WithClause::new();
     with.cte(CommonTableExpression::new().query(locked).table_name(Alias::new(LOCKED)).to_owned());
     with.cte(CommonTableExpression::new().query(pair_row.into_sub_query()).table_name(Alias::new("pair")).to_owned());

@@ -186,14 +186,20 @@ fn no_date() -> Expr {
     Expr::cust("CAST(NULL AS TIMESTAMPTZ)")
 }
 
-/// What [`ConnectionsPlan::first_step`] found.
+/// What [`ConnectionsPlan::first_step`] found: the owner's count, and the sets the page is
+/// chosen from.
 struct FirstStep {
     total: u64,
-    /// The caller's connections and `of`'s in order (users not deleted unchecked), when the two
-    /// sets are of a size; else `None`.
-    both: Option<(HashSet<i64>, Vec<i64>)>,
-    /// The mutual connections, in the list's order, when `of` has many more than the caller.
-    mutual: Option<Vec<i64>>,
+    sets: Sets,
+}
+
+enum Sets {
+    /// `of` has many more connections than the caller: the mutual ones, in the list's order,
+    /// read from the caller's side.
+    Mutual(Vec<i64>),
+    /// The two are of a size: the caller's connections, and `of`'s in the list's order (users
+    /// not deleted unchecked).
+    Both(HashSet<i64>, Vec<i64>),
 }
 
 /// The rows of [`first_step_query`], by part: the ids of parts 2 and 3 put in the list's order
@@ -214,12 +220,11 @@ fn fold_first_step(rows: Vec<(i64, Option<i64>, Option<i64>, Option<chrono::Date
         rows.sort_unstable_by(|a, b| b.cmp(a));
         rows.into_iter().map(|(_, id)| id).collect::<Vec<i64>>()
     };
-    let caller_side = total > CALLER_SIDE_FACTOR.saturating_mul(mine);
-    Ok(FirstStep {
-        total,
-        both: (!caller_side).then(|| (partners.into_iter().collect(), in_order(listed))),
-        mutual: caller_side.then(|| in_order(mutual)),
-    })
+    let sets = match from_callers_side(mine, total) {
+        true => Sets::Mutual(in_order(mutual)),
+        false => Sets::Both(partners.into_iter().collect(), in_order(listed)),
+    };
+    Ok(FirstStep { total, sets })
 }
 
 /// The most users one page shows (the service's largest page).
@@ -284,12 +289,8 @@ fn requests_page_query(user: i64, received: bool, limit: u64, offset: u64) -> Se
         .to_owned()
 }
 
-fn request_row(row: &impl Row) -> Result<RequestWithUsers, RepoError> {
-    request_row_at(row, 0)
-}
-
 /// The columns of [`requests_page_query`], from column `at`.
-fn request_row_at(row: &(impl Row + ?Sized), at: usize) -> Result<RequestWithUsers, RepoError> {
+fn request_row(row: &(impl Row + ?Sized), at: usize) -> Result<RequestWithUsers, RepoError> {
     Ok(RequestWithUsers {
         request: requests::Model {
             id: row.int(at)?,
@@ -350,6 +351,12 @@ static FIRST_STEP: LazyShape = LazyShape::new();
 /// are found from the caller's side: a probe of the pair's primary key costs a few entries of
 /// a covering index read in order.
 const CALLER_SIDE_FACTOR: u64 = 4;
+
+/// The mutual ones are found from the caller's side (see [`CALLER_SIDE_FACTOR`]).
+fn from_callers_side(mine: u64, total: u64) -> bool {
+    total > CALLER_SIDE_FACTOR.saturating_mul(mine)
+}
+
 static PAGE_USERS: LazyShape = LazyShape::new();
 static REQUESTS_PAGE: [LazyShape; 2] = [const { LazyShape::new() }; 2];
 static OWN_COUNTER: [LazyShape; 2] = [const { LazyShape::new() }; 2];
@@ -394,11 +401,11 @@ impl ConnectionsPlan {
             return fold_first_step(rows);
         }
         let (mine, total) = self.counts(engine).await?;
-        if total > CALLER_SIDE_FACTOR.saturating_mul(mine) {
-            return Ok(FirstStep { total, both: None, mutual: Some(engine.ids(self.mutual()).await?) });
+        if from_callers_side(mine, total) {
+            return Ok(FirstStep { total, sets: Sets::Mutual(engine.ids(self.mutual()).await?) });
         }
         let partners = engine.ids(self.partners()).await?.into_iter().collect();
-        Ok(FirstStep { total, both: Some((partners, engine.ids(self.order(false)).await?)), mutual: None })
+        Ok(FirstStep { total, sets: Sets::Both(partners, engine.ids(self.order(false)).await?) })
     }
 
     /// The caller's check, then the owner's, in one statement: both users' connection counts.
@@ -456,12 +463,12 @@ impl ConnectionsPlan {
         let skip = usize::try_from(self.offset).unwrap_or(usize::MAX);
         let take = usize::try_from(self.limit).unwrap_or(PAGE_IDS).min(PAGE_IDS);
         let first = self.first_step(engine).await?;
-        let (mutual, mut page) = match (first.mutual, first.both) {
-            (Some(mutual), _) => {
+        let (mutual, mut page) = match first.sets {
+            Sets::Mutual(mutual) => {
                 let page = mutual_first_page(&mutual, skip, take, self.mutual_only, |n| engine.ids(self.order_prefix(n))).await?;
                 (mutual, page)
             }
-            (None, Some((mine, mut listed))) => {
+            Sets::Both(mine, mut listed) => {
                 // The owner's counter counts their connections with active users only: when the
                 // index holds as many, none of them is deleted, and the users' table need not be read.
                 if listed.len() as u64 != first.total {
@@ -474,7 +481,6 @@ impl ConnectionsPlan {
                 };
                 (mutual, listed.into_iter().skip(skip).take(take).collect())
             }
-            (None, None) => return Err(RepoError::database("the first step chose no side")),
         };
         let mutual_count = mutual.len();
         let count = if self.mutual_only { mutual_count as u64 } else { first.total };
@@ -540,19 +546,19 @@ impl Repo {
             users::Column::ConnectionRequestsSentCounter
         };
         let variant = usize::from(received);
-        let own = OWN_COUNTER[variant].get(|| own_counter_query(shapes::int(0), counter));
-        let own_args = [Arg::Int(caller)];
-        let page = REQUESTS_PAGE[variant]
-            .get(|| requests_page_query(shapes::int(0), received, shapes::int(1) as u64, shapes::int(2) as u64));
         let page_args = [Arg::Int(caller), Arg::Int(as_int(limit)), Arg::Int(as_int(offset))];
         let (total, items) = match self.sqlite() {
             Some(engine) => {
+                let own = OWN_COUNTER[variant].get(|| own_counter_query(shapes::int(0), counter));
+                let own_args = [Arg::Int(caller)];
+                let page = REQUESTS_PAGE[variant]
+                    .get(|| requests_page_query(shapes::int(0), received, shapes::int(1) as u64, shapes::int(2) as u64));
                 engine
                     .read(move |conn| {
                         let Some(total) = sqlite::query_shape_one(conn, own, &own_args, |r| r.int(0))? else {
                             return Err(RepoError::CallerNotFound);
                         };
-                        Ok((total, sqlite::query_shape(conn, page, &page_args, |r| request_row(r))?))
+                        Ok((total, sqlite::query_shape(conn, page, &page_args, |r| request_row(r, 0))?))
                     })
                     .await?
             }
@@ -567,7 +573,7 @@ impl Repo {
                     .iter()
                     .map(|row| {
                         let item = match row.opt_int(1)? {
-                            Some(_) => Some(request_row_at(row, 1)?),
+                            Some(_) => Some(request_row(row, 1)?),
                             None => None,
                         };
                         Ok((row.int(0)?, item))
